@@ -1,0 +1,74 @@
+import Renderers
+
+/// The `cloud-init` format: user-data (usually `#cloud-config` YAML) and its companion files
+/// for NoCloud-style installers, with `{{…}}` templates.
+///
+/// Each file is checked by what cloud-init will do with it: user-data by its first line and,
+/// for cloud-config, as a YAML mapping; `meta-data`, `network-config` and other `*.yaml`/`*.yml`
+/// files as YAML mappings; anything else only for its templates. A rendered file that fails
+/// these checks is refused rather than served.
+public struct CloudInitRenderer: Renderer {
+    public let format = "cloud-init"
+    /// mkube's content type for this format; its clients expect it.
+    public let contentType = "text/yaml"
+    public let mainFileNames = ["user-data", "cloud-config.yaml", "user-data.yaml"]
+
+    /// Names cloud-init reads as user-data besides the main names.
+    static let otherUserDataNames: Set<String> = ["vendor-data"]
+    /// Names cloud-init reads as plain YAML mappings.
+    static let yamlNames: Set<String> = ["meta-data", "network-config"]
+
+    public init() {}
+
+    enum FileRole { case userData, yamlMapping, opaque }
+
+    func role(of file: String, in files: [String: String]) -> FileRole {
+        if files.count == 1 || mainFileNames.contains(file) || Self.otherUserDataNames.contains(file) {
+            return .userData
+        }
+        if Self.yamlNames.contains(file) || file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
+            return .yamlMapping
+        }
+        return .opaque
+    }
+
+    public func validate(files: [String: String]) async -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        for name in files.keys.sorted() {
+            let content = files[name] ?? ""
+            let templateFindings = TemplateEngine.check(file: name, content: content)
+            diagnostics += templateFindings
+            // Broken templates make the sample render meaningless; report them alone.
+            if templateFindings.hasErrors { continue }
+            do {
+                let sample = try TemplateEngine.render(file: name, content: content, context: .sample, escaping: .none)
+                diagnostics += check(file: name, rendered: sample, files: files)
+            } catch {
+                diagnostics += error.diagnostics
+            }
+        }
+        return diagnostics
+    }
+
+    public func render(file: String, files: [String: String], context: RenderContext,
+                       options: RenderOptions) async throws(RenderFailure) -> RenderedFile {
+        guard let content = files[file] else {
+            throw RenderFailure(.invalid, [Diagnostic(file: file, message: "no such file in the config")])
+        }
+        let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .none)
+        // Values of this host may differ from the sample used at write time: check again.
+        let findings = check(file: file, rendered: text, files: files)
+        if findings.hasErrors {
+            throw RenderFailure(.invalid, findings)
+        }
+        return RenderedFile(body: Array(text.utf8), contentType: contentType)
+    }
+
+    func check(file: String, rendered: String, files: [String: String]) -> [Diagnostic] {
+        switch role(of: file, in: files) {
+        case .userData: CloudInitContentChecker.checkUserData(file: file, text: rendered)
+        case .yamlMapping: CloudInitContentChecker.checkYAMLMapping(file: file, text: rendered)
+        case .opaque: []
+        }
+    }
+}
