@@ -153,6 +153,11 @@ enum CloudInitContentChecker {
              .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let contextNote = context.map { " (\($0.text), from line \($0.mark.line))" } ?? ""
+            // At the end of the text the problem's own line says nothing; where the unclosed
+            // construct started does.
+            if problem.contains("end of stream"), let context {
+                return Diagnostic(file: file, line: context.mark.line, message: "YAML: \(problem)\(contextNote)")
+            }
             return Diagnostic(file: file, line: mark.line, message: "YAML: \(problem)\(contextNote) at column \(mark.column)")
         case .reader(let problem, let offset, _, _):
             let line = offset.map { lineNumber(ofCharacterOffset: $0, in: text) }
