@@ -41,7 +41,6 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "Renderers",
-                "Plugins",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -54,6 +53,7 @@ let package = Package(
             name: "bootgate",
             dependencies: [
                 "Gateway",
+                "Plugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +63,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway",
+                "Plugins",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

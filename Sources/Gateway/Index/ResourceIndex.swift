@@ -1,0 +1,88 @@
+import Synchronization
+
+/// The in-memory view every read is served from, kept current from the store's change log.
+/// The boot path looks hosts up here by MAC and IP without touching the disk.
+public final class ResourceIndex: Sendable {
+    public struct State: Sendable {
+        public var revision: Int64 = 0
+        public var objects: [ResourceKind: [ObjectKey: ResourceObject]] = [:]
+        /// Normalised MAC (boot MAC and NIC MACs) → hosts.
+        public var hostsByMAC: [String: Set<ObjectKey>] = [:]
+        /// `spec.ip` and `spec.nics[].ip` → hosts, with whether it is the primary IP.
+        public var hostsByIP: [String: Set<ObjectKey>] = [:]
+        public var hostsByNICIP: [String: Set<ObjectKey>] = [:]
+
+        public func object(_ key: ObjectKey) -> ResourceObject? { objects[key.kind]?[key] }
+        public func all(_ kind: ResourceKind) -> [ResourceObject] { Array((objects[kind] ?? [:]).values) }
+
+        /// Hosts that reference a config through `bootConfigRef`.
+        public func hosts(referencingConfig name: String) -> [ResourceObject] {
+            all(.bareMetalHost).filter { $0.bootConfigRef == name }.sorted { $0.key < $1.key }
+        }
+        public func hosts(bootingISO name: String) -> [ResourceObject] {
+            all(.bareMetalHost).filter { $0.image == name }.sorted { $0.key < $1.key }
+        }
+        public func isos(listingConfig name: String) -> [ResourceObject] {
+            all(.iscsiCdrom).filter { $0.bootConfigs.contains(name) }.sorted { $0.key < $1.key }
+        }
+
+        mutating func put(_ object: ResourceObject) {
+            if let old = self.object(object.key) { remove(old) }
+            objects[object.kind, default: [:]][object.key] = object
+            guard object.kind == .bareMetalHost else { return }
+            for mac in Self.macs(of: object) { hostsByMAC[mac, default: []].insert(object.key) }
+            if !object.ip.isEmpty { hostsByIP[object.ip, default: []].insert(object.key) }
+            for nic in object.nics where !nic.ip.isEmpty { hostsByNICIP[nic.ip, default: []].insert(object.key) }
+        }
+
+        mutating func remove(_ object: ResourceObject) {
+            objects[object.kind]?[object.key] = nil
+            guard object.kind == .bareMetalHost else { return }
+            for mac in Self.macs(of: object) { Self.drop(object.key, from: &hostsByMAC, at: mac) }
+            if !object.ip.isEmpty { Self.drop(object.key, from: &hostsByIP, at: object.ip) }
+            for nic in object.nics where !nic.ip.isEmpty { Self.drop(object.key, from: &hostsByNICIP, at: nic.ip) }
+        }
+
+        private static func drop(_ key: ObjectKey, from map: inout [String: Set<ObjectKey>], at index: String) {
+            map[index]?.remove(key)
+            if map[index]?.isEmpty == true { map[index] = nil }
+        }
+
+        static func macs(of host: ResourceObject) -> Set<String> {
+            var out = Set<String>()
+            if let m = MACAddress.normalize(host.bootMAC) { out.insert(m) }
+            for nic in host.nics { if let m = MACAddress.normalize(nic.mac) { out.insert(m) } }
+            return out
+        }
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func load(_ snapshot: StoreSnapshot) {
+        state.withLock { s in
+            s = State()
+            for o in snapshot.objects { s.put(o) }
+            s.revision = snapshot.revision
+        }
+    }
+
+    public func apply(_ changes: [StoredChange]) {
+        state.withLock { s in
+            for c in changes {
+                if c.type == .deleted { s.remove(c.object) } else { s.put(c.object) }
+                s.revision = max(s.revision, c.revision)
+            }
+        }
+    }
+
+    /// Runs `body` on the current state under the lock: keep it short.
+    public func read<T>(_ body: (borrowing State) throws -> T) rethrows -> T {
+        try state.withLock { try body($0) }
+    }
+
+    public func snapshot() -> State { state.withLock { $0 } }
+    public var revision: Int64 { state.withLock { $0.revision } }
+    public func object(_ key: ObjectKey) -> ResourceObject? { state.withLock { $0.object(key) } }
+}

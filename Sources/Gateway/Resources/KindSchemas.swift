@@ -1,0 +1,142 @@
+/// The three boot resources in mkube's exact JSON keys (reference: mkube-boot-api.md §1),
+/// plus bootgate's additions, each marked "bootgate:" in its description.
+public enum KindSchemas {
+    static let objectMeta = ObjectSchema([
+        Field("name", .string, .omitEmpty),
+        Field("generateName", .string),
+        Field("namespace", .string),
+        Field("selfLink", .string),
+        Field("uid", .string, .omitEmpty, "bootgate: set on create, never changes"),
+        Field("resourceVersion", .string, .omitEmpty, "bootgate: store-wide revision of the last write"),
+        Field("generation", .int, .omitEmpty, "bootgate: incremented on every spec change"),
+        Field("creationTimestamp", .string, .always, "RFC 3339, UTC, second precision"),
+        Field("deletionTimestamp", .string),
+        Field("deletionGracePeriodSeconds", .int),
+        Field("labels", .map(.string)),
+        Field("annotations", .map(.string)),
+        Field("ownerReferences", .array(.any)),
+        Field("finalizers", .array(.string)),
+        Field("managedFields", .array(.any)),
+    ])
+
+    static let bmc = ObjectSchema([
+        Field("address", .string, .omitEmpty, "IPMI address"),
+        Field("mac", .string),
+        Field("hostname", .string),
+        Field("network", .string),
+        Field("username", .string),
+        Field("password", .string, .omitEmpty, "Secret: returned only with ?includeSecrets=true"),
+    ])
+
+    static let nicSpec = ObjectSchema([
+        Field("mac", .string, .always),
+        Field("ip", .string),
+        Field("role", .string, .always),
+        Field("network", .string),
+        Field("hostname", .string),
+    ])
+
+    static let hostSpec = ObjectSchema([
+        Field("bmc", .object(bmc), .always),
+        Field("bootMACAddress", .string, .always, "MAC of the PXE NIC"),
+        Field("online", .bool, .omitNull, "Desired power state"),
+        Field("image", .string, .omitEmpty, "ISCSICdrom name, \"localboot\" or empty"),
+        Field("network", .string),
+        Field("ip", .string, .omitEmpty, "Static IP; the key for source-IP config lookups"),
+        Field("hostname", .string),
+        Field("nextServer", .string),
+        Field("bootFile", .string),
+        Field("bootFileEfi", .string),
+        Field("bootConfigRef", .string, .omitEmpty, "BootConfig name served to this host"),
+        Field("disk", .string),
+        Field("bootMode", .string),
+        Field("template", .string),
+        Field("ignition", .any, .ifPresent),
+        Field("kickstart", .string),
+        Field("nics", .array(.object(nicSpec))),
+        Field("localBoot", .string(allowed: LocalBootChoice.allValues), .omitEmpty,
+              "bootgate: how iPXE boots the local disk (exit, exit1, sanboot); default is the server's --local-boot"),
+    ])
+
+    static let hardware = ObjectSchema([
+        Field("manufacturer", .string), Field("productName", .string), Field("serialNumber", .string),
+        Field("biosVersion", .string), Field("cpuModel", .string), Field("cpuCount", .int),
+        Field("totalMemoryGB", .number), Field("diskInfo", .string), Field("lastInventory", .string),
+    ])
+
+    static let nicInfo = ObjectSchema([
+        Field("mac", .string, .always), Field("network", .string), Field("ip", .string),
+    ])
+
+    static let hostStatus = ObjectSchema([
+        Field("phase", .string, .always),
+        Field("poweredOn", .bool, .always),
+        Field("ip", .string),
+        Field("lastBoot", .string, .omitEmpty, "RFC 3339 time of the last iPXE script served"),
+        Field("bootCount", .int, .omitEmpty, "iPXE scripts served to this host"),
+        Field("errorMessage", .string),
+        Field("availableImages", .array(.string)),
+        Field("hardware", .object(hardware), .omitNull),
+        Field("networkInterfaces", .map(.object(nicInfo))),
+        Field("state", .string),
+        Field("lastStateChange", .string),
+        Field("operatorVersion", .string),
+        Field("serialActive", .bool),
+        Field("ipmiReachable", .bool),
+    ])
+
+    static let bootConfigSpec = ObjectSchema([
+        Field("format", .string, .always, "ignition, kickstart, cloud-init, custom, or a plugin's format"),
+        Field("description", .string),
+        Field("data", .map(.string), .always, "file name → content; may use {{…}} template variables"),
+    ])
+
+    static let bootConfigStatus = ObjectSchema([
+        Field("phase", .string, .always),
+        Field("assignedTo", .array(.string), .omitEmpty, "Names of hosts referencing this config (kept by bootgate)"),
+    ])
+
+    static let cdromSpec = ObjectSchema([
+        Field("isoFile", .string, .always),
+        Field("description", .string),
+        Field("version", .string),
+        Field("readOnly", .bool, .always),
+        Field("bootConfigs", .array(.string), .omitEmpty, "BootConfig names compatible with this ISO"),
+        Field("derivedFrom", .string),
+    ])
+
+    static let subscriber = ObjectSchema([
+        Field("name", .string, .always), Field("initiatorIQN", .string), Field("since", .string, .always),
+    ])
+
+    static let cdromStatus = ObjectSchema([
+        Field("phase", .string, .always),
+        Field("isoPath", .string, .always),
+        Field("isoSize", .int),
+        Field("targetIQN", .string, .always, "Reported by the iSCSI target; empty until then"),
+        Field("portalIP", .string, .always),
+        Field("portalPort", .int, .always),
+        Field("lun", .int, .omitEmpty, "bootgate: LUN of the ISO on the target (tgt uses 1)"),
+        Field("routerosID", .string),
+        Field("subscribers", .array(.object(subscriber))),
+    ])
+
+    static func resource(spec: ObjectSchema, status: ObjectSchema) -> ObjectSchema {
+        ObjectSchema([
+            Field("kind", .string, .always),
+            Field("apiVersion", .string, .always),
+            Field("metadata", .object(objectMeta), .always),
+            Field("spec", .object(spec), .always),
+            Field("status", .object(status), .always),
+        ])
+    }
+
+    public static let bareMetalHost = resource(spec: hostSpec, status: hostStatus)
+    public static let bootConfig = resource(spec: bootConfigSpec, status: bootConfigStatus)
+    public static let iscsiCdrom = resource(spec: cdromSpec, status: cdromStatus)
+}
+
+/// The local-boot methods a host may ask for (firmware differs: some halt on `exit`).
+public enum LocalBootChoice {
+    public static let allValues = ["exit", "exit1", "sanboot"]
+}

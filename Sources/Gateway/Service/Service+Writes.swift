@@ -1,0 +1,265 @@
+import Foundation
+import Renderers
+
+public enum FieldValidation: String, Sendable, CaseIterable {
+    case ignore = "Ignore", warn = "Warn", strict = "Strict"
+}
+
+public enum PatchType: String, Sendable {
+    /// RFC 7386, also used for plain `application/json` (what pxemanager sends).
+    case merge
+    /// RFC 6902.
+    case json
+}
+
+public struct WriteOptions: Sendable {
+    public var fieldValidation: FieldValidation = .strict
+    public var dryRun = false
+    public var includeSecrets = false
+    public init(fieldValidation: FieldValidation = .strict, dryRun: Bool = false, includeSecrets: Bool = false) {
+        self.fieldValidation = fieldValidation
+        self.dryRun = dryRun
+        self.includeSecrets = includeSecrets
+    }
+}
+
+public struct WriteOutcome: Sendable {
+    public var object: ResourceObject
+    /// Kubernetes-style warnings (unknown fields under `fieldValidation=Warn`).
+    public var warnings: [String]
+}
+
+extension Service {
+    // MARK: create
+
+    public func create(_ kind: ResourceKind, namespace: String?, body: JSONValue, options: WriteOptions = WriteOptions()) async throws(APIError) -> WriteOutcome {
+        var (object, warnings) = try checkBody(kind, body, options: options)
+        let meta = object["metadata"]?.objectValue ?? JSONObject()
+        var name = meta["name"]?.stringValue ?? ""
+        if name.isEmpty, let prefix = meta["generateName"]?.stringValue, !prefix.isEmpty {
+            name = prefix + Self.randomSuffix()
+        }
+        if name.isEmpty { throw .invalid(kind, "", [.init(field: "metadata.name", message: "\(kind.displayName) name is required", reason: "FieldValueRequired")]) }
+        let ns: String
+        if kind.namespaced {
+            let bodyNS = meta["namespace"]?.stringValue ?? ""
+            ns = namespace ?? (bodyNS.isEmpty ? "default" : bodyNS)
+            if let namespace, !bodyNS.isEmpty, bodyNS != namespace {
+                throw .badRequest("metadata.namespace \"\(bodyNS)\" does not match the namespace in the URL \"\(namespace)\"")
+            }
+        } else {
+            ns = ""
+        }
+        object.set(.string(name), at: ["metadata", "name"])
+        object.set(kind.namespaced ? .string(ns) : nil, at: ["metadata", "namespace"])
+        object.set(.string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
+        object.set(.int(1), at: ["metadata", "generation"])
+        object.set(nil, at: ["metadata", "resourceVersion"])
+        if (object.value(at: ["metadata", "creationTimestamp"])?.stringValue ?? "").isEmpty {
+            object.set(.string(Self.timestamp()), at: ["metadata", "creationTimestamp"])
+        }
+        ObjectDefaults.onCreate(kind, &object)
+        let key = ObjectKey(kind, namespace: ns, name: name)
+        let finalObject = object
+        return try await serialized { () async throws(APIError) -> WriteOutcome in
+            if index.object(key) != nil { throw .alreadyExists(key) }
+            let stored = try await commitChecked(ResourceObject(kind: kind, json: finalObject), previous: nil, options: options)
+            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings)
+        }
+    }
+
+    // MARK: replace (PUT)
+
+    public func replace(_ key: ObjectKey, body: JSONValue, options: WriteOptions = WriteOptions()) async throws(APIError) -> WriteOutcome {
+        let (object, warnings) = try checkBody(key.kind, body, options: options)
+        try checkNameMatches(object, key)
+        return try await serialized { () async throws(APIError) -> WriteOutcome in
+            guard let current = index.object(key) else { throw .notFound(key) }
+            try checkResourceVersion(object, current)
+            let merged = ObjectDefaults.onReplace(key.kind, body: object, current: current.json)
+            let stored = try await commitChecked(ResourceObject(kind: key.kind, json: merged), previous: current, options: options)
+            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings)
+        }
+    }
+
+    // MARK: patch
+
+    public func patch(_ key: ObjectKey, patch: JSONValue, type: PatchType, options: WriteOptions = WriteOptions()) async throws(APIError) -> WriteOutcome {
+        var warnings: [String] = []
+        var mergeBody: JSONValue?
+        switch type {
+        case .merge:
+            guard patch.objectValue != nil else { throw .badRequest("a merge patch must be a JSON object, got \(patch.typeName)") }
+            (mergeBody, warnings) = try checkBody(key.kind, patch, options: options, partial: true)
+            try checkNameMatches(mergeBody!, key)
+        case .json:
+            guard patch.arrayValue != nil else { throw .badRequest("a JSON patch must be an array of operations, got \(patch.typeName)") }
+        }
+        let cleanedMerge = mergeBody
+        return try await serialized { () async throws(APIError) -> WriteOutcome in
+            guard let current = index.object(key) else { throw .notFound(key) }
+            var result: JSONValue
+            var patchWarnings = warnings
+            if let cleanedMerge {
+                try checkResourceVersion(cleanedMerge, current)
+                result = MergePatch.apply(cleanedMerge, to: current.json)
+            } else {
+                do throws(JSONPatch.Failure) {
+                    result = try JSONPatch.apply(patch, to: current.json)
+                } catch {
+                    throw .badRequest("JSON patch failed: \(error.message)")
+                }
+                let checked = try checkBody(key.kind, result, options: options)
+                result = checked.0
+                patchWarnings = checked.1
+                try checkResourceVersion(result, current)
+            }
+            try checkNameMatches(result, key)
+            result = ObjectDefaults.keepIdentity(result, current: current.json)
+            let stored = try await commitChecked(ResourceObject(kind: key.kind, json: result), previous: current, options: options)
+            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: patchWarnings)
+        }
+    }
+
+    // MARK: delete
+
+    public func delete(_ key: ObjectKey, options: WriteOptions = WriteOptions()) async throws(APIError) -> ResourceObject {
+        try await serialized { () async throws(APIError) -> ResourceObject in
+            guard let current = index.object(key) else { throw .notFound(key) }
+            let state = index.snapshot()
+            try ReferenceRules.checkDelete(current, state)
+            var writes: [StoreWrite] = [.delete(key, expectedRevision: current.resourceVersion)]
+            writes += ReferenceRules.assignedToUpdates(changing: current, to: nil, state)
+            if options.dryRun { return present(current, includeSecrets: options.includeSecrets) }
+            let changes = try await commitWrites(writes)
+            return present(changes.first { $0.object.key == key }?.object ?? current, includeSecrets: options.includeSecrets)
+        }
+    }
+
+    // MARK: shared steps
+
+    /// Checks a body's kind, apiVersion and fields against the schema; applies `fieldValidation`.
+    func checkBody(_ kind: ResourceKind, _ body: JSONValue, options: WriteOptions, partial: Bool = false) throws(APIError) -> (JSONValue, [String]) {
+        guard body.objectValue != nil else { throw .badRequest("the body must be a JSON object describing a \(kind.rawValue), got \(body.typeName)") }
+        if let k = body["kind"]?.stringValue, !k.isEmpty, k != kind.rawValue {
+            throw .badRequest("kind \"\(k)\" does not match this endpoint, which takes \(kind.rawValue)")
+        }
+        if let v = body["apiVersion"]?.stringValue, !v.isEmpty, v != "v1" {
+            throw .badRequest("apiVersion \"\(v)\" is not served; use \"v1\"")
+        }
+        var report = SchemaReport()
+        let cleaned = FieldType.object(kind.schema).check(body, path: "", report: &report)
+        if !report.typeErrors.isEmpty {
+            throw .invalid(kind, body["metadata"]?["name"]?.stringValue ?? "", report.typeErrors.map { e in
+                let field = String(e.prefix { $0 != ":" })
+                return .init(field: field, message: String(e.dropFirst(field.count + 2)), reason: "FieldValueTypeInvalid")
+            })
+        }
+        var warnings: [String] = []
+        if !report.unknown.isEmpty {
+            let texts = report.unknown.map { u in
+                "unknown field \"\(u.path)\"" + (u.suggestion.map { " (did you mean \"\($0)\"?)" } ?? "")
+            }
+            switch options.fieldValidation {
+            case .strict:
+                throw APIError(code: 400, reason: "BadRequest", message: "\(kind.rawValue) in version \"v1\" cannot be handled: " + texts.joined(separator: ", "),
+                               kind: kind, name: body["metadata"]?["name"]?.stringValue,
+                               causes: report.unknown.map { .init(field: $0.path, message: "unknown field", reason: "FieldValueNotSupported") })
+            case .warn: warnings = texts
+            case .ignore: break
+            }
+        }
+        return (cleaned, warnings)
+    }
+
+    func checkNameMatches(_ body: JSONValue, _ key: ObjectKey) throws(APIError) {
+        if let n = body["metadata"]?["name"]?.stringValue, !n.isEmpty, n != key.name {
+            throw .badRequest("metadata.name \"\(n)\" does not match the name in the URL \"\(key.name)\"")
+        }
+        if key.kind.namespaced, let ns = body["metadata"]?["namespace"]?.stringValue, !ns.isEmpty, ns != key.namespace {
+            throw .badRequest("metadata.namespace \"\(ns)\" does not match the namespace in the URL \"\(key.namespace)\"")
+        }
+    }
+
+    /// Optimistic concurrency: a write carrying a resourceVersion applies only to that version.
+    func checkResourceVersion(_ body: JSONValue, _ current: ResourceObject) throws(APIError) {
+        guard let rv = body["metadata"]?["resourceVersion"]?.stringValue, !rv.isEmpty else { return }
+        if rv != String(current.resourceVersion) {
+            throw .conflict(current.key, "the object has been modified; resourceVersion \(rv) is stale, the current one is \(current.resourceVersion): read it again and retry")
+        }
+    }
+
+    /// Validates the new state of one object (its own fields, its format, and every reference,
+    /// both ways) and commits it with the bookkeeping writes it implies.
+    func commitChecked(_ proposed: ResourceObject, previous: ResourceObject?, options: WriteOptions) async throws(APIError) -> ResourceObject {
+        var object = proposed
+        object.json.set(.string(object.kind.rawValue), at: ["kind"])
+        object.json.set("v1", at: ["apiVersion"])
+        if let previous {
+            if previous.json["spec"] != object.json["spec"] {
+                let gen = (previous.json.value(at: ["metadata", "generation"])?.intValue ?? 0) + 1
+                object.json.set(.int(gen), at: ["metadata", "generation"])
+            }
+            HostRules.carryOver(&object, from: previous)
+        }
+        let state = index.snapshot()
+        if object.kind == .bootConfig {
+            let assigned = ReferenceRules.assignedTo(config: object.name, state, replacing: nil)
+            object.json.set(assigned.isEmpty ? nil : .array(assigned.map { .string($0) }), at: ["status", "assignedTo"])
+        }
+        object.json = object.kind.schema.normalize(object.json)
+        var causes = ObjectRules.check(object)
+        if object.kind == .bootConfig { causes += await formatCauses(object) }
+        if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
+        try ReferenceRules.check(object, previous: previous, state)
+
+        var writes: [StoreWrite] = [.put(object, expectedRevision: previous?.resourceVersion)]
+        writes += ReferenceRules.assignedToUpdates(changing: previous, to: object, state)
+        if options.dryRun { return object }
+        let changes = try await commitWrites(writes)
+        return changes.first { $0.object.key == object.key }?.object ?? object
+    }
+
+    /// Commits, then updates the index and tells watchers, in commit order.
+    func commitWrites(_ writes: [StoreWrite]) async throws(APIError) -> [StoredChange] {
+        let changes: [StoredChange]
+        do {
+            changes = try await store.commit(writes)
+        } catch {
+            switch error {
+            case .conflict(let key, _, _):
+                throw .conflict(key, "the object changed in the store while this write was validated; retry")
+            case .compacted, .io:
+                logger.error("store commit failed", metadata: ["error": "\(error)"])
+                throw .internalError("the store could not commit the write: \(error)")
+            }
+        }
+        index.apply(changes)
+        hub.publish(changes)
+        return changes
+    }
+
+    /// A BootConfig's files checked by the renderer of its format.
+    func formatCauses(_ config: ResourceObject) async -> [APIError.Cause] {
+        let format = config.format
+        guard let renderer = renderers.renderer(for: format) else {
+            return [.init(field: "spec.format", message: "unknown format \"\(format)\"; known formats: \(renderers.formatNames.joined(separator: ", "))",
+                          reason: "FieldValueNotSupported")]
+        }
+        let diagnostics = await renderer.validate(files: config.data)
+        return diagnostics.filter { $0.severity == .error }.map { d in
+            var field = "spec.data[\(d.file)]"
+            if let line = d.line { field += ":\(line)" }
+            if let pointer = d.pointer { field += "#\(pointer)" }
+            return .init(field: field, message: d.message)
+        }
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        date.ISO8601Format()
+    }
+
+    static func randomSuffix() -> String {
+        String((0..<5).map { _ in "bcdfghjklmnpqrstvwxz2456789".randomElement()! })
+    }
+}

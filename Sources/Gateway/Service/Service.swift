@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import Renderers
+
+/// The one place every operation is written. REST and JSON-RPC are thin adapters over it.
+/// Writes are serialised through `WriteGate`, validated against the index in the same critical
+/// section as the store commit, then applied to the index and published to watchers.
+public final class Service: Sendable {
+    public let store: any ObjectStore
+    public let index: ResourceIndex
+    public let hub: WatchHub
+    public let settings: ServiceSettings
+    public let renderers: any RendererLookup
+    public let events: BootEventLog
+    let gate = WriteGate()
+    let logger: Logger
+
+    public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
+        let snapshot = try await store.load()
+        let index = ResourceIndex()
+        index.load(snapshot)
+        // Recent history lets watches resume across a restart without touching the store.
+        let recent = (try? await store.changes(after: max(0, snapshot.revision - 1000), limit: 1000)) ?? []
+        let hub = WatchHub(startRevision: snapshot.revision, history: recent)
+        return Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
+    }
+
+    init(store: any ObjectStore, index: ResourceIndex, hub: WatchHub, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) {
+        self.store = store
+        self.index = index
+        self.hub = hub
+        self.settings = settings
+        self.renderers = renderers
+        self.logger = logger
+        self.events = BootEventLog(capacity: settings.eventCapacity)
+    }
+
+    // MARK: reads
+
+    public struct ListQuery: Sendable {
+        public var namespace: String?
+        public var labelSelector: LabelSelector?
+        public var fieldSelector: FieldSelector?
+        public var includeSecrets = false
+        public init(namespace: String? = nil, labelSelector: LabelSelector? = nil, fieldSelector: FieldSelector? = nil, includeSecrets: Bool = false) {
+            self.namespace = namespace
+            self.labelSelector = labelSelector
+            self.fieldSelector = fieldSelector
+            self.includeSecrets = includeSecrets
+        }
+
+        func matches(_ o: ResourceObject) -> Bool {
+            (labelSelector?.matches(o.labels) ?? true) && (fieldSelector?.matches(o) ?? true)
+        }
+    }
+
+    /// Objects of a kind, sorted by namespace and name, and the revision they reflect.
+    public func list(_ kind: ResourceKind, _ query: ListQuery) -> (items: [ResourceObject], revision: Int64) {
+        let (all, revision) = index.read { s in (s.all(kind), s.revision) }
+        let items = all.filter { o in
+            guard let ns = query.namespace else { return query.matches(o) }
+            return Self.inNamespace(o, ns) && query.matches(o)
+        }.sorted { $0.key < $1.key }
+        return (items.map { present($0, includeSecrets: query.includeSecrets) }, revision)
+    }
+
+    /// mkube's namespaced host list also returns hosts attached to a network of that name.
+    static func inNamespace(_ o: ResourceObject, _ ns: String) -> Bool {
+        if o.namespace == ns { return true }
+        guard o.kind == .bareMetalHost else { return false }
+        let spec = o.json["spec"]
+        let network = spec?["network"]?.stringValue ?? ""
+        if network == ns || spec?["bmc"]?["network"]?.stringValue == ns { return true }
+        for nic in spec?["nics"]?.arrayValue ?? [] where (nic["network"]?.stringValue ?? network) == ns { return true }
+        for (_, nic) in o.json["status"]?["networkInterfaces"]?.objectValue ?? JSONObject() where nic["network"]?.stringValue == ns {
+            return true
+        }
+        return false
+    }
+
+    public func get(_ key: ObjectKey, includeSecrets: Bool = false) throws(APIError) -> ResourceObject {
+        guard let o = index.object(key) else { throw .notFound(key) }
+        return present(o, includeSecrets: includeSecrets)
+    }
+
+    /// The object as a client sees it: BMC passwords removed unless asked for.
+    func present(_ o: ResourceObject, includeSecrets: Bool) -> ResourceObject {
+        guard o.kind == .bareMetalHost, !includeSecrets, o.json["spec"]?["bmc"]?["password"] != nil else { return o }
+        var copy = o
+        copy.json.set(nil, at: ["spec", "bmc", "password"])
+        return copy
+    }
+}
+
+/// Serialises writes without blocking a thread: validation and commit of one write finish before
+/// the next begins, so the index a write was validated against is the state it commits onto.
+actor WriteGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+}
+
+extension Service {
+    func serialized<T: Sendable>(_ body: () async throws(APIError) -> T) async throws(APIError) -> T {
+        await gate.acquire()
+        do {
+            let result = try await body()
+            await gate.release()
+            return result
+        } catch {
+            await gate.release()
+            throw error
+        }
+    }
+}
+
+/// Finds the renderer of a config format; `Plugins.RendererRegistry` provides it.
+public protocol RendererLookup: Sendable {
+    func renderer(for format: String) -> (any Renderer)?
+    var formatNames: [String] { get }
+}
+
+public struct ServiceSettings: Sendable {
+    /// iSCSI portal used when an ISO's status names none.
+    public var iscsiPortal = "192.168.10.1"
+    public var localBoot = "exit"
+    /// Base URL machines use to reach bootgate.
+    public var publicURL = "http://192.168.200.2:8082"
+    public var eventCapacity = 10_000
+    public init() {}
+}

@@ -1,0 +1,56 @@
+/// Where objects live durably. The embedded default is `SQLiteStore`; an etcd cluster and an
+/// mkube upstream are planned backends, so the protocol is what those can offer too:
+/// conditional multi-object commits (etcd `Txn` with `mod_revision` compares) and a change log
+/// readable from a revision (etcd `Watch` with `start_revision`).
+public protocol ObjectStore: Sendable {
+    /// Every stored object and the store's current revision.
+    func load() async throws(StoreError) -> StoreSnapshot
+
+    /// Applies all writes atomically, iff every precondition holds, and returns the changes with
+    /// the one revision assigned to this commit. Returns only once the commit is durable.
+    func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange]
+
+    /// Committed changes with a revision greater than `revision`, oldest first, at most `limit`.
+    /// Throws `.compacted` when the log no longer reaches back that far.
+    func changes(after revision: Int64, limit: Int) async throws(StoreError) -> [StoredChange]
+
+    func close() async
+}
+
+public struct StoreSnapshot: Sendable {
+    public var objects: [ResourceObject]
+    public var revision: Int64
+}
+
+/// One write, with its precondition: the revision the caller read (`nil` for "must not exist").
+public enum StoreWrite: Sendable {
+    case put(ResourceObject, expectedRevision: Int64?)
+    case delete(ObjectKey, expectedRevision: Int64)
+
+    var key: ObjectKey {
+        switch self {
+        case .put(let o, _): return o.key
+        case .delete(let k, _): return k
+        }
+    }
+}
+
+public struct StoredChange: Sendable, Hashable {
+    public enum ChangeType: String, Sendable, Codable {
+        case added = "ADDED"
+        case modified = "MODIFIED"
+        case deleted = "DELETED"
+    }
+    public var revision: Int64
+    public var type: ChangeType
+    /// The object after the change; for `deleted`, the last full object.
+    public var object: ResourceObject
+}
+
+public enum StoreError: Error, Sendable, Equatable {
+    /// The object changed since it was read (or exists when it must not).
+    case conflict(ObjectKey, expected: Int64?, actual: Int64?)
+    /// The change log was compacted past the requested revision.
+    case compacted(oldest: Int64)
+    case io(String)
+}

@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+
+/// The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a commit is on disk
+/// before it is acknowledged. Objects live in `objects`; every commit appends to `changes`,
+/// the log watches resume from.
+public final class SQLiteStore: ObjectStore {
+    private let pool: DatabasePool
+    /// How many revisions of change log to keep for watch resumption.
+    private let retainedRevisions: Int64
+
+    public init(directory: String, retainedRevisions: Int64 = 100_000) throws(StoreError) {
+        self.retainedRevisions = retainedRevisions
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var config = Configuration()
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            pool = try DatabasePool(path: directory + "/bootgate.sqlite", configuration: config)
+            try pool.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS objects (
+                        kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+                        revision INTEGER NOT NULL, json BLOB NOT NULL,
+                        PRIMARY KEY (kind, namespace, name));
+                    CREATE TABLE IF NOT EXISTS changes (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT, revision INTEGER NOT NULL,
+                        type TEXT NOT NULL, kind TEXT NOT NULL, json BLOB NOT NULL);
+                    CREATE INDEX IF NOT EXISTS changes_revision ON changes(revision);
+                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    INSERT OR IGNORE INTO meta VALUES ('revision', 0), ('compacted', 0);
+                    """)
+            }
+        } catch {
+            throw .io("opening SQLite store in \(directory): \(error)")
+        }
+    }
+
+    public func load() async throws(StoreError) -> StoreSnapshot {
+        do {
+            return try await pool.read { db in
+                var objects: [ResourceObject] = []
+                let rows = try Row.fetchCursor(db, sql: "SELECT kind, json FROM objects")
+                while let row = try rows.next() {
+                    objects.append(try Self.decode(kind: row[0], json: row[1]))
+                }
+                let revision = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
+                return StoreSnapshot(objects: objects, revision: revision)
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw .io("loading store: \(error)")
+        }
+    }
+
+    public func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange] {
+        let retained = retainedRevisions
+        do {
+            return try await pool.write { db -> [StoredChange] in
+                let revision = (try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0) + 1
+                var changes: [StoredChange] = []
+                for write in writes {
+                    let key = write.key
+                    let row = try Row.fetchOne(db, sql: "SELECT revision, json FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                                               arguments: [key.kind.rawValue, key.namespace, key.name])
+                    let actual: Int64? = row?[0]
+                    switch write {
+                    case .put(var object, let expected):
+                        guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
+                        object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
+                        let bytes = Data(JSONWriter.bytes(object.json))
+                        try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
+                                       arguments: [key.kind.rawValue, key.namespace, key.name, revision, bytes])
+                        let type: StoredChange.ChangeType = actual == nil ? .added : .modified
+                        try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
+                                       arguments: [revision, type.rawValue, key.kind.rawValue, bytes])
+                        changes.append(StoredChange(revision: revision, type: type, object: object))
+                    case .delete(_, let expected):
+                        guard let actual, let json: Data = row?[1] else { throw StoreError.conflict(key, expected: expected, actual: nil) }
+                        guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
+                        var object = try Self.decode(kind: key.kind.rawValue, json: json)
+                        object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
+                        try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                                       arguments: [key.kind.rawValue, key.namespace, key.name])
+                        try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
+                                       arguments: [revision, StoredChange.ChangeType.deleted.rawValue, key.kind.rawValue,
+                                                   Data(JSONWriter.bytes(object.json))])
+                        changes.append(StoredChange(revision: revision, type: .deleted, object: object))
+                    }
+                }
+                try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'revision'", arguments: [revision])
+                // Compact now and then, in the same transaction, so the log stays bounded.
+                if revision % 1000 == 0, revision > retained {
+                    try db.execute(sql: "DELETE FROM changes WHERE revision <= ?", arguments: [revision - retained])
+                    try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'compacted'", arguments: [revision - retained])
+                }
+                return changes
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw .io("committing to SQLite: \(error)")
+        }
+    }
+
+    public func changes(after revision: Int64, limit: Int) async throws(StoreError) -> [StoredChange] {
+        do {
+            return try await pool.read { db in
+                let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted'") ?? 0
+                if revision < compacted { throw StoreError.compacted(oldest: compacted) }
+                var out: [StoredChange] = []
+                let rows = try Row.fetchCursor(db, sql: "SELECT revision, type, kind, json FROM changes WHERE revision > ? ORDER BY seq LIMIT ?",
+                                               arguments: [revision, limit])
+                while let row = try rows.next() {
+                    let type = StoredChange.ChangeType(rawValue: row[1]) ?? .modified
+                    out.append(StoredChange(revision: row[0], type: type, object: try Self.decode(kind: row[2], json: row[3])))
+                }
+                return out
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw .io("reading change log: \(error)")
+        }
+    }
+
+    public func close() async {
+        try? pool.close()
+    }
+
+    private static func decode(kind: String, json: Data) throws -> ResourceObject {
+        guard let k = ResourceKind(rawValue: kind) else { throw StoreError.io("unknown kind \(kind) in store") }
+        do {
+            return ResourceObject(kind: k, json: try JSONParser.parse(Array(json)))
+        } catch {
+            throw StoreError.io("corrupt \(kind) row: \(error)")
+        }
+    }
+}
