@@ -42,7 +42,7 @@ public struct CloudInitRenderer: Renderer {
             if templateFindings.hasErrors { continue }
             do {
                 let sample = try TemplateEngine.render(file: name, content: content, context: .sample, escaping: .none)
-                diagnostics += check(file: name, rendered: sample, files: files)
+                diagnostics += Self.relocated(check(file: name, rendered: sample, files: files), source: content, rendered: sample)
             } catch {
                 diagnostics += error.diagnostics
             }
@@ -57,11 +57,24 @@ public struct CloudInitRenderer: Renderer {
         }
         let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .none)
         // Values of this host may differ from the sample used at write time: check again.
-        let findings = check(file: file, rendered: text, files: files)
+        let findings = Self.relocated(check(file: file, rendered: text, files: files), source: content, rendered: text)
         if findings.hasErrors {
             throw RenderFailure(.invalid, findings)
         }
         return RenderedFile(body: Array(text.utf8), contentType: contentType)
+    }
+
+    /// Section tags (`{{#iso}}` on a line of their own) drop lines when rendered, so a line of
+    /// the output may not be the same line of the stored file; say so rather than mislead.
+    static func relocated(_ findings: [Diagnostic], source: String, rendered: String) -> [Diagnostic] {
+        func lineCount(_ text: String) -> Int { text.reduce(1) { $1.isNewline ? $0 + 1 : $0 } }
+        guard lineCount(source) != lineCount(rendered) else { return findings }
+        return findings.map { finding in
+            guard finding.line != nil else { return finding }
+            var moved = finding
+            moved.message += " (line of the rendered output; template sections shift lines)"
+            return moved
+        }
     }
 
     func check(file: String, rendered: String, files: [String: String]) -> [Diagnostic] {
