@@ -110,7 +110,9 @@ public struct ExternalRenderer: Renderer {
         } catch {
             throw PluginFailure(.launchFailed, plugin: pluginName, detail: "request could not be encoded: \(error)")
         }
-        let result = await PluginProcess.run(executable: executable, input: Array(input), limits: limits)
+        let result = await PluginGate.shared.run { [executable, limits] in
+            await PluginProcess.run(executable: executable, input: Array(input), limits: limits)
+        }
         let op = request.op.rawValue
         var stderrText = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if result.stderrTruncated { stderrText += " …(truncated)" }
