@@ -111,6 +111,29 @@ import Testing
         #expect(finding.message.contains("host.nosuchthing"))
     }
 
+    @Test func sectionsThatShiftLinesAreNamedInTheMessage() async throws {
+        let text = """
+            #cloud-config
+            {{#iso}}
+            bootcmd:
+              - echo {{iso.name}}
+            {{/iso}}
+            runcmd: reboot
+            """
+        let finding = try #require(await errors(["user-data": text]).first)
+        #expect(finding.line == 4)
+        #expect(finding.message == "'runcmd' must be a list, found the value 'reboot' (line of the rendered output; template sections shift lines)")
+    }
+
+    @Test func localBootSectionsRender() async throws {
+        let text = "#cloud-config\n{{^iso}}\nruncmd: [poweroff]\n{{/iso}}\nhostname: {{host.hostname}}\n"
+        var context = RenderContext.sample
+        context.iso = nil
+        let rendered = try await renderer.render(file: "user-data", files: ["user-data": text], context: context,
+                                                 options: RenderOptions())
+        #expect(String(decoding: rendered.body, as: UTF8.self) == "#cloud-config\nruncmd: [poweroff]\nhostname: sample-host\n")
+    }
+
     @Test func otherPartTypesAreAccepted() async {
         #expect(await errors(["user-data": "#!/bin/sh\necho {{host.name}}\n"]).isEmpty)
         #expect(await errors(["user-data": "#cloud-boothook\n#!/bin/sh\necho hi\n"]).isEmpty)

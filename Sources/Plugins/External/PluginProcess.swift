@@ -132,13 +132,17 @@ enum PluginProcess {
             // Closed its output but kept running.
             stopped = .timedOut
         }
-        if stopped != nil {
+        if stopped != nil, pid > 1 {
             kill(pid, SIGKILL)
             // Foundation starts the child as the leader of its own process group: take down
             // anything it spawned too.
             kill(-pid, SIGKILL)
             // SIGKILL cannot be ignored; the bound only guards against a process stuck in the kernel.
-            _ = exit.wait(until: .now() + .seconds(2))
+            if !exit.wait(until: .now() + .seconds(2)) {
+                // Foundation's reaper still refers to the Process without owning it; keep it
+                // alive rather than let a late exit touch freed memory.
+                _ = Unmanaged.passRetained(process)
+            }
         }
         try? stdoutPipe.fileHandleForReading.close()
         try? stderrPipe.fileHandleForReading.close()
