@@ -9,6 +9,7 @@ import Testing
         let registry = RendererRegistry()
         let byFormat = Dictionary(uniqueKeysWithValues: registry.formats.map { ($0.format, $0) })
         #expect(registry.formats.map(\.format) == ["cloud-init", "custom", "ignition", "kickstart"])
+        #expect(registry.formatNames == ["cloud-init", "custom", "ignition", "kickstart"])
         #expect(byFormat["ignition"]?.contentType == "application/vnd.coreos.ignition+json")
         #expect(byFormat["ignition"]?.source == .builtin)
         #expect(byFormat["kickstart"]?.contentType == "text/plain")

@@ -52,6 +52,11 @@ public final class RendererRegistry: Sendable {
         entries.values.map(\.info).sorted { $0.format < $1.format }
     }
 
+    /// Every format name, sorted (matches Gateway's `RendererLookup`).
+    public var formatNames: [String] {
+        entries.keys.sorted()
+    }
+
     public func info(for format: String) -> RendererInfo? {
         entries[format]?.info
     }
@@ -81,7 +86,7 @@ public final class RendererRegistry: Sendable {
     }
 
     func unknownFormatMessage(_ format: String) -> String {
-        "no renderer for format '\(format)'; known formats: \(entries.keys.sorted().joined(separator: ", "))"
+        "no renderer for format '\(format)'; known formats: \(formatNames.joined(separator: ", "))"
     }
 
     // MARK: - building
