@@ -204,6 +204,22 @@ import Testing
         #expect(bodies == (0..<6).map { "n = \"node-\($0)\"" })
     }
 
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/status")))
+    func pluginsStartWithNoBlockedSignalsAndAFilteredEnvironment() async throws {
+        setenv("BOOTGATE_TEST_SECRET", "do-not-leak", 1)
+        let renderer = try misbehaving("env", limits: Self.patient)
+        let rendered = try await renderer.render(file: "a", files: ["a": "b"], context: .sample, options: RenderOptions())
+        let report = String(decoding: rendered.body, as: UTF8.self)
+        #expect(report.hasPrefix("SigBlk=0000000000000000 "), "plugin started with blocked signals: \(report)")
+        let names = Set(report.components(separatedBy: "env=").last?.split(separator: " ").map(String.init) ?? [])
+        #expect(names.contains("BOOTGATE_PLUGIN_PROTOCOL"))
+        #expect(names.contains("PATH"))
+        #expect(!names.contains("BOOTGATE_TEST_SECRET"))
+        let allowed: Set = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "BOOTGATE_PLUGIN_PROTOCOL",
+                            "PWD", "OLDPWD", "SHLVL", "_"]
+        #expect(names.subtracting(allowed).isEmpty, "unexpected variables: \(names.subtracting(allowed))")
+    }
+
     /// Alive and not a zombie waiting for a parent that does not reap.
     static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 else { return false }

@@ -35,7 +35,7 @@ import Testing
         #expect(secondsSince(start) < 10)
 
         let formats = registry.formats.map(\.format)
-        #expect(formats == ["cloud-init", "crash", "custom", "flood", "garbage", "hang", "ignition", "kickstart", "toml"])
+        #expect(formats == ["cloud-init", "crash", "custom", "env", "flood", "garbage", "hang", "ignition", "kickstart", "toml"])
 
         let toml = try #require(registry.info(for: "toml"))
         #expect(toml.source == .external)

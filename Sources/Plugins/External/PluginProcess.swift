@@ -67,8 +67,18 @@ enum PluginProcess {
         let exit = ExitSignal()
         process.terminationHandler = { _ in exit.signal() }
 
+        // Threads created from the concurrency pool block most signals, and a spawned child
+        // inherits its parent thread's mask: a plugin would start with SIGTERM, SIGALRM, SIGCHLD
+        // and more blocked. Foundation cannot reset the mask at spawn, so open it on this thread
+        // just for the spawn (the kernel offers process-wide signals to the main thread first).
+        var allowAll = sigset_t()
+        var previousMask = sigset_t()
+        sigemptyset(&allowAll)
+        pthread_sigmask(SIG_SETMASK, &allowAll, &previousMask)
+        defer { pthread_sigmask(SIG_SETMASK, &previousMask, nil) }
         do {
             try process.run()
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
         } catch {
             try? stdinFile.close()
             try? stdoutPipe.fileHandleForReading.close()
