@@ -1,0 +1,73 @@
+/// Serves Ignition configs (spec 3.0.0 … 3.6.0) to CoreOS installers and first boots.
+///
+/// The stored text is served as written (after template expansion), never re-serialised, so
+/// what the operator validated is what the machine gets. Every file named like an Ignition
+/// config (the main file and any `*.ign`) is validated; other files are only template-checked.
+public struct IgnitionRenderer: Renderer {
+    public let format = "ignition"
+    public let contentType = "application/vnd.coreos.ignition+json"
+    public let mainFileNames = ["config.ign", "config.json", "ignition.json"]
+
+    public init() {}
+
+    public func validate(files: [String: String]) async -> [Diagnostic] {
+        validateNow(files: files)
+    }
+
+    /// `validate` without the suspension point, for callers that are not async.
+    public func validateNow(files: [String: String]) -> [Diagnostic] {
+        if let problem = MainFile.problem(in: files, names: mainFileNames, format: format) { return [problem] }
+        var diagnostics: [Diagnostic] = []
+        for name in files.keys.sorted() {
+            let content = files[name] ?? ""
+            let templateFindings = TemplateEngine.check(file: name, content: content)
+            diagnostics += templateFindings
+            guard isIgnitionFile(name, files: files), !templateFindings.hasErrors else { continue }
+            guard TemplateEngine.isTemplate(content) else {
+                diagnostics += IgnitionValidator.validate(file: name, text: content).diagnostics
+                continue
+            }
+            do {
+                let sample = try TemplateEngine.render(file: name, content: content, context: .sample, escaping: .jsonString)
+                diagnostics += IgnitionValidator.validate(file: name, text: sample).diagnostics.map { finding in
+                    var finding = finding
+                    finding.message += " (after filling templates with sample values)"
+                    return finding
+                }
+            } catch {
+                diagnostics += error.diagnostics
+            }
+        }
+        return diagnostics
+    }
+
+    public func render(file: String, files: [String: String], context: RenderContext, options: RenderOptions) async throws(RenderFailure) -> RenderedFile {
+        try renderNow(file: file, files: files, context: context, options: options)
+    }
+
+    /// `render` without the suspension point.
+    public func renderNow(file: String, files: [String: String], context: RenderContext, options: RenderOptions) throws(RenderFailure) -> RenderedFile {
+        guard let content = files[file] else {
+            throw RenderFailure(.invalid, [Diagnostic(file: file, message: "no such file in the config")])
+        }
+        guard isIgnitionFile(file, files: files) else {
+            let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .none)
+            return RenderedFile(body: Array(text.utf8), contentType: "text/plain; charset=utf-8")
+        }
+        let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .jsonString)
+        let (diagnostics, version) = IgnitionValidator.validate(file: file, text: text)
+        guard !diagnostics.hasErrors, let version else {
+            throw RenderFailure(.invalid, diagnostics.filter { $0.severity == .error })
+        }
+        if let accepted = IgnitionAccept.maxVersion(options.accept), version > accepted {
+            throw RenderFailure(.notAcceptable, [Diagnostic(file: file, pointer: "/ignition/version",
+                message: "the config is Ignition spec \(version) but the client accepts at most \(accepted.major).\(accepted.minor).\(accepted.patch == Int.max ? "x" : String(accepted.patch)) (Accept: \(options.accept ?? "")); lower the config's version or boot a newer image")])
+        }
+        return RenderedFile(body: Array(text.utf8), contentType: contentType)
+    }
+
+    /// Whether a file of this config is an Ignition document (validated and served as one).
+    public func isIgnitionFile(_ name: String, files: [String: String]) -> Bool {
+        name == MainFile.select(in: files, names: mainFileNames) || name.hasSuffix(".ign")
+    }
+}
