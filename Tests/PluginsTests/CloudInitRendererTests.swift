@@ -160,6 +160,14 @@ import Testing
         #expect(await errors(["config": "no header"]).map(\.line) == [1])
     }
 
+    @Test func theUserDataFileMustBeIdentifiable() async {
+        #expect(await errors([:]).map(\.message) == ["a cloud-init config needs a file (e.g. user-data)"])
+        let ambiguous = await errors(["meta-data": "instance-id: a\n", "network-config": "version: 2\n"])
+        #expect(ambiguous.count == 1)
+        #expect(ambiguous.first?.file == "meta-data, network-config")
+        #expect(ambiguous.first?.message.contains("user-data") == true)
+    }
+
     @Test func renderRefusesOutputThatHostValuesMakeInvalid() async {
         var context = RenderContext.sample
         context.host.hostname = "a: b"

@@ -34,6 +34,13 @@ public struct CloudInitRenderer: Renderer {
 
     public func validate(files: [String: String]) async -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
+        // The boot path must be able to pick the file to serve without being told.
+        if files.isEmpty {
+            diagnostics.append(Diagnostic(file: "", message: "a cloud-init config needs a file (e.g. user-data)"))
+        } else if files.count > 1, !mainFileNames.contains(where: { files[$0] != nil }) {
+            diagnostics.append(Diagnostic(file: files.keys.sorted().joined(separator: ", "), message:
+                "several files and none is named \(mainFileNames.joined(separator: ", ")): name the user-data file one of these"))
+        }
         for name in files.keys.sorted() {
             let content = files[name] ?? ""
             let templateFindings = TemplateEngine.check(file: name, content: content)
