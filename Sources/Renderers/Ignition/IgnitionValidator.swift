@@ -20,7 +20,8 @@ struct IgnitionValidator {
         switch JanssonParser.parse(bytes: bytes) {
         case .failure(let failure):
             let pointer = JSONPathLocator.pointer(in: bytes, before: failure.position)
-            let what = failure.isDuplicateKey ? "duplicate key \"\(pointer.split(separator: "/").last.map(String.init) ?? "")\"" : failure.message
+            let what = failure.isDuplicateKey ? "duplicate key \"\(pointer.split(separator: "/").last.map(String.init) ?? "")\""
+                : failure.isInvalidUTF8 ? "invalid UTF-8 (\(failure.message))" : failure.message
             validator.diagnostics.append(Diagnostic(file: file, line: failure.line, pointer: pointer,
                                                     message: "invalid JSON at line \(failure.line), column \(failure.column): \(what)"))
             return (validator.diagnostics, nil)

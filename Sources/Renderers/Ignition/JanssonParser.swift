@@ -10,6 +10,7 @@ enum JanssonParser {
         var position: Int
         var message: String
         var isDuplicateKey: Bool
+        var isInvalidUTF8 = false
     }
 
     static func parse(_ text: String) -> Result<JSONValue, Failure> {
@@ -33,8 +34,10 @@ enum JanssonParser {
             let message = withUnsafeBytes(of: error.text) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
+            let code = json_error_code(&error)
             return .failure(Failure(line: Int(error.line), column: Int(error.column), position: Int(error.position),
-                                    message: message, isDuplicateKey: json_error_code(&error) == json_error_duplicate_key))
+                                    message: message, isDuplicateKey: code == json_error_duplicate_key,
+                                    isInvalidUTF8: code == json_error_invalid_utf8))
         }
         defer { json_decref(root) }
         return .success(convert(root))
