@@ -208,6 +208,10 @@ extension Service {
             object.json.set(assigned.isEmpty ? nil : .array(assigned.map { .string($0) }), at: ["status", "assignedTo"])
         }
         object.json = object.kind.schema.normalize(object.json)
+        if let previous, Self.sameContent(object.json, previous.json) {
+            // Nothing changes: no new revision, no watch event (as Kubernetes does).
+            return previous
+        }
         var causes = ObjectRules.check(object)
         if object.kind == .bootConfig { causes += await formatCauses(object) }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
@@ -253,6 +257,13 @@ extension Service {
             if let pointer = d.pointer { field += "#\(pointer)" }
             return .init(field: field, message: d.message)
         }
+    }
+
+    static func sameContent(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        var x = a, y = b
+        x.set(nil, at: ["metadata", "resourceVersion"])
+        y.set(nil, at: ["metadata", "resourceVersion"])
+        return x == y
     }
 
     static func timestamp(_ date: Date = Date()) -> String {

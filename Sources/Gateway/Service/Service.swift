@@ -138,5 +138,6 @@ public struct ServiceSettings: Sendable {
     /// Base URL machines use to reach bootgate.
     public var publicURL = "http://192.168.200.2:8082"
     public var eventCapacity = 10_000
+    public var watchKeepAlive: Duration = .seconds(30)
     public init() {}
 }

@@ -1,0 +1,189 @@
+/// The OpenAPI 3.1 description, generated from `OperationTable` and the kinds' `ObjectSchema`s,
+/// so it cannot drift from what the server does. `openapi/openapi.yaml` is this document checked
+/// in (`bootgate openapi > openapi/openapi.yaml`); a test fails when they differ.
+public enum OpenAPIDocument {
+    public static let json: JSONValue = build(OperationTable.all)
+    public static let yaml: String = YAMLWriter.string(json)
+
+    static func build(_ operations: [Operation]) -> JSONValue {
+        var paths = JSONObject()
+        for path in orderedPaths(operations) {
+            var item = JSONObject()
+            for op in operations where op.path == path {
+                item[op.method.rawValue.lowercased()] = operation(op)
+            }
+            paths[path] = .object(item)
+        }
+        return .object(JSONObject([
+            ("openapi", "3.1.0"),
+            ("info", .object(JSONObject([
+                ("title", "bootgate"),
+                ("version", .string(GatewayVersion.string)),
+                ("description", "Decides and serves how bare-metal servers boot. Kubernetes-style REST (wire-compatible with mkube) with watch; every operation is also a JSON-RPC 2.0 method named by its operationId."),
+            ]))),
+            ("paths", .object(paths)),
+            ("components", .object(JSONObject([("schemas", .object(schemas()))]))),
+        ]))
+    }
+
+    static func orderedPaths(_ operations: [Operation]) -> [String] {
+        var seen = Set<String>()
+        return operations.map(\.path).filter { seen.insert($0).inserted }
+    }
+
+    static func ref(_ name: String) -> JSONValue { .object(JSONObject([("$ref", .string("#/components/schemas/\(name)"))])) }
+
+    static func operation(_ op: Operation) -> JSONValue {
+        var o = JSONObject([("operationId", .string(op.id)), ("summary", .string(op.summary)), ("tags", .array([.string(op.tag)]))])
+        if !op.parameters.isEmpty {
+            o["parameters"] = .array(op.parameters.map { p in
+                var schema = JSONObject([("type", .string(p.type))])
+                if let allowed = p.allowed { schema["enum"] = .array(allowed.map { .string($0) }) }
+                return .object(JSONObject([("name", .string(p.name)), ("in", .string(p.location.rawValue)), ("required", .bool(p.required || p.location == .path)),
+                                           ("description", .string(p.description)), ("schema", .object(schema))]))
+            })
+        }
+        if let body = op.body {
+            var content = JSONObject()
+            for t in body.contentTypes { content[t] = .object(JSONObject([("schema", body.schema.map(ref) ?? .object(JSONObject()))])) }
+            o["requestBody"] = .object(JSONObject([("required", .bool(body.required)), ("content", .object(content))]))
+        }
+        var responses = JSONObject()
+        for r in op.responses {
+            var content = JSONObject()
+            for t in r.contentTypes {
+                content[t] = .object(JSONObject([("schema", r.schema.map(ref) ?? ["type": "string"])]))
+            }
+            responses[String(r.status)] = .object(JSONObject([("description", .string(r.description)), ("content", .object(content))]))
+        }
+        responses["default"] = .object(JSONObject([("description", "Error, as a Kubernetes Status"),
+                                                   ("content", .object(JSONObject([("application/json", .object(JSONObject([("schema", ref("Status"))])))])))]))
+        o["responses"] = .object(responses)
+        return .object(o)
+    }
+
+    static func schemas() -> JSONObject {
+        var s = JSONObject()
+        for kind in ResourceKind.allCases {
+            s[kind.rawValue] = schema(.object(kind.schema), description: "\(kind.rawValue) (\(kind.namespaced ? "namespaced" : "cluster-scoped"), short name \(kind.shortNames[0]))")
+            s[kind.listKind] = .object(JSONObject([
+                ("type", "object"),
+                ("properties", .object(JSONObject([
+                    ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]),
+                    ("metadata", .object(JSONObject([("type", "object"), ("properties", ["resourceVersion": ["type": "string"]])]))),
+                    ("items", .object(JSONObject([("type", "array"), ("items", ref(kind.rawValue))]))),
+                ]))),
+                ("required", ["kind", "apiVersion", "metadata", "items"]),
+            ]))
+        }
+        s["Status"] = .object(JSONObject([
+            ("type", "object"),
+            ("description", "Kubernetes Status: errors, and the success body of DELETE"),
+            ("properties", .object(JSONObject([
+                ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]), ("metadata", ["type": "object"]),
+                ("status", ["type": "string"]), ("message", ["type": "string"]), ("reason", ["type": "string"]),
+                ("code", ["type": "integer"]),
+                ("details", .object(JSONObject([("type", "object"), ("properties", .object(JSONObject([
+                    ("name", ["type": "string"]), ("kind", ["type": "string"]), ("uid", ["type": "string"]),
+                    ("causes", .object(JSONObject([("type", "array"), ("items", .object(JSONObject([("type", "object"), ("properties", [
+                        "field": ["type": "string"], "message": ["type": "string"], "reason": ["type": "string"],
+                    ])])))]))),
+                ])))]))),
+            ]))),
+            ("required", ["kind", "status"]),
+        ]))
+        s["Patch"] = .object(JSONObject([
+            ("description", "A JSON merge patch (object) or a JSON Patch (array of operations)"),
+            ("oneOf", [["type": "object"], ["type": "array", "items": ["type": "object"]]]),
+        ]))
+        s["Object"] = ["type": "object"]
+        s["WatchEvent"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["type": ["type": "string", "enum": ["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]], "object": ["type": "object"]]),
+            ("required", ["type", "object"]),
+        ]))
+        return s
+    }
+
+    static func schema(_ type: FieldType, description: String = "") -> JSONValue {
+        var o = JSONObject()
+        func nullable(_ t: String) -> JSONValue { .array([.string(t), "null"]) }
+        switch type {
+        case .string(let allowed):
+            o["type"] = nullable("string")
+            if let allowed { o["enum"] = .array(allowed.map { .string($0) } + [.string(""), .null]) }
+        case .bool: o["type"] = nullable("boolean")
+        case .int: o["type"] = nullable("integer")
+        case .number: o["type"] = nullable("number")
+        case .any: break
+        case .array(let element):
+            o["type"] = nullable("array")
+            o["items"] = schema(element)
+        case .map(let element):
+            o["type"] = nullable("object")
+            o["additionalProperties"] = schema(element)
+        case .object(let obj):
+            o["type"] = nullable("object")
+            var props = JSONObject()
+            for f in obj.fields { props[f.name] = schema(f.type, description: f.description) }
+            o["properties"] = .object(props)
+            o["additionalProperties"] = false
+        }
+        if !description.isEmpty { o["description"] = .string(description) }
+        return .object(o)
+    }
+}
+
+/// A small YAML emitter for JSON documents (block style; strings quoted when YAML would
+/// otherwise read them as something else).
+enum YAMLWriter {
+    static func string(_ value: JSONValue) -> String {
+        var out = ""
+        emit(value, indent: 0, into: &out, inline: false)
+        return out
+    }
+
+    private static func scalar(_ v: JSONValue) -> String? {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s): return quote(s)
+        case .array(let a) where a.isEmpty: return "[]"
+        case .object(let o) where o.isEmpty: return "{}"
+        default: return nil
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        let plainSafe = !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || " _-./()".contains($0) }
+            && !s.hasPrefix(" ") && !s.hasSuffix(" ") && !s.hasPrefix("-") && Double(s) == nil && Int(s) == nil
+            && !["true", "false", "null", "yes", "no", "on", "off", "~", "y", "n"].contains(s.lowercased())
+        return plainSafe ? s : JSONWriter.string(.string(s))
+    }
+
+    private static func emit(_ value: JSONValue, indent: Int, into out: inout String, inline: Bool) {
+        let pad = String(repeating: "  ", count: indent)
+        switch value {
+        case .object(let o) where !o.isEmpty:
+            var first = true
+            for (k, v) in o {
+                if !(inline && first) { out += pad }
+                first = false
+                out += quote(k) + ":"
+                if let s = scalar(v) { out += " " + s + "\n" } else {
+                    out += "\n"
+                    emit(v, indent: indent + 1, into: &out, inline: false)
+                }
+            }
+        case .array(let a) where !a.isEmpty:
+            for v in a {
+                out += pad + "- "
+                if let s = scalar(v) { out += s + "\n" } else { emit(v, indent: indent + 1, into: &out, inline: true) }
+            }
+        default:
+            out += pad + (scalar(value) ?? "") + "\n"
+        }
+    }
+}

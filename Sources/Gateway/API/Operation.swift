@@ -1,0 +1,93 @@
+/// One API operation, written once. The REST adapter routes to it by method and path; the
+/// JSON-RPC adapter by `id` (its OpenAPI operationId); the OpenAPI document is generated from it.
+public struct Operation: Sendable {
+    public enum Method: String, Sendable, CaseIterable { case get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE" }
+
+    public struct Parameter: Sendable {
+        public enum Location: String, Sendable { case path, query, header }
+        public var name: String
+        public var location: Location
+        public var type: String
+        public var description: String
+        public var required: Bool
+        public var allowed: [String]?
+        public init(_ name: String, _ description: String, in location: Location = .query, type: String = "string", required: Bool = false, allowed: [String]? = nil) {
+            self.name = name
+            self.location = location
+            self.type = type
+            self.description = description
+            self.required = required
+            self.allowed = allowed
+        }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var description: String
+        /// `#/components/schemas/<name>`, or nil for a body that is not JSON.
+        public var schema: String?
+        public var contentTypes: [String]
+        public init(_ status: Int, _ description: String, schema: String? = nil, contentTypes: [String] = ["application/json"]) {
+            self.status = status
+            self.description = description
+            self.schema = schema
+            self.contentTypes = contentTypes
+        }
+    }
+
+    public struct Body: Sendable {
+        public var schema: String?
+        public var contentTypes: [String]
+        public var required: Bool
+    }
+
+    public typealias Handler = @Sendable (Service, OperationRequest) async throws(APIError) -> OperationResult
+
+    public var id: String
+    public var method: Method
+    public var path: String
+    public var summary: String
+    public var tag: String
+    public var parameters: [Parameter]
+    public var body: Body?
+    public var responses: [Response]
+    public var handler: Handler
+
+    /// Path parameters, in order, from the `{name}` segments.
+    public var pathParameterNames: [String] {
+        path.split(separator: "/").compactMap { seg in seg.hasPrefix("{") && seg.hasSuffix("}") ? String(seg.dropFirst().dropLast()) : nil }
+    }
+}
+
+/// An operation's input, however it arrived.
+public struct OperationRequest: Sendable {
+    public var path: [String: String] = [:]
+    public var query: [String: String] = [:]
+    public var body: [UInt8] = []
+    /// Set when the body is already parsed (JSON-RPC params).
+    public var parsedBody: JSONValue?
+    public var contentType: String?
+    public var accept: String?
+    public var headers: [String: String] = [:]
+    /// The caller's address as the connection shows it.
+    public var remoteIP: String = ""
+
+    public init() {}
+
+    func pathValue(_ name: String) -> String { path[name] ?? "" }
+    func flag(_ name: String) -> Bool { ["true", "1"].contains(query[name]?.lowercased() ?? "") }
+}
+
+/// An operation's output, before a transport encodes it.
+public enum OperationResult: Sendable {
+    /// A resource (REST may render it as a kubectl Table).
+    case resource(ResourceObject, status: Int, warnings: [String])
+    /// A list of resources (REST may render it as a kubectl Table).
+    case list(ResourceKind, [ResourceObject], revision: Int64)
+    /// Any other JSON document.
+    case json(JSONValue, status: Int)
+    /// Bytes with their own content type (iPXE scripts, rendered configs, OpenAPI YAML).
+    case bytes([UInt8], contentType: String, status: Int, headers: [(String, String)])
+    /// A watch stream.
+    case watch(ResourceKind, AsyncStream<WatchItem>)
+}

@@ -1,0 +1,52 @@
+/// Discovery (what kubectl reads first), version, health and the API description.
+enum SystemOperations {
+    static func all() -> [Operation] {
+        let json = [Operation.Response(200, "Discovery document", schema: "Object")]
+        return [
+            Operation(id: "discovery.api", method: .get, path: "/api", summary: "Kubernetes API versions (kubectl discovery)", tag: "discovery",
+                      parameters: [], body: nil, responses: json) { _, _ throws(APIError) in
+                .json(.object(JSONObject([("kind", "APIVersions"), ("versions", ["v1"]),
+                                          ("serverAddressByClientCIDRs", [["clientCIDR": "0.0.0.0/0", "serverAddress": ""]])])), status: 200)
+            },
+            Operation(id: "discovery.apis", method: .get, path: "/apis", summary: "API groups (none: every kind is in the core v1 group, as in mkube)", tag: "discovery",
+                      parameters: [], body: nil, responses: json) { _, _ throws(APIError) in
+                .json(.object(JSONObject([("kind", "APIGroupList"), ("apiVersion", "v1"), ("groups", .array([]))])), status: 200)
+            },
+            Operation(id: "discovery.resources", method: .get, path: "/api/v1", summary: "Resources of v1 with short names and verbs", tag: "discovery",
+                      parameters: [], body: nil, responses: json) { _, _ throws(APIError) in
+                let resources: [JSONValue] = ResourceKind.allCases.map { k in
+                    .object(JSONObject([
+                        ("name", .string(k.plural)), ("singularName", .string(k.singular)), ("namespaced", .bool(k.namespaced)),
+                        ("kind", .string(k.rawValue)),
+                        ("verbs", ["create", "delete", "get", "list", "patch", "update", "watch"]),
+                        ("shortNames", .array(k.shortNames.map { .string($0) })),
+                        ("categories", ["all", "bootgate"]),
+                    ]))
+                }
+                return .json(.object(JSONObject([("kind", "APIResourceList"), ("apiVersion", "v1"), ("groupVersion", "v1"), ("resources", .array(resources))])), status: 200)
+            },
+            Operation(id: "system.version", method: .get, path: "/version", summary: "Server version", tag: "system",
+                      parameters: [], body: nil, responses: [.init(200, "Version", schema: "Object")]) { _, _ throws(APIError) in
+                .json(.object(JSONObject([("major", "0"), ("minor", "1"), ("gitVersion", .string("v" + GatewayVersion.string)),
+                                          ("platform", "linux/amd64"), ("server", "bootgate")])), status: 200)
+            },
+            Operation(id: "system.health", method: .get, path: "/healthz", summary: "Liveness and readiness", tag: "system",
+                      parameters: [], body: nil, responses: [.init(200, "ok", contentTypes: ["text/plain"])]) { service, _ throws(APIError) in
+                .bytes(Array("ok revision=\(service.index.revision)\n".utf8), contentType: "text/plain; charset=utf-8", status: 200, headers: [])
+            },
+            Operation(id: "system.openapiYAML", method: .get, path: "/openapi.yaml", summary: "This API's OpenAPI 3.1 description (YAML)", tag: "system",
+                      parameters: [], body: nil, responses: [.init(200, "OpenAPI document", contentTypes: ["application/yaml"])]) { _, _ throws(APIError) in
+                .bytes(Array(OpenAPIDocument.yaml.utf8), contentType: "application/yaml", status: 200, headers: [])
+            },
+            Operation(id: "system.openapiJSON", method: .get, path: "/openapi.json", summary: "This API's OpenAPI 3.1 description (JSON)", tag: "system",
+                      parameters: [], body: nil, responses: [.init(200, "OpenAPI document", schema: "Object")]) { _, _ throws(APIError) in
+                .json(OpenAPIDocument.json, status: 200)
+            },
+        ]
+    }
+}
+
+/// Every operation bootgate offers; REST, JSON-RPC and the OpenAPI document all come from here.
+public enum OperationTable {
+    public static let all: [Operation] = ResourceOperations.all() + SystemOperations.all()
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The REST transport: decodes an HTTP request into an `OperationRequest`, runs the operation,
+/// and encodes the result as mkube does (JSON + newline, CORS headers), with Kubernetes Status
+/// errors, kubectl Tables and newline-delimited watch streams.
+public struct RESTResponder: HTTPResponder {
+    public typealias Context = GatewayContext
+
+    let service: Service
+    let router: OperationRouter
+    /// Requests not in the operation table (the web page, its assets) go here.
+    let fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)?
+    static let maxBody = 16 * 1024 * 1024
+
+    public init(service: Service, operations: [Operation] = OperationTable.all,
+                fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)? = nil) {
+        self.service = service
+        self.router = OperationRouter(operations)
+        self.fallback = fallback
+    }
+
+    public func respond(to request: Request, context: GatewayContext) async throws -> Response {
+        let method = request.method.rawValue
+        if method == "OPTIONS" { return Self.withCORS(Response(status: .noContent)) }
+        let path = request.uri.path
+        switch router.match(method: method, path: path) {
+        case .found(let op, let params):
+            var req = OperationRequest()
+            req.path = params
+            req.query = QueryString.parse(request.uri.query)
+            req.contentType = request.headers[.contentType]
+            req.accept = request.headers[.accept]
+            req.remoteIP = context.peerIP
+            for field in request.headers { req.headers[field.name.canonicalName] = field.value }
+            if op.body != nil || method == "POST" {
+                var r = request
+                do {
+                    let buffer = try await r.collectBody(upTo: Self.maxBody)
+                    req.body = Array(buffer.readableBytesView)
+                } catch {
+                    return Self.error(APIError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(Self.maxBody) bytes"))
+                }
+            }
+            do {
+                let result = try await op.handler(service, req)
+                return Self.withCORS(encode(result, accept: req.accept, head: method == "HEAD"))
+            } catch {
+                if error.code >= 500 { service.logger.error("\(op.id) failed: \(error.message)") }
+                return Self.error(error)
+            }
+        case .methodNotAllowed(let allowed):
+            var r = Self.error(APIError(code: 405, reason: "MethodNotAllowed", message: "\(method) is not allowed on \(path); allowed: \(allowed.joined(separator: ", "))"))
+            r.headers[.allow] = allowed.joined(separator: ", ")
+            return r
+        case .notFound:
+            if let fallback, let response = try await fallback(request, context) { return Self.withCORS(response) }
+            return Self.error(APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource: \(method) \(path)"))
+        }
+    }
+
+    func encode(_ result: OperationResult, accept: String?, head: Bool) -> Response {
+        switch result {
+        case .resource(let object, let status, let warnings):
+            let body = TableView.wanted(accept) ? TableView.table(object.kind, [object], revision: nil) : object.json
+            var r = Self.json(body, status: status)
+            for w in warnings { r.headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \(JSONWriter.string(.string(w)))")) }
+            return head ? Self.stripBody(r) : r
+        case .list(let kind, let items, let revision):
+            let body: JSONValue = TableView.wanted(accept)
+                ? TableView.table(kind, items, revision: revision)
+                : .object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
+                                      ("metadata", ["resourceVersion": .string(String(revision))]),
+                                      ("items", .array(items.map(\.json)))]))
+            let r = Self.json(body, status: 200)
+            return head ? Self.stripBody(r) : r
+        case .json(let value, let status):
+            let r = Self.json(value, status: status)
+            return head ? Self.stripBody(r) : r
+        case .bytes(let bytes, let contentType, let status, let headers):
+            var r = Response(status: HTTPResponse.Status(code: status), headers: [.contentType: contentType],
+                             body: head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+            for (n, v) in headers { if let name = HTTPField.Name(n) { r.headers[name] = v } }
+            return r
+        case .watch(let kind, let stream):
+            return watchResponse(kind, stream, table: TableView.wanted(accept))
+        }
+    }
+
+    func watchResponse(_ kind: ResourceKind, _ stream: AsyncStream<WatchItem>, table: Bool) -> Response {
+        let body = ResponseBody { writer in
+            for await item in stream {
+                var line: [UInt8]
+                switch item {
+                case .event(let type, let object):
+                    let payload = table ? TableView.table(kind, [object], revision: object.resourceVersion) : object.json
+                    line = JSONWriter.bytes(.object(JSONObject([("type", .string(type)), ("object", payload)])), trailingNewline: true)
+                case .bookmark(let revision):
+                    let object: JSONValue = .object(JSONObject([("kind", .string(kind.rawValue)), ("apiVersion", "v1"),
+                                                                 ("metadata", ["resourceVersion": .string(String(revision))])]))
+                    line = JSONWriter.bytes(.object(JSONObject([("type", "BOOKMARK"), ("object", object)])), trailingNewline: true)
+                case .keepAlive:
+                    line = [0x0A]
+                }
+                try await writer.write(ByteBuffer(bytes: line))
+            }
+            try await writer.finish(nil)
+        }
+        return Self.withCORS(Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: body))
+    }
+
+    static func json(_ value: JSONValue, status: Int) -> Response {
+        Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(value, trailingNewline: true))))
+    }
+
+    static func error(_ error: APIError) -> Response {
+        withCORS(json(error.status, status: error.code))
+    }
+
+    static func stripBody(_ r: Response) -> Response {
+        var copy = r
+        copy.body = ResponseBody()
+        return copy
+    }
+
+    static func withCORS(_ r: Response) -> Response {
+        var copy = r
+        copy.headers[.accessControlAllowOrigin] = "*"
+        copy.headers[.accessControlAllowMethods] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        copy.headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
+        return copy
+    }
+}

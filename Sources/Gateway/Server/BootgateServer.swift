@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// Everything `bootgate serve` needs to know.
+public struct ServerConfiguration: Sendable {
+    public var host = "0.0.0.0"
+    public var port = 8082
+    public var dataDirectory = "./data"
+    /// Seed objects loaded into an empty store; nil to start empty.
+    public var examplesDirectory: String?
+    public var settings = ServiceSettings()
+    public init() {}
+}
+
+public enum BootgateServer {
+    /// Opens the store, seeds the examples into an empty one, and builds the HTTP application.
+    public static func makeApplication(_ config: ServerConfiguration, renderers: any RendererLookup, logger: Logger) async throws -> (some ApplicationProtocol, Service) {
+        let store = try SQLiteStore(directory: config.dataDirectory)
+        let service = try await Service.open(store: store, settings: config.settings, renderers: renderers, logger: logger)
+        if let dir = config.examplesDirectory, service.index.revision == 0 {
+            try await ExampleSeeder.seed(service, directory: dir, logger: logger)
+        }
+        let responder = RESTResponder(service: service)
+        let app = Application(responder: responder,
+                              configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bootgate"),
+                              logger: logger)
+        return (app, service)
+    }
+}
+
+/// Loads the seed's example objects (`examples/*.yaml`) into an empty store.
+public enum ExampleSeeder {
+    public static func documents(in directory: String) throws -> [JSONValue] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        var docs: [JSONValue] = []
+        for f in files {
+            let text = try String(contentsOfFile: directory + "/" + f, encoding: .utf8)
+            docs += try YAMLDocuments.parse(text)
+        }
+        return docs
+    }
+
+    public static func seed(_ service: Service, directory: String, logger: Logger) async throws {
+        for doc in Service.applyOrder(try documents(in: directory)) {
+            let (object, action) = try await service.apply(doc)
+            logger.info("example \(object.kind.rawValue) \(object.key) \(action.rawValue)")
+        }
+    }
+}
+
+extension YAMLDocuments.Failure: LocalizedError {
+    public var errorDescription: String? { message }
+}
+extension APIError: LocalizedError {
+    public var errorDescription: String? { message }
+}

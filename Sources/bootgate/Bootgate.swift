@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Plugins
+
+@main
+struct Bootgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bootgate",
+        abstract: "Decides and serves how bare-metal servers boot.",
+        version: GatewayVersion.string,
+        subcommands: [Serve.self, Apply.self, OpenAPI.self],
+        defaultSubcommand: Serve.self)
+}
+
+extension RendererRegistry: @retroactive RendererLookup {}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server.")
+
+    @Option(help: "Address and port to listen on.") var listen = "0.0.0.0:8082"
+    @Option(help: "Data folder (SQLite store).") var data = "./data"
+    @Option(help: "Folder of example YAML loaded into an empty store; 'none' to start empty.") var examples = "./examples"
+    @Option(help: "Base URL booting machines use to reach this server.") var publicURL = "http://192.168.200.2:8082"
+    @Option(help: "iSCSI portal used when an ISO's status names none.") var iscsiPortal = "192.168.10.1"
+    @Option(help: "Default local-boot method: exit, exit1 or sanboot.") var localBoot = "exit"
+    @Option(help: "Folder of out-of-process renderer plugins (bootgate-render-<format>).") var pluginDir: String?
+    @Option(help: "Seconds between watch keep-alives.") var watchKeepalive = 30
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "bootgate")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var config = ServerConfiguration()
+        let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let port = Int(parts.last!) else { throw ValidationError("--listen must be host:port, got \(listen)") }
+        config.host = parts.dropLast().joined(separator: ":")
+        config.port = port
+        config.dataDirectory = data
+        config.examplesDirectory = examples == "none" ? nil : Self.findExamples(examples)
+        config.settings.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        config.settings.iscsiPortal = iscsiPortal
+        guard ["exit", "exit1", "sanboot"].contains(localBoot) else { throw ValidationError("--local-boot must be exit, exit1 or sanboot") }
+        config.settings.localBoot = localBoot
+        config.settings.watchKeepAlive = .seconds(watchKeepalive)
+        let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
+        let (app, _) = try await BootgateServer.makeApplication(config, renderers: registry, logger: logger)
+        try await app.runService()
+    }
+
+    /// The examples folder as given, else next to the binary's checkout (`.build/debug/..`).
+    static func findExamples(_ path: String) -> String? {
+        if FileManager.default.fileExists(atPath: path) { return path }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("examples").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+}
+
+struct OpenAPI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the OpenAPI description (openapi/openapi.yaml is this output).")
+    @Flag(help: "JSON instead of YAML.") var json = false
+    func run() async throws {
+        if json {
+            FileHandle.standardOutput.write(Data(JSONWriter.bytes(OpenAPIDocument.json, trailingNewline: true)))
+        } else {
+            FileHandle.standardOutput.write(Data(OpenAPIDocument.yaml.utf8))
+        }
+    }
+}
