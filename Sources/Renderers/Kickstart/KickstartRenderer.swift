@@ -1,0 +1,65 @@
+/// Serves kickstart files to Anaconda (Fedora netinstall booted with `inst.ks=…/api/v1/bootconfig`).
+///
+/// The main file (and any `*.ks` / `*.cfg`) is validated as kickstart, after templates are filled
+/// with sample values; other files are template-checked and served as plain text.
+public struct KickstartRenderer: Renderer {
+    public let format = "kickstart"
+    public let contentType = "text/plain"
+    public let mainFileNames = ["ks.cfg", "kickstart.cfg", "anaconda-ks.cfg"]
+
+    public init() {}
+
+    public func validate(files: [String: String]) async -> [Diagnostic] {
+        validateNow(files: files)
+    }
+
+    /// `validate` without the suspension point.
+    public func validateNow(files: [String: String]) -> [Diagnostic] {
+        if let problem = MainFile.problem(in: files, names: mainFileNames, format: format) { return [problem] }
+        var diagnostics: [Diagnostic] = []
+        for name in files.keys.sorted() {
+            let content = files[name] ?? ""
+            let templateFindings = TemplateEngine.check(file: name, content: content)
+            diagnostics += templateFindings
+            guard isKickstartFile(name, files: files), !templateFindings.hasErrors else { continue }
+            if TemplateEngine.isTemplate(content) {
+                do {
+                    // Sections and tags can shift lines: findings refer to the sample rendering.
+                    let sample = try TemplateEngine.render(file: name, content: content, context: .sample, escaping: .none)
+                    diagnostics += KickstartValidator.validate(file: name, text: sample).map { finding in
+                        var finding = finding
+                        finding.message += " (after filling templates with sample values)"
+                        return finding
+                    }
+                } catch {
+                    diagnostics += error.diagnostics
+                }
+            } else {
+                diagnostics += KickstartValidator.validate(file: name, text: content)
+            }
+        }
+        return diagnostics
+    }
+
+    public func render(file: String, files: [String: String], context: RenderContext, options: RenderOptions) async throws(RenderFailure) -> RenderedFile {
+        try renderNow(file: file, files: files, context: context, options: options)
+    }
+
+    /// `render` without the suspension point.
+    public func renderNow(file: String, files: [String: String], context: RenderContext, options: RenderOptions) throws(RenderFailure) -> RenderedFile {
+        guard let content = files[file] else {
+            throw RenderFailure(.invalid, [Diagnostic(file: file, message: "no such file in the config")])
+        }
+        let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .none)
+        if isKickstartFile(file, files: files) {
+            let errors = KickstartValidator.validate(file: file, text: text).filter { $0.severity == .error }
+            if !errors.isEmpty { throw RenderFailure(.invalid, errors) }
+        }
+        return RenderedFile(body: Array(text.utf8), contentType: contentType)
+    }
+
+    /// Whether a file of this config is a kickstart (validated as one).
+    public func isKickstartFile(_ name: String, files: [String: String]) -> Bool {
+        name == MainFile.select(in: files, names: mainFileNames) || name.hasSuffix(".ks") || name.hasSuffix(".cfg")
+    }
+}
