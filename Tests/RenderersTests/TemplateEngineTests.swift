@@ -134,4 +134,30 @@ import Testing
         let content = "\n\nfirst {{host.name}}\n{{! a comment }}\nlast\n"
         #expect(try TemplateEngine.render(file: "f", content: content, context: context, escaping: .none) == "\n\nfirst sample-host\nlast\n")
     }
+
+    /// The example in docs/templates.md renders as documented.
+    @Test func documentedExample() throws {
+        let template = """
+        network --bootproto=static --device={{host.mac}} --ip={{host.ip}} --netmask=255.255.255.0 --hostname={{host.hostname}} --activate
+        {{#host.nics}}
+        network --bootproto=static --device={{mac}} --ip={{ip}} --netmask=255.255.255.0 --onboot=yes
+        {{/host.nics}}
+        %post
+        echo 'Installed by bootgate for {{host.namespace}}/{{host.name}} from {{server.url}}' > /etc/motd.d/bootgate
+        %end
+
+        """
+        let context = RenderContext(
+            host: .init(name: "server1", namespace: "default", hostname: "server1", mac: "ac:1f:6b:8a:a7:9c", ip: "192.168.10.10",
+                        nics: [.init(mac: "ac:1f:6b:8a:a7:9d", ip: "192.168.20.10", role: "data")]),
+            iso: nil, server: .init(url: "http://192.168.200.2:8082"))
+        #expect(try TemplateEngine.render(file: "ks.cfg", content: template, context: context, escaping: .none) == """
+        network --bootproto=static --device=ac:1f:6b:8a:a7:9c --ip=192.168.10.10 --netmask=255.255.255.0 --hostname=server1 --activate
+        network --bootproto=static --device=ac:1f:6b:8a:a7:9d --ip=192.168.20.10 --netmask=255.255.255.0 --onboot=yes
+        %post
+        echo 'Installed by bootgate for default/server1 from http://192.168.200.2:8082' > /etc/motd.d/bootgate
+        %end
+
+        """)
+    }
 }
