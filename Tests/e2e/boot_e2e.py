@@ -280,7 +280,7 @@ class Suite:
         binary = self.args.bootgate
         argv = [binary] if os.access(binary, os.X_OK) else [sys.executable, binary]
         argv += ["serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.bg_port,
-                 "--public-url", self.public, "--iscsi-portal", "10.0.2.2"]
+                 "--public-url", self.public, "--iscsi-portal", "10.0.2.2", "--examples", "none"]
         log("starting " + " ".join(argv))
         p = PROCS.start("bootgate", argv, self.bootgate_log)
         deadline = time.monotonic() + 30
