@@ -377,7 +377,8 @@ class Suite:
         then a boot-complete. Event field names are not pinned: each event is matched on its JSON."""
         ev = self.events()
         new = ev[before:] if len(ev) > before else ev
-        flat = [json.dumps(e).lower() for e in new]
+        flat = [str(e.get("type") or e.get("kind") or json.dumps(e)).lower() if isinstance(e, dict)
+                else json.dumps(e).lower() for e in new]
 
         def first(words, after=-1):
             for i, s in enumerate(flat):
