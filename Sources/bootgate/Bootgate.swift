@@ -14,7 +14,7 @@ struct Bootgate: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
-extension RendererRegistry: @retroactive RendererLookup {}
+extension RendererRegistry: RendererLookup {}
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server.")

@@ -27,10 +27,7 @@ public enum JSONPatch {
                 switch name {
                 case "add": doc = try add(try value(), at: path.tokens[...], in: doc)
                 case "remove": doc = try remove(at: path.tokens[...], in: doc).0
-                case "replace":
-                    _ = try get(path.tokens[...], in: doc)
-                    doc = try remove(at: path.tokens[...], in: doc).0
-                    doc = try add(try value(), at: path.tokens[...], in: doc)
+                case "replace": doc = try replace(try value(), at: path.tokens[...], in: doc)
                 case "move":
                     let source = try from()
                     if path.tokens.starts(with: source.tokens), path.tokens.count > source.tokens.count {
@@ -93,6 +90,23 @@ public enum JSONPatch {
             }
             return .array(a)
         default: throw Failure(message: "cannot add into a \(doc.typeName)")
+        }
+    }
+
+    /// Replaces in place, so an object's key order is kept.
+    static func replace(_ value: JSONValue, at path: ArraySlice<String>, in doc: JSONValue) throws(Failure) -> JSONValue {
+        guard let head = path.first else { return value }
+        let rest = path.dropFirst()
+        switch doc {
+        case .object(var o):
+            guard let child = o[head] else { throw Failure(message: "no member \"\(head)\"") }
+            o[head] = try replace(value, at: rest, in: child)
+            return .object(o)
+        case .array(var a):
+            guard let idx = Int(head), a.indices.contains(idx) else { throw Failure(message: "no index \(head)") }
+            a[idx] = try replace(value, at: rest, in: a[idx])
+            return .array(a)
+        default: throw Failure(message: "cannot replace inside a \(doc.typeName)")
         }
     }
 

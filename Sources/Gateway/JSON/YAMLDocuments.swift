@@ -8,7 +8,9 @@ public enum YAMLDocuments {
     public static func parse(_ text: String) throws(Failure) -> [JSONValue] {
         do {
             var result: [JSONValue] = []
-            for node in try Yams.compose_all(yaml: text) {
+            // The parser directly, not `compose_all`: its lazy sequence ends quietly on errors.
+            let parser = try Parser(yaml: text)
+            while let node = try parser.nextRoot() {
                 result.append(try convert(node))
             }
             return result

@@ -21,7 +21,7 @@ public final class Service: Sendable {
         index.load(snapshot)
         // Recent history lets watches resume across a restart without touching the store.
         let recent = (try? await store.changes(after: max(0, snapshot.revision - 1000), limit: 1000)) ?? []
-        let hub = WatchHub(startRevision: snapshot.revision, history: recent)
+        let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
         return Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
     }
 
@@ -139,5 +139,7 @@ public struct ServiceSettings: Sendable {
     public var publicURL = "http://192.168.200.2:8082"
     public var eventCapacity = 10_000
     public var watchKeepAlive: Duration = .seconds(30)
+    /// Changes kept in memory for watch resumption; older ones come from the store's log.
+    public var watchHistory = 10_000
     public init() {}
 }

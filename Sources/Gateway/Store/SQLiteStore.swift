@@ -92,7 +92,7 @@ public final class SQLiteStore: ObjectStore {
                 }
                 try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'revision'", arguments: [revision])
                 // Compact now and then, in the same transaction, so the log stays bounded.
-                if revision % 1000 == 0, revision > retained {
+                if revision % max(1, min(1000, retained / 2)) == 0, revision > retained {
                     try db.execute(sql: "DELETE FROM changes WHERE revision <= ?", arguments: [revision - retained])
                     try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'compacted'", arguments: [revision - retained])
                 }

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import Plugins
+import Testing
+@testable import Gateway
+
+extension RendererRegistry: RendererLookup {}
+
+/// A Service on a real SQLite store in a fresh temporary folder.
+struct ServiceFixture {
+    let directory: String
+    let service: Service
+
+    static func make(retained: Int64 = 100_000, history: Int = 10_000, directory: String? = nil) async throws -> ServiceFixture {
+        let dir = directory ?? NSTemporaryDirectory() + "bootgate-test-" + UUID().uuidString
+        let store = try SQLiteStore(directory: dir, retainedRevisions: retained)
+        var settings = ServiceSettings()
+        settings.watchHistory = history
+        let service = try await Service.open(store: store, settings: settings, renderers: RendererRegistry(), logger: Logger(label: "test"))
+        return ServiceFixture(directory: dir, service: service)
+    }
+
+    func json(_ text: String) throws -> JSONValue { try JSONParser.parse(text) }
+
+    @discardableResult
+    func create(_ kind: ResourceKind, _ text: String) async throws -> ResourceObject {
+        try await service.create(kind, namespace: kind.namespaced ? "default" : nil, body: json(text)).object
+    }
+}
+
+@Suite struct ServiceTests {
+    @Test func racingPatchesWithOneResourceVersion() async throws {
+        let f = try await ServiceFixture.make()
+        let host = try await f.create(.bareMetalHost, #"{"metadata":{"name":"h1"},"spec":{"bootMACAddress":"52:54:00:00:00:01"}}"#)
+        let rv = host.resourceVersion
+        let key = host.key
+        let service = f.service
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for label in ["a", "b"] {
+                group.addTask {
+                    let patch = try! JSONParser.parse(#"{"metadata":{"resourceVersion":"\#(rv)","labels":{"who":"\#(label)"}}}"#)
+                    do throws(APIError) {
+                        _ = try await service.patch(key, patch: patch, type: .merge)
+                        return true
+                    } catch {
+                        #expect(error.code == 409)
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 1)
+        #expect(results.filter { !$0 }.count == 1)
+    }
+
+    @Test func committedWritesSurviveReopen() async throws {
+        let f = try await ServiceFixture.make()
+        try await f.create(.bootConfig, #"{"metadata":{"name":"c1"},"spec":{"format":"custom","data":{"a":"b"}}}"#)
+        try await f.create(.iscsiCdrom, #"{"metadata":{"name":"iso1"},"spec":{"bootConfigs":["c1"]}}"#)
+        try await f.create(.bareMetalHost, #"{"metadata":{"name":"h1"},"spec":{"image":"iso1","bootConfigRef":"c1"}}"#)
+        let revision = f.service.index.revision
+        await f.service.store.close()
+        let g = try await ServiceFixture.make(directory: f.directory)
+        #expect(g.service.index.revision == revision)
+        let config = try g.service.get(ObjectKey(.bootConfig, name: "c1"))
+        #expect(config.strings("status", "assignedTo") == ["h1"])
+        #expect(try g.service.get(ObjectKey(.bareMetalHost, namespace: "default", name: "h1")).bootConfigRef == "c1")
+    }
+
+    @Test func watchResumesFromTheStoreWhenMemoryIsShort() async throws {
+        let f = try await ServiceFixture.make(retained: 100_000, history: 2)
+        let first = try await f.create(.bootConfig, #"{"metadata":{"name":"c0"},"spec":{"data":{"a":"b"}}}"#)
+        for n in 1...5 { try await f.create(.bootConfig, #"{"metadata":{"name":"c\#(n)"},"spec":{"data":{"a":"b"}}}"#) }
+        let stream = try await f.service.watch(WatchRequest(kind: .bootConfig, resourceVersion: String(first.resourceVersion)))
+        var names: [String] = []
+        for await item in stream {
+            if case .event(_, let o) = item { names.append(o.name) }
+            if names.count == 5 { break }
+        }
+        #expect(names == ["c1", "c2", "c3", "c4", "c5"])
+    }
+
+    @Test func watchFromACompactedRevisionIsGone() async throws {
+        let f = try await ServiceFixture.make(retained: 4, history: 2)
+        for n in 0..<12 { try await f.create(.bootConfig, #"{"metadata":{"name":"c\#(n)"},"spec":{"data":{"a":"b"}}}"#) }
+        do throws(APIError) {
+            _ = try await f.service.watch(WatchRequest(kind: .bootConfig, resourceVersion: "1"))
+            Issue.record("a compacted revision was resumed")
+        } catch {
+            #expect(error.code == 410)
+            #expect(error.message.contains("too old resource version"))
+        }
+    }
+}
