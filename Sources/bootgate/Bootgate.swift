@@ -63,7 +63,7 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct OpenAPI: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the OpenAPI description (openapi/openapi.yaml is this output).")
+    static let configuration = CommandConfiguration(commandName: "openapi", abstract: "Print the OpenAPI description (openapi/openapi.yaml is this output).")
     @Flag(help: "JSON instead of YAML.") var json = false
     func run() async throws {
         if json {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Gateway
 
@@ -88,5 +89,16 @@ import Testing
     @Test func operationIDsAreUnique() {
         let ids = OperationTable.all.map(\.id)
         #expect(Set(ids).count == ids.count)
+    }
+}
+
+@Suite struct ContractTests {
+    /// openapi/openapi.yaml is generated; it must match what the server serves.
+    @Test func checkedInOpenAPIMatchesTheOperationTable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let checkedIn = try String(contentsOf: root.appendingPathComponent("openapi/openapi.yaml"), encoding: .utf8)
+        #expect(checkedIn == OpenAPIDocument.yaml, "openapi/openapi.yaml is stale: run `bootgate openapi > openapi/openapi.yaml`")
+        // And the YAML reads back as the JSON document.
+        #expect(try YAMLDocuments.parse(checkedIn) == [OpenAPIDocument.json])
     }
 }

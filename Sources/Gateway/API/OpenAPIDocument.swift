@@ -4,6 +4,12 @@
 public enum OpenAPIDocument {
     public static let json: JSONValue = build(OperationTable.all)
     public static let yaml: String = YAMLWriter.string(json)
+    /// A short digest of the document, so clients can cache it by URL.
+    public static let hash: String = {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in yaml.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return String(h, radix: 16)
+    }()
 
     static func build(_ operations: [Operation]) -> JSONValue {
         var paths = JSONObject()
@@ -35,6 +41,10 @@ public enum OpenAPIDocument {
 
     static func operation(_ op: Operation) -> JSONValue {
         var o = JSONObject([("operationId", .string(op.id)), ("summary", .string(op.summary)), ("tags", .array([.string(op.tag)]))])
+        if let kube = op.kube {
+            o["x-kubernetes-action"] = .string(kube.action)
+            o["x-kubernetes-group-version-kind"] = .object(JSONObject([("group", ""), ("version", "v1"), ("kind", .string(kube.kind.rawValue))]))
+        }
         if !op.parameters.isEmpty {
             o["parameters"] = .array(op.parameters.map { p in
                 var schema = JSONObject([("type", .string(p.type))])

@@ -51,6 +51,8 @@ public struct Operation: Sendable {
     public var parameters: [Parameter]
     public var body: Body?
     public var responses: [Response]
+    /// The Kubernetes kind and verb, published as `x-kubernetes-*` so kubectl finds its way.
+    public var kube: (kind: ResourceKind, action: String)? = nil
     public var handler: Handler
 
     /// Path parameters, in order, from the `{name}` segments.

@@ -83,6 +83,10 @@ enum ResourceOperations {
                 return .json(.object(status), status: 200)
             },
         ]
+        let actions = ["list": "list", "create": "post", "get": "get", "replace": "put", "patch": "patch", "delete": "delete"]
+        for i in ops.indices {
+            ops[i].kube = (kind, actions[String(ops[i].id.split(separator: ".").last!)] ?? "get")
+        }
         if kind.namespaced {
             ops.append(Operation(id: "\(p).listAllNamespaces", method: .get, path: "/api/v1/\(kind.plural)",
                                  summary: "List or watch \(kind.plural) in all namespaces", tag: kind.rawValue,
