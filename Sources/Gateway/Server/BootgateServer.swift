@@ -21,7 +21,8 @@ public enum BootgateServer {
         if let dir = config.examplesDirectory, service.index.revision == 0 {
             try await ExampleSeeder.seed(service, directory: dir, logger: logger)
         }
-        let responder = RESTResponder(service: service)
+        let assets = StaticAssets()
+        let responder = RESTResponder(service: service) { request, _ in assets.response(for: request) }
         let app = Application(responder: responder,
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bootgate"),
                               logger: logger)
