@@ -84,6 +84,13 @@ import Testing
         }
     }
 
+    @Test func builtinRenderersAreTheRealOnes() async {
+        let registry = RendererRegistry()
+        #expect(await registry.validate(format: "ignition", files: ["config.ign": #"{"ignition":{"version":"3.4.0"}}"#]).isEmpty)
+        #expect(await registry.validate(format: "ignition", files: ["config.ign": #"{"ignition":{"version":"#]).hasErrors)
+        #expect(await registry.validate(format: "kickstart", files: ["ks.cfg": "no-such-kickstart-command --really\n"]).hasErrors)
+    }
+
     @Test func customFormatPassesContentThroughAfterTemplates() async throws {
         let registry = RendererRegistry()
         let files = ["script.sh": "echo {{host.name}}\n"]

@@ -81,8 +81,7 @@ public final class RendererRegistry: Sendable {
     /// The file served when the client names none: the first of the renderer's main file
     /// names present in the config, else the config's only file, else nil (ambiguous or empty).
     public static func mainFile(for renderer: any Renderer, in files: [String: String]) -> String? {
-        if let main = renderer.mainFileNames.first(where: { files[$0] != nil }) { return main }
-        return files.count == 1 ? files.keys.first : nil
+        MainFile.select(in: files, names: renderer.mainFileNames)
     }
 
     func unknownFormatMessage(_ format: String) -> String {
