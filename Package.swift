@@ -41,6 +41,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "Renderers",
+                "Plugins",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import Logging
 import Plugins
+import Renderers
 
 @main
 struct Bootgate: AsyncParsableCommand {
@@ -14,7 +15,6 @@ struct Bootgate: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
-extension RendererRegistry: RendererLookup {}
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server.")
@@ -24,9 +24,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Folder of example YAML loaded into an empty store; 'none' to start empty.") var examples = "./examples"
     @Option(help: "Base URL booting machines use to reach this server.") var publicURL = "http://192.168.200.2:8082"
     @Option(help: "iSCSI portal used when an ISO's status names none.") var iscsiPortal = "192.168.10.1"
-    @Option(help: "Default local-boot method: exit, exit1 or sanboot.") var localBoot = "exit"
+    @Option(help: "Default local-boot method: exit, exit1 or sanboot-disk.") var localBoot = "exit"
     @Option(help: "Folder of out-of-process renderer plugins (bootgate-render-<format>).") var pluginDir: String?
     @Option(help: "Seconds between watch keep-alives.") var watchKeepalive = 30
+    @Option(help: "A proxy (CIDR) whose X-Forwarded-For is believed on the boot path; repeatable.") var trustedProxy: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func run() async throws {
@@ -41,9 +42,13 @@ struct Serve: AsyncParsableCommand {
         config.examplesDirectory = examples == "none" ? nil : Self.findExamples(examples)
         config.settings.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         config.settings.iscsiPortal = iscsiPortal
-        guard ["exit", "exit1", "sanboot"].contains(localBoot) else { throw ValidationError("--local-boot must be exit, exit1 or sanboot") }
-        config.settings.localBoot = localBoot
+        guard let method = LocalBootMethod(rawValue: localBoot) else { throw ValidationError("--local-boot must be exit, exit1 or sanboot-disk") }
+        config.settings.localBoot = method
         config.settings.watchKeepAlive = .seconds(watchKeepalive)
+        config.settings.trustedProxies = try trustedProxy.map { text in
+            guard let cidr = CIDR(text) else { throw ValidationError("--trusted-proxy \(text) is not a CIDR such as 10.0.0.0/8 or 127.0.0.1") }
+            return cidr
+        }
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
         let (app, _) = try await BootgateServer.makeApplication(config, renderers: registry, logger: logger)
         try await app.runService()

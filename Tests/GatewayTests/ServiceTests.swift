@@ -4,7 +4,6 @@ import Plugins
 import Testing
 @testable import Gateway
 
-extension RendererRegistry: RendererLookup {}
 
 /// A Service on a real SQLite store in a fresh temporary folder.
 struct ServiceFixture {

@@ -107,6 +107,26 @@ public enum OpenAPIDocument {
             ("oneOf", [["type": "object"], ["type": "array", "items": ["type": "object"]]]),
         ]))
         s["Object"] = ["type": "object"]
+        s["BootComplete"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["nextBootConfig": ["type": "string", "description": "Config the installed system gets next (else the host's bootgate.io/next-boot-config annotation)"]]),
+        ]))
+        s["Preview"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", .object(JSONObject([
+                ("host", ["type": "string"]), ("ipxe", ["type": ["string", "null"]]),
+                ("config", ["type": ["object", "null"], "properties": ["name": ["type": "string"], "file": ["type": "string"], "contentType": ["type": "string"], "body": ["type": "string"]]]),
+                ("problems", ["type": "array", "items": ["type": "string"]]),
+            ]))),
+            ("required", ["host", "ipxe", "config", "problems"]),
+        ]))
+        s["EventList"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["kind": ["type": "string"], "items": ["type": "array", "items": ["type": "object", "properties": [
+                "time": ["type": "string"], "type": ["type": "string"], "host": ["type": "string"], "mac": ["type": "string"],
+                "ip": ["type": "string"], "detail": ["type": "string"], "secondsSincePrevious": ["type": "number"],
+            ]]]]),
+        ]))
         s["WatchEvent"] = .object(JSONObject([
             ("type", "object"),
             ("properties", ["type": ["type": "string", "enum": ["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]], "object": ["type": "object"]]),

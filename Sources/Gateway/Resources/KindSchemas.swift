@@ -1,3 +1,5 @@
+import Renderers
+
 /// The three boot resources in mkube's exact JSON keys (reference: mkube-boot-api.md §1),
 /// plus bootgate's additions, each marked "bootgate:" in its description.
 public enum KindSchemas {
@@ -54,8 +56,8 @@ public enum KindSchemas {
         Field("ignition", .any, .ifPresent),
         Field("kickstart", .string),
         Field("nics", .array(.object(nicSpec))),
-        Field("localBoot", .string(allowed: LocalBootChoice.allValues), .omitEmpty,
-              "bootgate: how iPXE boots the local disk (exit, exit1, sanboot); default is the server's --local-boot"),
+        Field("localBoot", .string(allowed: LocalBootMethod.allCases.map(\.rawValue)), .omitEmpty,
+              "bootgate: how iPXE boots the local disk (exit, exit1, sanboot-disk); default is the server's --local-boot"),
     ])
 
     static let hardware = ObjectSchema([
@@ -134,9 +136,4 @@ public enum KindSchemas {
     public static let bareMetalHost = resource(spec: hostSpec, status: hostStatus)
     public static let bootConfig = resource(spec: bootConfigSpec, status: bootConfigStatus)
     public static let iscsiCdrom = resource(spec: cdromSpec, status: cdromStatus)
-}
-
-/// The local-boot methods a host may ask for (firmware differs: some halt on `exit`).
-public enum LocalBootChoice {
-    public static let allValues = ["exit", "exit1", "sanboot"]
 }

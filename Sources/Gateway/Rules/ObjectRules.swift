@@ -24,9 +24,9 @@ enum ObjectRules {
             }
         case .iscsiCdrom:
             let iqn = object.string("status", "targetIQN")
-            if !iqn.isEmpty, let problem = BootValueRules.iqnProblem(iqn) { add("status.targetIQN", problem) }
+            if !iqn.isEmpty, let problem = IPXEValue.checkIQN(iqn) { add("status.targetIQN", problem) }
             let portal = object.string("status", "portalIP")
-            if !portal.isEmpty, let problem = BootValueRules.portalProblem(portal) { add("status.portalIP", problem) }
+            if !portal.isEmpty, let problem = IPXEValue.checkPortal(portal) { add("status.portalIP", problem) }
             let port = object.json.value(at: ["status", "portalPort"])?.intValue ?? 0
             if port < 0 || port > 65535 { add("status.portalPort", "\(port) is not a TCP port") }
             let lun = object.json.value(at: ["status", "lun"])?.intValue ?? 0
@@ -60,6 +60,7 @@ enum ObjectRules {
 }
 
 import Foundation
+import Renderers
 
 /// Textual IP checks without resolving anything.
 enum IPAddressText {

@@ -13,6 +13,7 @@ public final class Service: Sendable {
     public let renderers: any RendererLookup
     public let events: BootEventLog
     let gate = WriteGate()
+    let bootRecorder = BootRecorder()
     let logger: Logger
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
@@ -129,12 +130,30 @@ extension Service {
 public protocol RendererLookup: Sendable {
     func renderer(for format: String) -> (any Renderer)?
     var formatNames: [String] { get }
+    /// Every format, for `GET /api/v1/renderers`.
+    var summaries: [RendererSummary] { get }
+}
+
+public struct RendererSummary: Sendable {
+    public var format: String
+    public var contentType: String
+    public var mainFileNames: [String]
+    /// builtin, plugin (in-tree) or external (a `bootgate-render-*` executable).
+    public var source: String
+    public init(format: String, contentType: String, mainFileNames: [String], source: String) {
+        self.format = format
+        self.contentType = contentType
+        self.mainFileNames = mainFileNames
+        self.source = source
+    }
 }
 
 public struct ServiceSettings: Sendable {
     /// iSCSI portal used when an ISO's status names none.
     public var iscsiPortal = "192.168.10.1"
-    public var localBoot = "exit"
+    public var localBoot = LocalBootMethod.exit
+    /// Proxies whose X-Forwarded-For is believed on the boot path.
+    public var trustedProxies: [CIDR] = []
     /// Base URL machines use to reach bootgate.
     public var publicURL = "http://192.168.200.2:8082"
     public var eventCapacity = 10_000

@@ -1,0 +1,153 @@
+import Renderers
+
+/// The endpoints booting machines call, plus preview, the boot event list and the renderer list.
+enum BootOperations {
+    static let ipxeText = "text/plain; charset=utf-8"
+
+    static func all() -> [Operation] {
+        let script = Operation.Response(200, "iPXE script", contentTypes: ["text/plain"])
+        return [
+            Operation(id: "boot.chain", method: .get, path: "/boot.ipxe", summary: "The chain script firmware loads first: dhcp, then /ipxe with the NIC's MAC", tag: "boot",
+                      parameters: [], body: nil, responses: [script]) { service, _ throws(APIError) in
+                .bytes(Array(try service.chainScript().utf8), contentType: ipxeText, status: 200, headers: [])
+            },
+            Operation(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
+                      parameters: [.init("mac", "MAC address in any case, separated by ':' or '-' or not at all", required: true)], body: nil,
+                      responses: [script, .init(400, "Malformed MAC", schema: "Status")]) { service, req throws(APIError) in
+                guard let mac = req.query["mac"], !mac.isEmpty else { throw .badRequest("query parameter mac is required, e.g. /ipxe?mac=${net0/mac}") }
+                let answer = try service.ipxe(mac: mac, record: true, ip: clientIP(service, req))
+                return .bytes(Array(answer.script.utf8), contentType: ipxeText, status: 200, headers: [])
+            },
+            Operation(id: "boot.config", method: .get, path: "/api/v1/bootconfig",
+                      summary: "The calling machine's config, found by its source address and rendered for it", tag: "boot",
+                      parameters: [.init("file", "Which file of the config, when it has several")], body: nil,
+                      responses: [.init(200, "The rendered config", contentTypes: ["application/vnd.coreos.ignition+json", "text/plain", "text/yaml", "application/octet-stream"]),
+                                  .init(404, "No host with that IP, or no config", schema: "Status"), .init(409, "Several hosts with that IP", schema: "Status"),
+                                  .init(406, "The client cannot take this config (Ignition spec version)", schema: "Status")]) { service, req throws(APIError) in
+                let ip = clientIP(service, req)
+                let host: ResourceObject
+                do throws(APIError) {
+                    host = try service.host(forIP: ip)
+                    let served = try await service.config(for: host, file: req.query["file"], accept: req.accept)
+                    service.recordEvent(.config, host: host, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip,
+                                        detail: "\(served.configName)/\(served.file) \(served.rendered.body.count) bytes")
+                    return .bytes(served.rendered.body, contentType: served.rendered.contentType, status: 200, headers: [])
+                } catch {
+                    service.recordEvent(.configRefused, host: try? service.host(forIP: ip), mac: "", ip: ip, detail: error.message)
+                    throw error
+                }
+            },
+            Operation(id: "boot.complete", method: .post, path: "/api/v1/boot-complete",
+                      summary: "The calling machine finished installing: its host switches to localboot (and to its next config, if named)", tag: "boot",
+                      parameters: [], body: .init(schema: "BootComplete", contentTypes: ["application/json"], required: false),
+                      responses: [.init(200, "Switched", schema: "Object"), .init(404, "No host with that IP", schema: "Status")]) { service, req throws(APIError) in
+                let next = try nextBootConfig(req)
+                let (host, ref) = try await service.bootComplete(ip: clientIP(service, req), nextConfig: next)
+                var out = JSONObject([("status", "ok"), ("host", .string(host.name)), ("image", .string(localBootImage))])
+                if !ref.isEmpty { out["bootConfigRef"] = .string(ref) }
+                return .json(.object(out), status: 200)
+            },
+            Operation(id: "boot.ipxeBySourceIP", method: .get, path: "/api/v1/ipxe/boot",
+                      summary: "mkube's iPXE endpoint: the script for the calling machine's source address (exit when nothing matches)", tag: "boot",
+                      parameters: [], body: nil, responses: [script]) { service, req throws(APIError) in
+                let ip = clientIP(service, req)
+                guard let host = try? service.host(forIP: ip), let mac = MACAddress.normalize(host.bootMAC) else {
+                    return .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
+                }
+                return .bytes(Array(try service.ipxe(mac: mac, record: true, ip: ip).script.utf8), contentType: ipxeText, status: 200, headers: [])
+            },
+            Operation(id: "boot.localboot", method: .get, path: "/api/v1/ipxe/localboot", summary: "mkube's legacy local-boot script", tag: "boot",
+                      parameters: [], body: nil, responses: [script]) { _, _ throws(APIError) in
+                .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
+            },
+            Operation(id: "bootconfigs.serve", method: .get, path: "/api/v1/bootconfigs/{name}/serve",
+                      summary: "A config's main file as stored (no host, no rendering), as mkube serves it", tag: ResourceKind.bootConfig.rawValue,
+                      parameters: [.init("name", "BootConfig name", in: .path, required: true)], body: nil,
+                      responses: [.init(200, "The file", contentTypes: ["application/octet-stream"]), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
+                let (config, renderer) = try configAndRenderer(service, req.pathValue("name"))
+                let file = try service.pickFile(config.data, requested: nil, renderer: renderer, config: config.name)
+                return .bytes(Array((config.data[file] ?? "").utf8), contentType: renderer.contentType, status: 200, headers: [])
+            },
+            Operation(id: "bootconfigs.file", method: .get, path: "/api/v1/bootconfigs/{name}/files/{filename}",
+                      summary: "One file of a config as stored", tag: ResourceKind.bootConfig.rawValue,
+                      parameters: [.init("name", "BootConfig name", in: .path, required: true), .init("filename", "File name", in: .path, required: true)], body: nil,
+                      responses: [.init(200, "The file", contentTypes: ["application/octet-stream"]), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
+                let (config, renderer) = try configAndRenderer(service, req.pathValue("name"))
+                let file = try service.pickFile(config.data, requested: req.pathValue("filename"), renderer: renderer, config: config.name)
+                return .bytes(Array((config.data[file] ?? "").utf8), contentType: "application/octet-stream", status: 200, headers: [])
+            },
+            Operation(id: "baremetalhosts.preview", method: .get, path: "/api/v1/namespaces/{namespace}/baremetalhosts/{name}/preview",
+                      summary: "What the host gets if it boots now: iPXE script, rendered config, problems (records nothing)", tag: ResourceKind.bareMetalHost.rawValue,
+                      parameters: [.init("namespace", "Namespace", in: .path, required: true), .init("name", "Host name", in: .path, required: true)], body: nil,
+                      responses: [.init(200, "The preview", schema: "Preview"), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
+                .json(try await service.preview(ObjectKey(.bareMetalHost, namespace: req.pathValue("namespace"), name: req.pathValue("name"))), status: 200)
+            },
+            Operation(id: "events.list", method: .get, path: "/api/v1/events", summary: "Boot events (iPXE fetch, config fetch, boot-complete, refusals), oldest first", tag: "boot",
+                      parameters: [.init("host", "Only this host, as namespace/name"), .init("limit", "At most this many (newest)", type: "integer")], body: nil,
+                      responses: [.init(200, "Events", schema: "EventList")]) { service, req throws(APIError) in
+                var limit = 1000
+                if let l = req.query["limit"], !l.isEmpty {
+                    guard let v = Int(l), v > 0 else { throw .badRequest("limit \"\(l)\" must be a positive integer") }
+                    limit = v
+                }
+                return .json(eventList(service.events.list(host: req.query["host"].flatMap { $0.isEmpty ? nil : $0 }, limit: limit)), status: 200)
+            },
+            Operation(id: "renderers.list", method: .get, path: "/api/v1/renderers", summary: "Config formats bootgate validates and renders, with content types and template variables", tag: "boot",
+                      parameters: [], body: nil, responses: [.init(200, "Renderers", schema: "Object")]) { service, _ throws(APIError) in
+                let items: [JSONValue] = service.renderers.summaries.map { r in
+                    .object(JSONObject([("format", .string(r.format)), ("contentType", .string(r.contentType)),
+                                        ("mainFileNames", .array(r.mainFileNames.map { .string($0) })), ("source", .string(r.source))]))
+                }
+                let variables: [JSONValue] = TemplateEngine.variables.map { v in
+                    .object(JSONObject([("name", .string(v.name)), ("description", .string(v.description))]))
+                }
+                return .json(.object(JSONObject([("kind", "RendererList"), ("items", .array(items)), ("variables", .array(variables))])), status: 200)
+            },
+        ]
+    }
+
+    static func clientIP(_ service: Service, _ req: OperationRequest) -> String {
+        SourceIPResolver(trustedProxies: service.settings.trustedProxies).clientIP(peer: req.remoteIP, forwardedFor: req.headers["x-forwarded-for"])
+    }
+
+    /// Installers post with whatever their tool sends (`curl -d` is a form): JSON, a form, or
+    /// nothing at all are all accepted, as mkube ignores the body entirely.
+    static func nextBootConfig(_ req: OperationRequest) throws(APIError) -> String? {
+        if req.contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+            return QueryString.parse(String(decoding: req.body, as: UTF8.self))["nextBootConfig"]
+        }
+        guard req.parsedBody != nil || !req.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D }) else { return nil }
+        var r = req
+        r.contentType = "application/json"
+        let body = try RequestBody.decode(r)
+        guard let v = body["nextBootConfig"], !v.isNull else { return nil }
+        guard let s = v.stringValue else { throw .badRequest("nextBootConfig must be a string") }
+        return s
+    }
+
+    static func configAndRenderer(_ service: Service, _ name: String) throws(APIError) -> (ResourceObject, any Renderer) {
+        let config = try service.get(ObjectKey(.bootConfig, name: name))
+        guard let renderer = service.renderers.renderer(for: config.format) else {
+            throw .internalError("BootConfig \"\(name)\" has format \"\(config.format)\", which no renderer handles")
+        }
+        return (config, renderer)
+    }
+
+    /// Events as JSON, each with the seconds since the previous event of the same host, so the
+    /// time each boot phase took is visible.
+    static func eventList(_ events: [BootEventLog.Event]) -> JSONValue {
+        var last: [String: Date] = [:]
+        let items: [JSONValue] = events.map { e in
+            var o = JSONObject([("time", .string(e.time)), ("type", .string(e.type)), ("host", .string(e.host)),
+                                ("mac", .string(e.mac)), ("ip", .string(e.ip)), ("detail", .string(e.detail))])
+            if let t = try? Date(e.time, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)), !e.host.isEmpty {
+                if let previous = last[e.host] { o["secondsSincePrevious"] = .double((t.timeIntervalSince(previous) * 1000).rounded() / 1000) }
+                last[e.host] = t
+            }
+            return .object(o)
+        }
+        return .object(JSONObject([("kind", "EventList"), ("items", .array(items))]))
+    }
+}
+
+import Foundation

@@ -1,0 +1,42 @@
+// Tiny DOM helpers: every text goes through textContent (no HTML from data).
+
+/** h("tr", {class: "x", dataset: {host: "a"}, onclick: fn}, child, "text", [more]) */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+/** Replaces a select's options only when they differ, keeping focus and the open state. */
+export function setOptions(select, options) {
+  const same = select.options.length === options.length &&
+    options.every((o, i) => select.options[i].value === o.value && select.options[i].textContent === o.label);
+  if (same) return;
+  select.replaceChildren(...options.map((o) => h("option", { value: o.value }, o.label)));
+}
+
+const collator = new Intl.Collator("en", { numeric: true });
+export const compare = (a, b) => collator.compare(a, b);
+
+export function formatTime(value) {
+  if (!value) return "—";
+  const d = new Date(value);
+  if (isNaN(d)) return value;
+  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}

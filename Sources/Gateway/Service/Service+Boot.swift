@@ -1,0 +1,253 @@
+import Foundation
+import Renderers
+
+/// The boot path: what a PXE-booting machine gets from `/ipxe`, what its installer gets from
+/// `/api/v1/bootconfig`, and boot completion. Lookups use the in-memory index only.
+extension Service {
+    public enum BootEventType: String, Sendable {
+        case ipxe, ipxeRefused = "ipxe-refused", config, configRefused = "config-refused", bootComplete = "boot-complete"
+    }
+
+    // MARK: iPXE
+
+    public struct IPXEAnswer: Sendable {
+        public var script: String
+        public var host: ResourceObject?
+        /// Why the machine does not boot what it should (unknown MAC, ISO missing, no IQN).
+        public var problem: String?
+    }
+
+    /// The script for a MAC in any spelling. A malformed MAC is a 400.
+    public func ipxe(mac raw: String, record: Bool, ip: String = "") throws(APIError) -> IPXEAnswer {
+        guard let mac = MACAddress.normalize(raw) else {
+            throw .badRequest("mac \"\(raw)\" is not a MAC address (six hex pairs, separated by ':' or '-', or none)")
+        }
+        let state = index.snapshot()
+        guard let key = state.hostsByMAC[mac]?.sorted().first, let host = state.object(key) else {
+            let reason = "bootgate: no BareMetalHost has MAC \(mac); create one with spec.bootMACAddress \(mac)"
+            if record { recordEvent(.ipxeRefused, host: nil, mac: mac, ip: ip, detail: reason) }
+            return IPXEAnswer(script: IPXEScript.refusal(reason), host: nil, problem: reason)
+        }
+        let answer = ipxe(for: host, mac: mac, state)
+        if record {
+            recordEvent(answer.problem == nil ? .ipxe : .ipxeRefused, host: host, mac: mac, ip: ip,
+                        detail: answer.problem ?? answer.script.split(separator: "\n").last.map(String.init) ?? "")
+            if answer.problem == nil { noteBoot(host.key) }
+        }
+        return answer
+    }
+
+    func ipxe(for host: ResourceObject, mac: String, _ state: ResourceIndex.State) -> IPXEAnswer {
+        let name = host.name
+        let image = host.image
+        do throws(IPXEScript.Invalid) {
+            if image.isEmpty || image == localBootImage {
+                let method = LocalBootMethod(rawValue: host.string("spec", "localBoot")) ?? settings.localBoot
+                return IPXEAnswer(script: try IPXEScript.localBoot(host: name, mac: mac, method: method), host: host)
+            }
+            guard let iso = state.object(ObjectKey(.iscsiCdrom, name: image)) else {
+                return refusal(host, "bootgate: ISO \(image) of host \(host.key) does not exist")
+            }
+            let target = iscsiTarget(iso)
+            if target.iqn.isEmpty {
+                return refusal(host, "bootgate: ISO \(image) has no iSCSI target yet (status.targetIQN is empty); host \(host.key) cannot boot it")
+            }
+            return IPXEAnswer(script: try IPXEScript.sanboot(iso: image, host: name, mac: mac, target: target), host: host)
+        } catch {
+            return refusal(host, "bootgate: cannot write an iPXE script for host \(host.key): \(error.description)")
+        }
+    }
+
+    private func refusal(_ host: ResourceObject, _ reason: String) -> IPXEAnswer {
+        IPXEAnswer(script: IPXEScript.refusal(reason), host: host, problem: reason)
+    }
+
+    /// Portal, port and LUN from the ISO's status, with the server's default portal.
+    func iscsiTarget(_ iso: ResourceObject) -> ISCSITarget {
+        let portal = iso.string("status", "portalIP")
+        let port = iso.json.value(at: ["status", "portalPort"])?.intValue ?? 0
+        let lun = iso.json.value(at: ["status", "lun"])?.intValue ?? 0
+        return ISCSITarget(portal: portal.isEmpty ? settings.iscsiPortal : portal, port: port == 0 ? nil : Int(port),
+                           lun: lun == 0 ? nil : Int(lun), iqn: iso.string("status", "targetIQN"))
+    }
+
+    /// The chain script firmware loads first.
+    public func chainScript() throws(APIError) -> String {
+        do {
+            return try IPXEScript.chain(publicURL: settings.publicURL)
+        } catch {
+            throw .internalError("the public URL cannot be put in an iPXE script: \(error.description)")
+        }
+    }
+
+    // MARK: configs by source IP
+
+    /// The host a booted machine is, by its address: `spec.ip`, then `spec.nics[].ip`.
+    public func host(forIP ip: String) throws(APIError) -> ResourceObject {
+        let state = index.snapshot()
+        var keys = state.hostsByIP[ip] ?? []
+        if keys.isEmpty { keys = state.hostsByNICIP[ip] ?? [] }
+        let hosts = keys.sorted().compactMap { state.object($0) }
+        if hosts.isEmpty {
+            throw APIError(code: 404, reason: "NotFound", message: "no BareMetalHost has IP \(ip) (spec.ip or spec.nics[].ip)")
+        }
+        if hosts.count > 1 {
+            throw APIError(code: 409, reason: "Conflict", message: "IP \(ip) belongs to several BareMetalHosts: \(hosts.map { $0.key.description }.joined(separator: ", ")); give each host its own IP")
+        }
+        return hosts[0]
+    }
+
+    public struct ServedConfig: Sendable {
+        public var configName: String
+        public var file: String
+        public var rendered: RenderedFile
+    }
+
+    /// The host's config file rendered for it. `file` picks one of several files.
+    public func config(for host: ResourceObject, file: String?, accept: String?) async throws(APIError) -> ServedConfig {
+        let ref = host.bootConfigRef
+        if ref.isEmpty { throw APIError(code: 404, reason: "NotFound", message: "BareMetalHost \(host.key) has no bootConfigRef") }
+        guard let config = index.object(ObjectKey(.bootConfig, name: ref)) else {
+            throw APIError(code: 404, reason: "NotFound", message: "BootConfig \"\(ref)\" not found (referenced by BareMetalHost \(host.key))")
+        }
+        guard let renderer = renderers.renderer(for: config.format) else {
+            throw .internalError("BootConfig \"\(ref)\" has format \"\(config.format)\", which no renderer handles")
+        }
+        let files = config.data
+        let name = try pickFile(files, requested: file, renderer: renderer, config: ref)
+        do throws(RenderFailure) {
+            let rendered = try await renderer.render(file: name, files: files, context: renderContext(for: host), options: RenderOptions(accept: accept))
+            return ServedConfig(configName: ref, file: name, rendered: rendered)
+        } catch {
+            let message = "BootConfig \"\(ref)\" file \(name) cannot be served to host \(host.key): \(error.message)"
+            switch error.kind {
+            case .notAcceptable: throw .notAcceptable(message)
+            case .invalid, .rendererFailed: throw .internalError(message)
+            }
+        }
+    }
+
+    func pickFile(_ files: [String: String], requested: String?, renderer: any Renderer, config: String) throws(APIError) -> String {
+        if files.isEmpty { throw APIError(code: 404, reason: "NotFound", message: "BootConfig \"\(config)\" has no data entries") }
+        if let requested, !requested.isEmpty {
+            guard files[requested] != nil else {
+                throw APIError(code: 404, reason: "NotFound", message: "file \"\(requested)\" not found in BootConfig \"\(config)\"; files: \(files.keys.sorted().joined(separator: ", "))")
+            }
+            return requested
+        }
+        if let main = MainFile.select(in: files, names: renderer.mainFileNames) { return main }
+        throw .badRequest("BootConfig \"\(config)\" has several files and none is the main one (\(renderer.mainFileNames.joined(separator: ", "))); pick one with ?file=: \(files.keys.sorted().joined(separator: ", "))")
+    }
+
+    /// What templates see for a host: the host, its ISO (if it boots one), this server.
+    public func renderContext(for host: ResourceObject) -> RenderContext {
+        let nics = (host.json.value(at: ["spec", "nics"])?.arrayValue ?? []).map { nic in
+            RenderContext.NIC(mac: MACAddress.normalize(nic["mac"]?.stringValue ?? "") ?? (nic["mac"]?.stringValue ?? ""),
+                              ip: nic["ip"]?.stringValue ?? "", role: nic["role"]?.stringValue ?? "",
+                              hostname: nic["hostname"]?.stringValue ?? "", network: nic["network"]?.stringValue ?? "")
+        }
+        let hostname = host.string("spec", "hostname")
+        let ctxHost = RenderContext.Host(name: host.name, namespace: host.namespace, hostname: hostname.isEmpty ? host.name : hostname,
+                                         mac: MACAddress.normalize(host.bootMAC) ?? host.bootMAC, ip: host.ip, nics: nics,
+                                         labels: host.labels, annotations: host.annotations)
+        var iso: RenderContext.ISO?
+        if let o = index.object(ObjectKey(.iscsiCdrom, name: host.image)) {
+            let t = iscsiTarget(o)
+            iso = RenderContext.ISO(name: o.name, targetIQN: t.iqn, portal: t.portal, portalPort: t.port ?? 3260)
+        }
+        return RenderContext(host: ctxHost, iso: iso, server: .init(url: settings.publicURL))
+    }
+
+    // MARK: boot completion
+
+    /// The annotation naming the config the installed system gets after boot-complete, when
+    /// the installer does not say it itself.
+    public static let nextConfigAnnotation = "bootgate.io/next-boot-config"
+
+    /// The host switches to `image: localboot`, and to its next config when one is named (in the
+    /// request body's `nextBootConfig`, else the host's annotation), in one durable write.
+    public func bootComplete(ip: String, nextConfig requested: String?) async throws(APIError) -> (ResourceObject, String) {
+        let host = try host(forIP: ip)
+        let next = requested.flatMap { $0.isEmpty ? nil : $0 } ?? host.annotations[Self.nextConfigAnnotation]
+        var spec = JSONObject([("image", .string(localBootImage))])
+        if let next { spec["bootConfigRef"] = .string(next) }
+        let out = try await patch(host.key, patch: .object(JSONObject([("spec", .object(spec))])), type: .merge)
+        recordEvent(.bootComplete, host: out.object, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip,
+                    detail: "image localboot" + (next.map { ", bootConfigRef \($0)" } ?? ""))
+        return (out.object, out.object.bootConfigRef)
+    }
+
+    // MARK: preview
+
+    /// What a host gets if it boots now, without recording anything.
+    public func preview(_ key: ObjectKey) async throws(APIError) -> JSONValue {
+        let host = try get(key)
+        var problems: [String] = []
+        let mac = MACAddress.normalize(host.bootMAC)
+        var script: JSONValue = .null
+        if let mac {
+            let answer = ipxe(for: host, mac: mac, index.snapshot())
+            script = .string(answer.script)
+            if let p = answer.problem { problems.append(p) }
+        } else {
+            problems.append("host \(key) has no valid spec.bootMACAddress, so /ipxe cannot find it")
+        }
+        var config: JSONValue = .null
+        if !host.bootConfigRef.isEmpty {
+            do throws(APIError) {
+                let served = try await self.config(for: host, file: nil, accept: nil)
+                config = .object(JSONObject([("name", .string(served.configName)), ("file", .string(served.file)),
+                                             ("contentType", .string(served.rendered.contentType)),
+                                             ("body", .string(String(decoding: served.rendered.body, as: UTF8.self)))]))
+            } catch {
+                problems.append(error.message)
+            }
+        }
+        if !host.bootConfigRef.isEmpty, host.ip.isEmpty, host.nics.allSatisfy({ $0.ip.isEmpty }) {
+            problems.append("host \(key) has no spec.ip, so its installer cannot be recognised by source address")
+        }
+        return .object(JSONObject([("host", .string(key.description)), ("ipxe", script), ("config", config),
+                                   ("problems", .array(problems.map { .string($0) }))]))
+    }
+
+    // MARK: records
+
+    func recordEvent(_ type: BootEventType, host: ResourceObject?, mac: String, ip: String, detail: String) {
+        events.record(.init(time: Self.preciseTimestamp(), type: type.rawValue, host: host?.key.description ?? "", mac: mac, ip: ip, detail: detail))
+    }
+
+    func noteBoot(_ key: ObjectKey) {
+        guard bootRecorder.note(key, at: Self.timestamp()) else { return }
+        Task { [self] in
+            try? await Task.sleep(for: .milliseconds(200))
+            await flushBootRecords()
+        }
+    }
+
+    /// Writes the pending boot counters in one commit.
+    public func flushBootRecords() async {
+        let pending = bootRecorder.take()
+        guard !pending.isEmpty else { return }
+        do throws(APIError) {
+            try await serialized { () async throws(APIError) -> Void in
+                var writes: [StoreWrite] = []
+                for (key, p) in pending {
+                    guard var host = index.object(key) else { continue }
+                    let expected = host.resourceVersion
+                    let count = (host.json.value(at: ["status", "bootCount"])?.intValue ?? 0) + p.count
+                    host.json.set(.int(count), at: ["status", "bootCount"])
+                    host.json.set(.string(p.last), at: ["status", "lastBoot"])
+                    host.json = ResourceKind.bareMetalHost.schema.normalize(host.json)
+                    writes.append(.put(host, expectedRevision: expected))
+                }
+                if !writes.isEmpty { _ = try await commitWrites(writes) }
+            }
+        } catch {
+            logger.warning("could not record boots: \(error.message)")
+        }
+    }
+
+    static func preciseTimestamp(_ date: Date = Date()) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

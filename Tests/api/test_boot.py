@@ -1,0 +1,192 @@
+"""The boot path over HTTP: /ipxe by MAC, configs by source IP (and trusted X-Forwarded-For),
+boot-complete, preview, events."""
+import time
+
+import pytest
+
+from conftest import HOSTS, Server, host
+
+IQN = "iqn.2000-02.com.mikrotik:file4"
+
+
+@pytest.fixture
+def boot():
+    s = Server(examples=True, extra=["--trusted-proxy", "127.0.0.1/32"])
+    s.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"targetIQN": IQN, "phase": "Ready"}})
+    yield s
+    s.close()
+
+
+def xff(ip):
+    return {"X-Forwarded-For": ip}
+
+
+@pytest.mark.parametrize("mac", ["AC:1F:6B:8A:A7:9C", "ac-1f-6b-8a-a7-9c", "ac1f6b8aa79c", "ac%3A1f%3A6b%3A8a%3Aa7%3A9c"])
+def test_ipxe_sanboots_the_iso_for_any_mac_spelling(boot, mac):
+    r = boot.get("/ipxe?mac=" + mac, raw=True)
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+    assert r.text == f"#!ipxe\necho Booting coreos-live for server1 (ac:1f:6b:8a:a7:9c)\nsanboot iscsi:127.0.0.1::::{IQN}\n"
+
+
+def test_ipxe_carries_portal_port_and_lun_from_the_iso_status(boot):
+    boot.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"portalIP": "10.0.2.2", "portalPort": 3261, "lun": 1}})
+    assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text.endswith(f"sanboot iscsi:10.0.2.2::3261:1:{IQN}\n")
+
+
+def test_ipxe_local_boot_methods(boot):
+    boot.patch(HOSTS + "/server1", {"spec": {"image": "localboot"}})
+    assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text == "#!ipxe\necho Booting local disk for server1 (ac:1f:6b:8a:a7:9c)\nexit\n"
+    boot.patch(HOSTS + "/server1", {"spec": {"localBoot": "sanboot-disk"}})
+    assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text.endswith("sanboot --no-describe --drive 0x80\n")
+    r = boot.patch(HOSTS + "/server1", {"spec": {"localBoot": "reboot"}})
+    assert r.status == 400 and "spec.localBoot" in r.body["message"]
+    boot.patch(HOSTS + "/server1", {"spec": {"image": None, "localBoot": "exit1"}})
+    assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text.endswith("exit 1\n")
+
+
+def test_ipxe_explains_what_is_missing_and_exits(boot):
+    r = boot.get("/ipxe?mac=52:54:00:00:00:99", raw=True)
+    assert r.status == 200 and "no BareMetalHost has MAC 52:54:00:00:00:99" in r.text
+    assert r.text.startswith("#!ipxe\necho ") and r.text.endswith("exit 1\n") and "shell" not in r.text
+    boot.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"targetIQN": ""}})
+    r = boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True)
+    assert "no iSCSI target yet" in r.text and r.text.endswith("exit 1\n")
+    events = boot.get("/api/v1/events").body["items"]
+    assert [e["type"] for e in events][-2:] == ["ipxe-refused", "ipxe-refused"]
+
+
+def test_ipxe_malformed_mac_is_400(boot):
+    assert boot.get("/ipxe?mac=zz:zz", raw=True).status == 400
+    assert boot.get("/ipxe", raw=True).status == 400
+
+
+def test_ipxe_finds_hosts_by_nic_mac(boot):
+    boot.patch(HOSTS + "/server1", {"spec": {"nics": [{"mac": "52:54:00:00:10:01", "role": "data"}]}})
+    assert "Booting coreos-live for server1 (52:54:00:00:10:01)" in boot.get("/ipxe?mac=52-54-00-00-10-01", raw=True).text
+
+
+def test_chain_script_uses_the_public_url(boot):
+    assert boot.get("/boot.ipxe", raw=True).text == f"#!ipxe\ndhcp\nchain {boot.url}/ipxe?mac=${{net0/mac}}\n"
+
+
+def test_boots_are_counted(boot):
+    for _ in range(3):
+        boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        status = boot.get(HOSTS + "/server1").body["status"]
+        if status.get("bootCount") == 3:
+            break
+        time.sleep(0.1)
+    assert status["bootCount"] == 3 and status["lastBoot"].endswith("Z")
+
+
+def test_config_by_source_ip_rendered_for_the_host(boot):
+    r = boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"), raw=True)
+    assert r.status == 200 and r.headers["Content-Type"] == "application/vnd.coreos.ignition+json"
+    assert f"--ignition-url {boot.url}/api/v1/bootconfig" in r.text and "{{" not in r.text
+
+
+def test_config_errors(boot):
+    r = boot.get("/api/v1/bootconfig", headers=xff("10.9.9.9"))
+    assert r.status == 404 and "no BareMetalHost has IP 10.9.9.9" in r.body["message"]
+    boot.post(HOSTS, host("twin", "52:54:00:00:00:05", ip="192.168.10.10"))
+    r = boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"))
+    assert r.status == 409 and "default/server1" in r.body["message"] and "default/twin" in r.body["message"]
+    boot.delete(HOSTS + "/twin")
+    boot.patch(HOSTS + "/server1", {"spec": {"bootConfigRef": None}})
+    r = boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"))
+    assert r.status == 404 and "has no bootConfigRef" in r.body["message"]
+
+
+def test_forwarded_for_is_ignored_from_untrusted_peers():
+    s = Server(examples=True)  # no --trusted-proxy
+    try:
+        r = s.get("/api/v1/bootconfig", headers=xff("192.168.10.10"))
+        assert r.status == 404 and "127.0.0.1" in r.body["message"]
+    finally:
+        s.close()
+
+
+def test_config_by_nic_ip(boot):
+    boot.patch(HOSTS + "/server1", {"spec": {"nics": [{"mac": "52:54:00:00:10:01", "ip": "10.20.0.5", "role": "data"}]}})
+    assert boot.get("/api/v1/bootconfig", headers=xff("10.20.0.5"), raw=True).status == 200
+
+
+def test_several_files_need_a_choice(boot):
+    boot.post("/api/v1/bootconfigs", {"metadata": {"name": "multi"}, "spec": {"format": "custom", "data": {"a.txt": "A {{host.name}}", "b.txt": "B"}}})
+    boot.patch(HOSTS + "/server1", {"spec": {"image": "localboot", "bootConfigRef": "multi"}})
+    r = boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"))
+    assert r.status == 400 and "a.txt, b.txt" in r.body["message"]
+    assert boot.get("/api/v1/bootconfig?file=a.txt", headers=xff("192.168.10.10"), raw=True).text == "A server1"
+    assert boot.get("/api/v1/bootconfigs/multi/files/b.txt", raw=True).text == "B"
+
+
+def test_ignition_version_negotiation(boot):
+    old = {"Accept": "application/vnd.coreos.ignition+json;version=3.2.0, */*;q=0.1"} | xff("192.168.10.10")
+    r = boot.get("/api/v1/bootconfig", headers=old)
+    assert r.status == 406 and "3.4.0" in r.body["message"]
+    new = {"Accept": "application/vnd.coreos.ignition+json;version=3.6.0, */*;q=0.1"} | xff("192.168.10.10")
+    assert boot.get("/api/v1/bootconfig", headers=new, raw=True).status == 200
+
+
+def test_boot_complete_switches_to_localboot_and_next_config(boot):
+    r = boot.post("/api/v1/boot-complete", {"nextBootConfig": "builder-target"}, headers=xff("192.168.10.10"))
+    assert r.status == 200 and r.body == {"status": "ok", "host": "server1", "image": "localboot", "bootConfigRef": "builder-target"}
+    h = boot.get(HOSTS + "/server1").body
+    assert h["spec"]["image"] == "localboot" and h["spec"]["bootConfigRef"] == "builder-target"
+    rv = h["metadata"]["resourceVersion"]
+    # Idempotent: again changes nothing.
+    assert boot.post("/api/v1/boot-complete", {"nextBootConfig": "builder-target"}, headers=xff("192.168.10.10")).status == 200
+    assert boot.get(HOSTS + "/server1").body["metadata"]["resourceVersion"] == rv
+    assert "Booting local disk" in boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text
+    # The installed system now gets the post-install config.
+    assert '"version"' in boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"), raw=True).text
+
+
+def test_boot_complete_uses_the_host_annotation_and_accepts_any_body(boot):
+    boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/next-boot-config": "builder-target"}}})
+    r = boot.request("POST", "/api/v1/boot-complete", b"", content_type="application/x-www-form-urlencoded", headers=xff("192.168.10.10"))
+    assert r.status == 200 and r.body["bootConfigRef"] == "builder-target"
+    r = boot.post("/api/v1/boot-complete", {"nextBootConfig": "nope"}, headers=xff("192.168.10.10"))
+    assert r.status == 400 and "nope" in r.body["message"]
+    assert boot.post("/api/v1/boot-complete", {}, headers=xff("10.1.1.1")).status == 404
+
+
+def test_preview_shows_what_the_host_would_get_without_recording(boot):
+    before = len(boot.get("/api/v1/events").body["items"])
+    p = boot.get(HOSTS + "/server1/preview").body
+    assert p["ipxe"].startswith("#!ipxe\necho Booting coreos-live for server1")
+    assert p["config"]["name"] == "coreos-builder" and p["config"]["file"] == "config.ign" and boot.url in p["config"]["body"]
+    assert p["problems"] == []
+    assert len(boot.get("/api/v1/events").body["items"]) == before
+    boot.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"targetIQN": ""}})
+    assert any("no iSCSI target" in x for x in boot.get(HOSTS + "/server1/preview").body["problems"])
+
+
+def test_events_show_each_phase_with_durations(boot):
+    boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True)
+    boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"), raw=True)
+    boot.post("/api/v1/boot-complete", {}, headers=xff("192.168.10.10"))
+    items = boot.get("/api/v1/events?host=default/server1").body["items"]
+    assert [e["type"] for e in items] == ["ipxe", "config", "boot-complete"]
+    assert all("secondsSincePrevious" in e for e in items[1:])
+    assert items[1]["detail"].startswith("coreos-builder/config.ign")
+
+
+def test_mkube_compat_endpoints(boot):
+    assert boot.get("/api/v1/ipxe/localboot", raw=True).text == "#!ipxe\nexit\n"
+    assert boot.get("/api/v1/ipxe/boot", raw=True).text == "#!ipxe\nexit\n"  # 127.0.0.1 is no host
+    r = boot.get("/api/v1/ipxe/boot", headers=xff("192.168.10.10"), raw=True)
+    assert "sanboot iscsi:127.0.0.1::::" + IQN in r.text
+    r = boot.get("/api/v1/bootconfigs/coreos-builder/serve", raw=True)
+    assert r.status == 200 and "{{server.bootconfigURL}}" in r.text  # stored, not rendered
+
+
+def test_renderers_list(boot):
+    r = boot.get("/api/v1/renderers").body
+    formats = {x["format"]: x for x in r["items"]}
+    assert formats["ignition"]["contentType"] == "application/vnd.coreos.ignition+json"
+    assert formats["kickstart"]["contentType"] == "text/plain"
+    assert "cloud-init" in formats
+    assert any(v["name"] == "host.name" for v in r["variables"])
