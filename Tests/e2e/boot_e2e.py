@@ -499,9 +499,10 @@ class Suite:
             deadline = time.monotonic() + self.args.timeout
             start = 0
             for r in reasons:
-                # iPXE expands ${…} in echo text; compare the literal parts.
-                parts = [re.escape(p) for p in re.split(r"\$\{[^}]*\}", r)]
-                m = ser.wait_for("the reason %r" % r, r".*".join(parts), start, deadline, qemu,
+                # iPXE expands ${…} in echo text; compare the literal parts. The BIOS console
+                # (SeaBIOS serial console, 80 columns) wraps long lines: allow a newline anywhere.
+                parts = [r"\n?".join(re.escape(c) for c in p) for p in re.split(r"\$\{[^}]*\}", r)]
+                m = ser.wait_for("the reason %r" % r, r"(?:.|\n){0,200}?".join(parts), start, deadline, qemu,
                                  [r"iPXE>", r"Booting \S+ for[^\n]*"])
                 start = m.end()
             ser.absent_for("after the exit script", r"iPXE>|sanboot|Booting \S+ for", start, 6, qemu)
