@@ -3,6 +3,8 @@ import Renderers
 /// The endpoints booting machines call, plus preview, the boot event list and the renderer list.
 enum BootOperations {
     static let ipxeText = "text/plain; charset=utf-8"
+    /// What config files are served as, by format (plugins may add others).
+    static let configContentTypes = ["application/vnd.coreos.ignition+json", "text/plain", "text/yaml", "application/octet-stream"]
 
     static func all() -> [Operation] {
         let script = Operation.Response(200, "iPXE script", contentTypes: ["text/plain"])
@@ -21,7 +23,7 @@ enum BootOperations {
             Operation(id: "boot.config", method: .get, path: "/api/v1/bootconfig",
                       summary: "The calling machine's config, found by its source address and rendered for it", tag: "boot",
                       parameters: [.init("file", "Which file of the config, when it has several")], body: nil,
-                      responses: [.init(200, "The rendered config", contentTypes: ["application/vnd.coreos.ignition+json", "text/plain", "text/yaml", "application/octet-stream"]),
+                      responses: [.init(200, "The rendered config", contentTypes: configContentTypes),
                                   .init(404, "No host with that IP, or no config", schema: "Status"), .init(409, "Several hosts with that IP", schema: "Status"),
                                   .init(406, "The client cannot take this config (Ignition spec version)", schema: "Status")]) { service, req throws(APIError) in
                 let ip = clientIP(service, req)
@@ -63,7 +65,7 @@ enum BootOperations {
             Operation(id: "bootconfigs.serve", method: .get, path: "/api/v1/bootconfigs/{name}/serve",
                       summary: "A config's main file as stored (no host, no rendering), as mkube serves it", tag: ResourceKind.bootConfig.rawValue,
                       parameters: [.init("name", "BootConfig name", in: .path, required: true)], body: nil,
-                      responses: [.init(200, "The file", contentTypes: ["application/octet-stream"]), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
+                      responses: [.init(200, "The file, with its format's content type", contentTypes: configContentTypes), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
                 let (config, renderer) = try configAndRenderer(service, req.pathValue("name"))
                 let file = try service.pickFile(config.data, requested: nil, renderer: renderer, config: config.name)
                 return .bytes(Array((config.data[file] ?? "").utf8), contentType: renderer.contentType, status: 200, headers: [])

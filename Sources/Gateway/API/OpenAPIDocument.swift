@@ -62,7 +62,7 @@ public enum OpenAPIDocument {
         for r in op.responses {
             var content = JSONObject()
             for t in r.contentTypes {
-                content[t] = .object(JSONObject([("schema", r.schema.map(ref) ?? ["type": "string"])]))
+                content[t] = .object(JSONObject([("schema", r.schema.map(ref) ?? .object(JSONObject()))]))
             }
             responses[String(r.status)] = .object(JSONObject([("description", .string(r.description)), ("content", .object(content))]))
         }

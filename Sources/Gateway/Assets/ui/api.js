@@ -3,6 +3,7 @@
 
 const TOKEN_KEY = "bootgate.token";
 let tokenPrompt = null; // one dialog at a time, shared by every request that got a 401
+let declined = false; // the operator cancelled the dialog: don't nag, offer a button instead
 
 /** An API error carrying the server's Kubernetes Status (message, code, causes). */
 export class APIError extends Error {
@@ -21,10 +22,12 @@ function authHeaders() {
 }
 
 /** Asks for a bearer token once (the dialog in index.html); resolves true when one was given. */
-function askToken() {
+export function askToken() {
   if (tokenPrompt) return tokenPrompt;
+  const button = document.getElementById("token-button");
   const dialog = document.getElementById("token-dialog");
   const input = dialog.querySelector("input");
+  dialog.querySelector("#token-cancel").onclick = () => dialog.close("cancel");
   tokenPrompt = new Promise((resolve) => {
     input.value = "";
     dialog.returnValue = "";
@@ -33,8 +36,14 @@ function askToken() {
       tokenPrompt = null;
       if (dialog.returnValue === "ok" && token) {
         sessionStorage.setItem(TOKEN_KEY, token);
+        declined = false;
+        button.hidden = true;
         resolve(true);
-      } else resolve(false);
+      } else {
+        declined = true;
+        button.hidden = false;
+        resolve(false);
+      }
     }, { once: true });
     dialog.showModal();
     input.focus();
@@ -48,7 +57,7 @@ export async function rawFetch(url, options = {}) {
     const res = await fetch(url, { ...options, headers: { ...(options.headers || {}), ...authHeaders() } });
     if (res.status !== 401 || attempt > 0) return res;
     sessionStorage.removeItem(TOKEN_KEY);
-    if (!(await askToken())) return res;
+    if (declined || !(await askToken())) return res;
   }
 }
 

@@ -40,3 +40,10 @@ export function formatTime(value) {
   if (isNaN(d)) return value;
   return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
 }
+
+/** Says something to screen readers (and keeps the last message in the DOM for tests). */
+export function announce(text) {
+  const el = document.getElementById("announce");
+  el.textContent = "";
+  setTimeout(() => { el.textContent = text; }, 30);
+}

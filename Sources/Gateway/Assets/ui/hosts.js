@@ -1,0 +1,192 @@
+// The hosts table: per host an ISO and a Config dropdown, power, actions, last boot, boot count.
+// Every change is a merge-PATCH of the BareMetalHost; the table follows the watch.
+import { patch } from "./api.js";
+import { h, setOptions, formatTime, announce } from "./dom.js";
+
+const hostURL = (host) =>
+  `/api/v1/namespaces/${encodeURIComponent(host.metadata.namespace)}/baremetalhosts/${encodeURIComponent(host.metadata.name)}`;
+
+export class HostsView {
+  constructor(root, state) {
+    this.state = state;
+    this.rows = new Map();
+    this.empty = h("p", { class: "empty", hidden: true });
+    this.table = h("table", { class: "grid hosts" },
+      h("caption", { class: "visually-hidden" }, "Hosts: the ISO each one boots and the config it is served"),
+      h("thead", {}, h("tr", {},
+        ["Host", "MAC", "ISO", "Config", "Power", "Actions", "Last boot", "Boots"].map((t) => h("th", { scope: "col" }, t)))));
+    root.append(
+      h("div", { class: "page-head" },
+        h("h1", {}, "Hosts"),
+        h("p", { class: "hint" }, "Pick the ISO each server sanboots and the config it is served. Changes apply at once; power actions set ",
+          h("code", {}, "spec.online"), " for the power driver.")),
+      this.table, this.empty);
+  }
+
+  render() {
+    const { state } = this;
+    const hosts = state.sortedHosts();
+    const keys = new Set(hosts.map(state.hostKey));
+    for (const [key, row] of this.rows) {
+      if (!keys.has(key)) { row.tbody.remove(); this.rows.delete(key); }
+    }
+    let previous = this.table.tHead;
+    for (const host of hosts) {
+      const key = state.hostKey(host);
+      let row = this.rows.get(key);
+      if (!row) { row = this.createRow(key); this.rows.set(key, row); }
+      this.updateRow(row, host);
+      if (previous.nextSibling !== row.tbody) previous.after(row.tbody);
+      previous = row.tbody;
+    }
+    this.empty.hidden = hosts.length > 0 || !state.hosts.loaded;
+    this.empty.textContent = "No hosts yet. Create BareMetalHosts through the API or with `bootgate apply -f`.";
+    this.table.hidden = hosts.length === 0 && state.hosts.loaded;
+  }
+
+  createRow(key) {
+    const id = `host-${key.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+    const row = { key, pending: 0, error: null, id };
+    row.name = h("span", { class: "name" });
+    row.sub = h("span", { class: "sub" });
+    row.mac = h("code");
+    row.image = h("select", { name: "image", id: `${id}-image`, onchange: () => this.changeImage(row) });
+    row.config = h("select", { name: "config", id: `${id}-config`, onchange: () => this.changeConfig(row) });
+    row.imageLabel = h("label", { for: row.image.id, class: "visually-hidden" });
+    row.configLabel = h("label", { for: row.config.id, class: "visually-hidden" });
+    row.power = h("span", { class: "badge" });
+    row.powerNote = h("span", { class: "sub" });
+    row.on = h("button", { type: "button", name: "on", onclick: () => this.power(row, "on") }, "On");
+    row.off = h("button", { type: "button", name: "off", onclick: () => this.power(row, "off") }, "Off");
+    row.restart = h("button", { type: "button", name: "restart", title: "Sets spec.online to false, then true", onclick: () => this.power(row, "restart") }, "Restart");
+    row.lastBoot = h("td", { "data-label": "Last boot", class: "last-boot" });
+    row.bootCount = h("td", { "data-label": "Boots", class: "boot-count num" });
+    row.message = h("span", { class: "message", id: `${id}-error` });
+    row.dismiss = h("button", { type: "button", class: "link", onclick: () => { row.error = null; this.render(); } }, "Dismiss");
+    row.errorRow = h("tr", { class: "row-error", hidden: true },
+      h("td", { colspan: 8, role: "alert" }, row.message, " ", row.dismiss));
+    row.tr = h("tr", { class: "host" },
+      h("th", { scope: "row", "data-label": "Host" }, row.name, row.sub),
+      h("td", { "data-label": "MAC" }, row.mac),
+      h("td", { "data-label": "ISO" }, row.imageLabel, row.image),
+      h("td", { "data-label": "Config" }, row.configLabel, row.config),
+      h("td", { "data-label": "Power" }, h("span", { class: "power" }, row.power, row.powerNote)),
+      h("td", { "data-label": "Actions" }, h("div", { class: "actions", role: "group" }, row.on, row.off, row.restart)),
+      row.lastBoot, row.bootCount);
+    row.tbody = h("tbody", { dataset: { host: key } }, row.tr, row.errorRow);
+    return row;
+  }
+
+  stored(row) { return this.state.hosts.items.get(row.key); }
+
+  /** Draws a row from the stored host; while a PATCH is in flight the operator's choice stays. */
+  updateRow(row, host) {
+    const { state } = this;
+    const name = host.metadata.name;
+    const ns = host.metadata.namespace;
+    row.name.textContent = ns && ns !== "default" ? `${ns}/${name}` : name;
+    row.sub.textContent = host.spec.ip || "";
+    row.mac.textContent = host.spec.bootMACAddress || "—";
+    row.imageLabel.textContent = `ISO for ${name}`;
+    row.configLabel.textContent = `Config for ${name}`;
+    row.tr.querySelector(".actions").setAttribute("aria-label", `Power actions for ${name}`);
+
+    const image = host.spec.image || "";
+    const isoOptions = state.isoNames().map((n) => ({ value: n, label: n }));
+    isoOptions.push({ value: "localboot", label: "localboot" });
+    if (!image) isoOptions.unshift({ value: "", label: "(none)" });
+    else if (!isoOptions.some((o) => o.value === image)) isoOptions.push({ value: image, label: `${image} (missing)` });
+    setOptions(row.image, isoOptions);
+    if (!row.pending) row.image.value = image;
+
+    const shownImage = row.pending ? row.image.value : image;
+    const ref = host.spec.bootConfigRef || "";
+    const allowed = state.allowedConfigs(shownImage);
+    const names = allowed === null ? state.configNames() : allowed;
+    let configOptions = [];
+    if (names.length > 0) {
+      configOptions = [{ value: "", label: "(none)" }, ...names.map((n) => ({
+        value: n, label: state.configs.items.has(n) || !state.configs.loaded ? n : `${n} (missing)` }))];
+    }
+    if (ref && !names.includes(ref)) configOptions.push({ value: ref, label: `${ref} (not allowed)` });
+    setOptions(row.config, configOptions);
+    row.config.disabled = configOptions.length === 0;
+    if (!row.pending) row.config.value = ref;
+    row.config.title = row.config.disabled ? `ISO ${shownImage} takes no config` : "";
+
+    const powered = host.status && host.status.poweredOn;
+    const online = host.spec.online;
+    row.power.textContent = powered ? "On" : "Off";
+    row.power.className = `badge ${powered ? "on" : "off"}`;
+    row.powerNote.textContent =
+      online === true && !powered ? "turning on" : online === false && powered ? "turning off" : "";
+    row.on.disabled = online === true;
+    row.off.disabled = online === false && !powered;
+
+    const status = host.status || {};
+    row.lastBoot.textContent = formatTime(status.lastBoot);
+    row.lastBoot.title = status.lastBoot || "";
+    row.bootCount.textContent = status.bootCount ?? "—";
+
+    row.errorRow.hidden = !row.error;
+    row.message.textContent = row.error ? `${name}: ${row.error}` : "";
+    for (const sel of [row.image, row.config]) {
+      if (row.error) sel.setAttribute("aria-describedby", row.message.id);
+      else sel.removeAttribute("aria-describedby");
+    }
+    row.tbody.classList.toggle("has-error", !!row.error);
+    row.tbody.setAttribute("aria-busy", row.pending ? "true" : "false");
+  }
+
+  async send(row, body, what) {
+    const host = this.stored(row);
+    if (!host) return false;
+    row.pending++;
+    this.updateRow(row, host);
+    let ok = true;
+    try {
+      const updated = await patch(hostURL(host), body);
+      this.state.hosts.accept(updated);
+      row.error = null;
+      announce(`${host.metadata.name}: ${what}`);
+    } catch (err) {
+      ok = false;
+      row.error = err.message;
+    } finally {
+      row.pending--;
+      const now = this.stored(row);
+      if (now && this.rows.get(row.key) === row) this.updateRow(row, now);
+    }
+    return ok;
+  }
+
+  changeImage(row) {
+    const host = this.stored(row);
+    if (!host) return;
+    const image = row.image.value;
+    const ref = host.spec.bootConfigRef || "";
+    const spec = { image: image || null };
+    const allowed = this.state.allowedConfigs(image);
+    if (ref && allowed !== null && !allowed.includes(ref)) spec.bootConfigRef = null;
+    const what = `ISO set to ${image}` + ("bootConfigRef" in spec ? `, config ${ref} cleared` : "");
+    this.send(row, { spec }, what);
+  }
+
+  changeConfig(row) {
+    const ref = row.config.value;
+    this.send(row, { spec: { bootConfigRef: ref || null } }, ref ? `config set to ${ref}` : "config cleared");
+  }
+
+  /** On / Off / Restart set spec.online as mkube does; the power driver acts on it. */
+  async power(row, action) {
+    const host = this.stored(row);
+    if (!host) return;
+    const name = host.metadata.name;
+    if (action !== "on" && !confirm(`${action === "off" ? "Power off" : "Restart"} ${name}?`)) return;
+    if (action === "on") return this.send(row, { spec: { online: true } }, "power on requested");
+    if (action === "off") return this.send(row, { spec: { online: false } }, "power off requested");
+    if (await this.send(row, { spec: { online: false } }, "power off requested")) {
+      await this.send(row, { spec: { online: true } }, "restart requested");
+    }
+  }
+}
