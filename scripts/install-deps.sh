@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what bootgate needs on Debian 12, only what is missing.
+#   scripts/install-deps.sh build   libraries to build and run the server
+#   scripts/install-deps.sh test    plus everything the tests drive: kubectl is expected on the
+#                                   machine image; QEMU/iPXE/OVMF/tgt/xorriso (Tests/e2e), chromium,
+#                                   and the Python tools (pytest, schemathesis, pykickstart, selenium)
+set -euo pipefail
+mode=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+
+want=(libjansson-dev libsqlite3-dev libssl-dev pkg-config curl)
+if [ "$mode" = test ]; then
+    want+=(chromium chromium-driver python3-pip)
+fi
+missing=()
+for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain expected at /opt/swift)" >&2; exit 1; }
+
+if [ "$mode" = test ]; then
+    $sudo "$root/Tests/e2e/install-deps.sh"
+    python3 -m pip install -q --disable-pip-version-check pytest requests schemathesis openapi-spec-validator pykickstart selenium 2>&1 \
+        | grep -v "Running pip as the 'root' user" || true
+fi
