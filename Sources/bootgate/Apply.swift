@@ -36,12 +36,13 @@ struct Apply: AsyncParsableCommand {
             let ns = (doc.value(at: ["metadata", "namespace"])?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "default"
             let collection = kind.namespaced ? "/api/v1/namespaces/\(ns)/\(kind.plural)" : "/api/v1/\(kind.plural)"
             let label = "\(kind.singular)/\(name)"
-            let (getStatus, current) = try await request("GET", collection + "/" + name)
+            let client = HTTPClient(server: server)
+            let (getStatus, current) = try await client.request("GET", collection + "/" + name)
             let (status, body): (Int, JSONValue)
             if getStatus == 404 {
-                (status, body) = try await request("POST", collection, body: doc)
+                (status, body) = try await client.request("POST", collection, body: doc)
             } else {
-                (status, body) = try await request("PATCH", collection + "/" + name, body: doc, contentType: "application/merge-patch+json")
+                (status, body) = try await client.request("PATCH", collection + "/" + name, body: doc, contentType: "application/merge-patch+json")
             }
             if status >= 300 {
                 print("error: \(label): \(body["message"]?.stringValue ?? "HTTP \(status)")")
@@ -55,6 +56,11 @@ struct Apply: AsyncParsableCommand {
         }
         if failed { throw ExitCode(1) }
     }
+}
+
+/// Just enough HTTP for the command line's talks with a running server.
+struct HTTPClient {
+    var server: String
 
     func request(_ method: String, _ path: String, body: JSONValue? = nil, contentType: String = "application/json") async throws -> (Int, JSONValue) {
         guard let url = URL(string: server + path) else { throw ValidationError("bad server URL \(server)") }

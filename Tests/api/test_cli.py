@@ -26,3 +26,35 @@ def test_apply_reports_errors_and_exits_1(empty_server, tmp_path):
     bad.write_text("apiVersion: v1\nkind: BareMetalHost\nmetadata: {name: h}\nspec: {image: nope, bootMACAddress: '52:54:00:00:00:01'}\n")
     p = apply(empty_server, str(bad))
     assert p.returncode == 1 and "nope" in p.stdout
+
+
+def test_validate_prints_locations_and_fails(tmp_path):
+    ign = tmp_path / "bad.ign"
+    ign.write_text('{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"etc/x"}]}}')
+    ks = tmp_path / "bad.ks"
+    ks.write_text("lang en_US\nbogus\n%packages\n@core\n")
+    p = subprocess.run([BINARY, "validate", str(ign), str(ks)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "bad.ign#/storage/files/0/path" in p.stdout and "not absolute" in p.stdout
+    assert "bad.ks:2: unknown command bogus" in p.stdout and "bad.ks:3:" in p.stdout
+
+
+def test_validate_accepts_the_examples():
+    p = subprocess.run([BINARY, "validate", os.path.join(ROOT, "examples", "bootconfigs.yaml")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout
+
+
+def test_render_from_a_server_and_offline(server):
+    server.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"targetIQN": "iqn.2000-02.com.mikrotik:file4"}})
+    online = subprocess.run([BINARY, "render", "--host", "default/server1", "--server", server.url], capture_output=True, text=True, timeout=60)
+    assert online.returncode == 0, online.stderr
+    assert f"--ignition-url {server.url}/api/v1/bootconfig" in online.stdout
+    script = subprocess.run([BINARY, "render", "--host", "server1", "--ipxe", "--server", server.url], capture_output=True, text=True, timeout=60)
+    assert script.stdout.startswith("#!ipxe\necho Booting coreos-live for server1")
+    other = subprocess.run([BINARY, "render", "--host", "server1", "--config", "fedora-server", "--server", server.url], capture_output=True, text=True, timeout=60)
+    assert other.stdout.startswith("url --url=")
+    server.stop()
+    offline = subprocess.run([BINARY, "render", "--host", "default/server1", "--data", server.data, "--public-url", server.url],
+                             capture_output=True, text=True, timeout=60)
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stdout == online.stdout

@@ -80,9 +80,11 @@ enum BootOperations {
             },
             Operation(id: "baremetalhosts.preview", method: .get, path: "/api/v1/namespaces/{namespace}/baremetalhosts/{name}/preview",
                       summary: "What the host gets if it boots now: iPXE script, rendered config, problems (records nothing)", tag: ResourceKind.bareMetalHost.rawValue,
-                      parameters: [.init("namespace", "Namespace", in: .path, required: true), .init("name", "Host name", in: .path, required: true)], body: nil,
+                      parameters: [.init("namespace", "Namespace", in: .path, required: true), .init("name", "Host name", in: .path, required: true),
+                                   .init("config", "Render this BootConfig for the host instead of its own")], body: nil,
                       responses: [.init(200, "The preview", schema: "Preview"), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
-                .json(try await service.preview(ObjectKey(.bareMetalHost, namespace: req.pathValue("namespace"), name: req.pathValue("name"))), status: 200)
+                .json(try await service.preview(ObjectKey(.bareMetalHost, namespace: req.pathValue("namespace"), name: req.pathValue("name")),
+                                                config: req.query["config"]), status: 200)
             },
             Operation(id: "events.list", method: .get, path: "/api/v1/events", summary: "Boot events (iPXE fetch, config fetch, boot-complete, refusals), oldest first", tag: "boot",
                       parameters: [.init("host", "Only this host, as namespace/name"), .init("limit", "At most this many (newest)", type: "integer")], body: nil,

@@ -1,7 +1,7 @@
 import Yams
 
 /// Reads YAML (one or several `---` documents) into `JSONValue`s, so YAML is accepted wherever
-/// JSON is. Scalars are typed the way YAML 1.2's core schema types them.
+/// JSON is. Empty documents are skipped. Scalars are typed the way YAML 1.2's core schema types them.
 public enum YAMLDocuments {
     public struct Failure: Error, Sendable { public var message: String }
 
@@ -11,7 +11,9 @@ public enum YAMLDocuments {
             // The parser directly, not `compose_all`: its lazy sequence ends quietly on errors.
             let parser = try Parser(yaml: text)
             while let node = try parser.nextRoot() {
-                result.append(try convert(node))
+                // An empty document (a comment before `---`) is skipped, as kubectl does.
+                let value = try convert(node)
+                if !value.isNull { result.append(value) }
             }
             return result
         } catch let failure as Failure {

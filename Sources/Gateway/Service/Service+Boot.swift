@@ -180,8 +180,13 @@ extension Service {
     // MARK: preview
 
     /// What a host gets if it boots now, without recording anything.
-    public func preview(_ key: ObjectKey) async throws(APIError) -> JSONValue {
-        let host = try get(key)
+    /// `config` renders another config for the host instead of its own (any existing config).
+    public func preview(_ key: ObjectKey, config override: String? = nil) async throws(APIError) -> JSONValue {
+        var host = try get(key)
+        if let override, !override.isEmpty {
+            _ = try get(ObjectKey(.bootConfig, name: override))
+            host.json.set(.string(override), at: ["spec", "bootConfigRef"])
+        }
         var problems: [String] = []
         let mac = MACAddress.normalize(host.bootMAC)
         var script: JSONValue = .null

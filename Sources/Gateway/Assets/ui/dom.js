@@ -38,7 +38,8 @@ export function formatTime(value) {
   if (!value) return "—";
   const d = new Date(value);
   if (isNaN(d)) return value;
-  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 /** Says something to screen readers (and keeps the last message in the DOM for tests). */

@@ -72,12 +72,14 @@ export class IsosView {
     row.file.textContent = spec.isoFile || "—";
     row.phase.textContent = status.phase || "—";
     row.phase.className = `badge phase-${(status.phase || "unknown").toLowerCase()}`;
-    row.iqn.textContent = status.targetIQN || "not reported yet";
+    // Allow line breaks after ":" only (an IQN has no spaces).
+    const iqn = status.targetIQN || "";
+    row.iqn.replaceChildren(...(iqn ? iqn.split(/(?<=:)/).flatMap((part, i) => (i ? [h("wbr"), part] : [part])) : ["not reported yet"]));
     row.iqn.classList.toggle("muted", !status.targetIQN);
 
     const listed = spec.bootConfigs || [];
     const all = [...new Set([...state.configNames(), ...listed])].sort(compare);
-    const signature = all.join("\n");
+    const signature = all.join("\n") + (state.configs.loaded ? "" : "\n…");
     if (signature !== row.signature) {
       const focused = row.boxes.contains(document.activeElement) ? document.activeElement.value : null;
       row.signature = signature;
@@ -85,7 +87,8 @@ export class IsosView {
         const format = state.configs.items.get(config)?.spec?.format;
         const box = h("input", { type: "checkbox", value: config, onchange: () => this.toggle(row, config, box.checked) });
         return h("label", { class: "check" }, box, " ", config,
-          format ? h("span", { class: "sub inline" }, format) : h("span", { class: "sub inline warn" }, "missing"));
+          format ? h("span", { class: "sub inline" }, format)
+            : state.configs.loaded ? h("span", { class: "sub inline warn" }, "missing") : null);
       }));
       if (focused) row.boxes.querySelector(`input[value="${CSS.escape(focused)}"]`)?.focus();
     }
