@@ -74,7 +74,7 @@ export class IsosView {
     row.phase.className = `badge phase-${(status.phase || "unknown").toLowerCase()}`;
     // Allow line breaks after ":" only (an IQN has no spaces).
     const iqn = status.targetIQN || "";
-    row.iqn.replaceChildren(...(iqn ? iqn.split(/(?<=:)/).flatMap((part, i) => (i ? [h("wbr"), part] : [part])) : ["not reported yet"]));
+    row.iqn.replaceChildren(...(iqn ? iqn.split(/(?<=:)/).flatMap((part, i) => [i ? h("wbr") : null, h("span", { class: "nowrap" }, part)]).filter(Boolean) : ["not reported yet"]));
     row.iqn.classList.toggle("muted", !status.targetIQN);
 
     const listed = spec.bootConfigs || [];

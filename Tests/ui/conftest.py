@@ -1,0 +1,231 @@
+"""Browser tests of the web page: the real bootgate binary on 127.0.0.1 with a temporary data
+folder and the repository's examples, driven by headless Debian chromium through chromedriver.
+Nothing here contacts any address but 127.0.0.1 (Selenium Manager is bypassed: the driver and
+browser paths are given explicitly)."""
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("BOOTGATE_BIN", os.path.join(ROOT, ".build", "debug", "bootgate"))
+CHROMIUM = os.environ.get("CHROMIUM_BIN", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", shutil.which("chromedriver") or "/usr/bin/chromedriver")
+SCREENSHOTS = os.path.join(ROOT, "docs", "screenshots")
+
+# Selenium must not look for drivers or send statistics over the network.
+os.environ.setdefault("SE_AVOID_STATS", "true")
+os.environ.setdefault("SE_OFFLINE", "true")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One bootgate process on 127.0.0.1; `restart()` keeps the data folder and the port."""
+
+    def __init__(self):
+        self.data = tempfile.mkdtemp(prefix="bootgate-ui-")
+        self.port = free_port()
+        self.proc = None
+        self.log = open(os.path.join(self.data, "server.log"), "ab")
+        self.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        args = [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
+                "--examples", os.path.join(ROOT, "examples"),
+                "--public-url", f"http://127.0.0.1:{self.port}", "--iscsi-portal", "127.0.0.1",
+                "--watch-keepalive", "2"]
+        for attempt in range(40):
+            try:
+                self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+                break
+            except OSError as e:  # ETXTBSY: `swift build` is rewriting the binary right now
+                if e.errno != 26 or attempt == 39:
+                    raise
+                time.sleep(0.5)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/baremetalhosts", timeout=1).read()
+                return
+            except Exception:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("bootgate exited: " + self.logtext())
+                time.sleep(0.05)
+        raise RuntimeError("bootgate did not start: " + self.logtext())
+
+    def logtext(self):
+        with open(os.path.join(self.data, "server.log"), "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def stop(self):
+        # SIGTERM; bootgate does not yet end open watch streams on shutdown, so a page that is
+        # still connected holds it up: after 2 s it is killed (the page must cope with either).
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def close(self):
+        self.stop()
+        self.log.close()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    # REST through urllib: returns (status, parsed JSON body).
+    def request(self, method, path, body=None, content_type="application/json"):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        assert status == 200, body
+        return body
+
+    def patch(self, path, body):
+        return self.request("PATCH", path, body, "application/merge-patch+json")
+
+    def host(self, name, ns="default"):
+        return self.get(f"/api/v1/namespaces/{ns}/baremetalhosts/{name}")
+
+
+class AuthProxy:
+    """A loopback reverse proxy in front of bootgate that demands `Authorization: Bearer <token>`
+    on /api/ (bootgate itself needs no token yet): lets the test see the page's token dialog."""
+
+    def __init__(self, upstream_port, token):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # the body ends when the connection closes: fine for streams
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                if self.path.startswith("/api/"):
+                    proxy.api_requests += 1
+                    if self.headers.get("Authorization") != f"Bearer {token}":
+                        proxy.refused += 1
+                        body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                           "message": "Unauthorized", "reason": "Unauthorized", "code": 401}).encode()
+                        self.send_response(401)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                        return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=600)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.end_headers()
+                try:
+                    while True:
+                        chunk = resp.read1(65536)
+                        if not chunk:
+                            break
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    conn.close()
+
+            do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = forward
+
+        self.api_requests = 0
+        self.refused = 0
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    if not os.access(BINARY, os.X_OK):
+        pytest.skip(f"no bootgate binary at {BINARY} (run `swift build` or set BOOTGATE_BIN)")
+    s = Server()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def driver():
+    """One headless chromium for the whole run (the CI machine is small)."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+        pytest.skip("chromium and chromedriver are needed: apt-get install -y chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
+                "--force-device-scale-factor=1", "--lang=en-US", "--no-first-run", "--disable-extensions",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--hide-scrollbars"]:
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    d.set_script_timeout(30)
+    yield d
+    d.quit()
+
+
+@pytest.fixture
+def browser(driver):
+    """The shared chromium, reset to a 1280 px window with no blocked URLs and no session token."""
+    driver.set_window_size(1280, 900)
+    yield driver
+    try:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        driver.get("about:blank")
+        driver.delete_all_cookies()
+    except Exception:
+        pass
