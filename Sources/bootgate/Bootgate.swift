@@ -70,8 +70,11 @@ struct Serve: AsyncParsableCommand {
 struct OpenAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "openapi", abstract: "Print the OpenAPI description (openapi/openapi.yaml is this output).")
     @Flag(help: "JSON instead of YAML.") var json = false
+    @Flag(help: "The OpenRPC description of the JSON-RPC transport instead (openapi/openrpc.json).") var openrpc = false
     func run() async throws {
-        if json {
+        if openrpc {
+            FileHandle.standardOutput.write(Data(JSONWriter.bytes(OpenRPCDocument.json, trailingNewline: true)))
+        } else if json {
             FileHandle.standardOutput.write(Data(JSONWriter.bytes(OpenAPIDocument.json, trailingNewline: true)))
         } else {
             FileHandle.standardOutput.write(Data(OpenAPIDocument.yaml.utf8))

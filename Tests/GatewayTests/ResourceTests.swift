@@ -102,3 +102,35 @@ import Testing
         #expect(try YAMLDocuments.parse(checkedIn) == [OpenAPIDocument.json])
     }
 }
+
+@Suite struct TransportUniformityTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func checkedInOpenRPCMatchesTheOperationTable() throws {
+        let checkedIn = try Data(contentsOf: Self.root.appendingPathComponent("openapi/openrpc.json"))
+        #expect(try JSONParser.parse(Array(checkedIn)) == OpenRPCDocument.json,
+                "openapi/openrpc.json is stale: run `bootgate openapi --openrpc > openapi/openrpc.json`")
+    }
+
+    /// Every operation is a REST route and a JSON-RPC method, under the same name.
+    @Test func noOperationIsMissingFromEitherTransport() throws {
+        let methods = Set((OpenRPCDocument.json["methods"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
+        var restIDs = Set<String>()
+        for (_, item) in OpenAPIDocument.json["paths"]?.objectValue ?? JSONObject() {
+            for (_, op) in item.objectValue ?? JSONObject() { if let id = op["operationId"]?.stringValue { restIDs.insert(id) } }
+        }
+        let router = OperationRouter(OperationTable.all)
+        for op in OperationTable.all {
+            #expect(methods.contains(op.id), "\(op.id) is not a JSON-RPC method")
+            #expect(restIDs.contains(op.id), "\(op.id) is not in the OpenAPI document")
+            let concrete = op.path.replacingOccurrences(of: "{namespace}", with: "default").replacingOccurrences(of: "{name}", with: "x")
+                .replacingOccurrences(of: "{filename}", with: "f")
+            guard case .found(let found, _) = router.match(method: op.method.rawValue, path: concrete) else {
+                Issue.record("\(op.id) is not routed over REST")
+                continue
+            }
+            #expect(found.id == op.id)
+        }
+        #expect(methods.subtracting(OperationTable.all.map(\.id)) == ["rpc.discover", "rpc.unsubscribe"])
+    }
+}

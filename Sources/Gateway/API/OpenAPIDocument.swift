@@ -20,6 +20,7 @@ public enum OpenAPIDocument {
             }
             paths[path] = .object(item)
         }
+        paths["/rpc"] = rpcPath
         return .object(JSONObject([
             ("openapi", "3.1.0"),
             ("info", .object(JSONObject([
@@ -31,6 +32,22 @@ public enum OpenAPIDocument {
             ("components", .object(JSONObject([("schemas", .object(schemas()))]))),
         ]))
     }
+
+    /// The JSON-RPC transport itself; its methods are described by the OpenRPC document.
+    static let rpcPath: JSONValue = .object(JSONObject([("post", .object(JSONObject([
+        ("operationId", "rpc.call"),
+        ("summary", "JSON-RPC 2.0: every operationId here is a method (params by name); see openapi/openrpc.json or rpc.discover"),
+        ("tags", ["rpc"]),
+        ("requestBody", .object(JSONObject([("required", true), ("content", ["application/json": ["schema": .object(JSONObject([
+            ("oneOf", [["type": "object"], ["type": "array", "items": ["type": "object"]]])]))]])]))),
+        ("responses", .object(JSONObject([
+            ("200", ["description": "Response or batch of responses", "content": ["application/json": ["schema": .object(JSONObject([
+                ("oneOf", [["$ref": "#/components/schemas/RPCResponse"], ["type": "array", "items": ["$ref": "#/components/schemas/RPCResponse"]]])]))]]]),
+            ("204", ["description": "Only notifications: nothing to answer"]),
+            ("default", .object(JSONObject([("description", "Error, as a Kubernetes Status"),
+                                            ("content", ["application/json": ["schema": ["$ref": "#/components/schemas/Status"]]])]))),
+        ]))),
+    ])))]))
 
     static func orderedPaths(_ operations: [Operation]) -> [String] {
         var seen = Set<String>()
@@ -107,6 +124,15 @@ public enum OpenAPIDocument {
             ("oneOf", [["type": "object"], ["type": "array", "items": ["type": "object"]]]),
         ]))
         s["Object"] = ["type": "object"]
+        s["RPCResponse"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", .object(JSONObject([
+                ("jsonrpc", ["type": "string", "enum": ["2.0"]]), ("result", .object(JSONObject())),
+                ("error", ["type": "object", "properties": ["code": ["type": "integer"], "message": ["type": "string"], "data": .object(JSONObject())], "required": ["code", "message"]]),
+                ("id", ["type": ["string", "number", "null"]]),
+            ]))),
+            ("required", ["jsonrpc", "id"]),
+        ]))
         s["BootComplete"] = .object(JSONObject([
             ("type", "object"),
             ("properties", ["nextBootConfig": ["type": "string", "description": "Config the installed system gets next (else the host's bootgate.io/next-boot-config annotation)"]]),

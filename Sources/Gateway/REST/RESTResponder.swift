@@ -27,6 +27,7 @@ public struct RESTResponder: HTTPResponder {
         let method = request.method.rawValue
         if method == "OPTIONS" { return Self.withCORS(Response(status: .noContent)) }
         let path = request.uri.path
+        if path == "/rpc", method == "POST" { return try await rpc(request, context) }
         switch router.match(method: method, path: path) {
         case .found(let op, let params):
             var req = OperationRequest()
@@ -60,6 +61,18 @@ public struct RESTResponder: HTTPResponder {
             if let fallback, let response = try await fallback(request, context) { return Self.withCORS(response) }
             return Self.error(APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource: \(method) \(path)"))
         }
+    }
+
+    /// `POST /rpc`: the JSON-RPC transport over the same operations.
+    func rpc(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        var r = request
+        guard let buffer = try? await r.collectBody(upTo: Self.maxBody) else {
+            return Self.error(APIError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(Self.maxBody) bytes"))
+        }
+        guard let reply = await JSONRPCServer(service: service).handle(Array(buffer.readableBytesView), remoteIP: context.peerIP) else {
+            return Self.withCORS(Response(status: .noContent))
+        }
+        return Self.withCORS(Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))))
     }
 
     func encode(_ result: OperationResult, accept: String?, head: Bool) -> Response {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 
 /// Everything `bootgate serve` needs to know.
@@ -23,7 +24,13 @@ public enum BootgateServer {
         }
         let assets = StaticAssets()
         let responder = RESTResponder(service: service) { request, _ in assets.response(for: request) }
+        let rpc = JSONRPCServer(service: service)
         let app = Application(responder: responder,
+                              server: .http1WebSocketUpgrade { head, channel, _ in
+                                  guard head.path?.split(separator: "?").first == "/rpc/ws" else { return .dontUpgrade }
+                                  let session = JSONRPCWebSocketSession(server: rpc, remoteIP: channel.remoteAddress?.ipAddress ?? "")
+                                  return .upgrade([:]) { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
+                              },
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bootgate"),
                               logger: logger)
         return (app, service)

@@ -68,7 +68,12 @@ export async function api(method, url, body) {
     options.body = JSON.stringify(body);
     options.headers["Content-Type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
   }
-  const res = await rawFetch(url, options);
+  let res;
+  try {
+    res = await rawFetch(url, options);
+  } catch (err) {
+    throw new APIError(0, { message: `cannot reach bootgate (${err.message}); nothing was changed` });
+  }
   let parsed = null;
   const text = await res.text();
   try { parsed = text ? JSON.parse(text) : null; } catch { parsed = { message: text.trim() }; }

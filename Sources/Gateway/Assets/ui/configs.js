@@ -217,7 +217,7 @@ export class ConfigsView {
     const ref = host && host.spec.bootConfigRef;
     this.previewNote.textContent = !host ? "No host to preview for." :
       ref === name ? `What ${host.metadata.name} is served now, with its variables filled in.` :
-      `${host.metadata.name} does not use ${name}${ref ? ` (it uses ${ref})` : ""}: the preview shows what it is served now.`;
+      `${name} rendered for ${host.metadata.name}, which is served ${ref || "no config"} now. The iPXE script is what it boots now.`;
     // Fetch again when the host or the config changed (live).
     const config = state.configs.items.get(name);
     const signature = JSON.stringify([this.preview.host, host?.metadata.resourceVersion, config?.metadata.resourceVersion,
@@ -238,7 +238,8 @@ export class ConfigsView {
     const seq = ++this.preview.seq;
     let result;
     try {
-      result = await api("GET", `/api/v1/namespaces/${encodeURIComponent(ns)}/baremetalhosts/${encodeURIComponent(name)}/preview`);
+      result = await api("GET", `/api/v1/namespaces/${encodeURIComponent(ns)}/baremetalhosts/${encodeURIComponent(name)}/preview` +
+        `?config=${encodeURIComponent(this.preview.config)}`);
     } catch (err) {
       if (seq !== this.preview.seq) return;
       const missing = err.status === 404 && /could not find the requested resource/.test(err.message);

@@ -1,0 +1,99 @@
+import Foundation
+import HummingbirdWebSocket
+import NIOCore
+import Synchronization
+
+/// JSON-RPC over a WebSocket (`/rpc/ws`): the same requests as `POST /rpc`, and watches. A list
+/// method with `"watch": true` answers `{"subscription": "<id>"}` and then sends each event as
+/// a `watch.event` notification; `rpc.unsubscribe` with that id stops it.
+struct JSONRPCWebSocketSession: Sendable {
+    let server: JSONRPCServer
+    let remoteIP: String
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let subscriptions = Subscriptions()
+        let writer = OutboundSerializer(outbound)
+        defer { subscriptions.cancelAll() }
+        for try await message in inbound.messages(maxSize: 16 * 1024 * 1024) {
+            guard case .text(let text) = message else {
+                try await writer.send(JSONRPCServer.response(id: .null, error: JSONRPCServer.error(JSONRPCServer.invalidRequest, "Invalid Request: send text frames")))
+                continue
+            }
+            if let unsubscribed = unsubscribe(text, subscriptions) {
+                try await writer.send(unsubscribed)
+                continue
+            }
+            let reply = await server.handle(parsing: Array(text.utf8), remoteIP: remoteIP) { op, req in
+                do throws(APIError) {
+                    guard case .watch(_, let stream) = try await op.handler(server.service, req) else {
+                        return .failure(JSONRPCServer.error(JSONRPCServer.invalidParams, "Invalid params: \(op.id) cannot watch"))
+                    }
+                    let id = subscriptions.nextID()
+                    let task = Task {
+                        for await item in stream {
+                            guard case .event(let type, let object) = item else { continue }
+                            let note: JSONValue = .object(JSONObject([("jsonrpc", "2.0"), ("method", "watch.event"), ("params", .object(JSONObject([
+                                ("subscription", .string(id)), ("type", .string(type)), ("object", object.json)])))]))
+                            do { try await writer.send(note) } catch { return }
+                        }
+                        try? await writer.send(.object(JSONObject([("jsonrpc", "2.0"), ("method", "watch.end"), ("params", ["subscription": .string(id)])])))
+                    }
+                    subscriptions.add(id, task)
+                    return .result(["subscription": .string(id)])
+                } catch {
+                    return .failure(JSONRPCServer.error(error))
+                }
+            }
+            if let reply { try await writer.send(reply) }
+        }
+    }
+
+    /// `rpc.unsubscribe` is answered here, since only the session knows its subscriptions.
+    private func unsubscribe(_ text: String, _ subscriptions: Subscriptions) -> JSONValue? {
+        guard let request = try? JSONParser.parse(text), request["method"] == .string("rpc.unsubscribe") else { return nil }
+        let id = request["id"]
+        guard let sub = request["params"]?["subscription"]?.stringValue else {
+            return id.map { JSONRPCServer.response(id: $0, error: JSONRPCServer.error(JSONRPCServer.invalidParams, "Invalid params: \"subscription\" is required")) }
+        }
+        let stopped = subscriptions.cancel(sub)
+        return id.map { JSONRPCServer.response(id: $0, result: .bool(stopped)) }
+    }
+}
+
+/// One writer at a time on the socket: replies and notifications from several watches interleave
+/// whole.
+actor OutboundSerializer {
+    let outbound: WebSocketOutboundWriter
+    init(_ outbound: WebSocketOutboundWriter) { self.outbound = outbound }
+    func send(_ value: JSONValue) async throws {
+        try await outbound.write(.text(JSONWriter.string(value)))
+    }
+}
+
+/// A session's running watches.
+final class Subscriptions: Sendable {
+    private let state = Mutex<(tasks: [String: Task<Void, Never>], counter: Int)>(([:], 0))
+
+    func nextID() -> String {
+        state.withLock { s in
+            s.counter += 1
+            return "w\(s.counter)"
+        }
+    }
+
+    func add(_ id: String, _ task: Task<Void, Never>) { state.withLock { $0.tasks[id] = task } }
+
+    func cancel(_ id: String) -> Bool {
+        let task = state.withLock { $0.tasks.removeValue(forKey: id) }
+        task?.cancel()
+        return task != nil
+    }
+
+    func cancelAll() {
+        let tasks = state.withLock { s in
+            defer { s.tasks.removeAll() }
+            return Array(s.tasks.values)
+        }
+        for t in tasks { t.cancel() }
+    }
+}
