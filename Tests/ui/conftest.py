@@ -121,10 +121,13 @@ class Server:
 
 
 class AuthProxy:
-    """A loopback reverse proxy in front of bootgate that demands `Authorization: Bearer <token>`
-    on /api/ (bootgate itself needs no token yet): lets the test see the page's token dialog."""
+    """A loopback reverse proxy in front of bootgate. With a token it demands
+    `Authorization: Bearer <token>` on /api/ (bootgate itself needs no token yet), which lets
+    the test see the page's token dialog. `expire_watches()` cuts the open watch streams and
+    answers the next watch of each collection with 410 Gone, as a server that no longer has that
+    resourceVersion would."""
 
-    def __init__(self, upstream_port, token):
+    def __init__(self, upstream_port, token=None):
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -134,7 +137,20 @@ class AuthProxy:
                 pass
 
             def forward(self):
-                if self.path.startswith("/api/"):
+                base, _, query = self.path.partition("?")
+                watch = "watch=true" in query
+                proxy.requests.append((self.command, self.path))
+                if watch and base in proxy.gone:
+                    proxy.gone.discard(base)
+                    body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                       "message": "too old resource version", "reason": "Expired", "code": 410}).encode()
+                    self.send_response(410)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if self.path.startswith("/api/") and token is not None:
                     proxy.api_requests += 1
                     if self.headers.get("Authorization") != f"Bearer {token}":
                         proxy.refused += 1
@@ -152,6 +168,8 @@ class AuthProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 resp = conn.getresponse()
+                if watch:
+                    proxy.streams.add(conn)
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -167,12 +185,16 @@ class AuthProxy:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 finally:
+                    proxy.streams.discard(conn)
                     conn.close()
 
             do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = forward
 
         self.api_requests = 0
         self.refused = 0
+        self.requests = []
+        self.gone = set()
+        self.streams = set()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -183,7 +205,20 @@ class AuthProxy:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    def expire_watches(self, paths):
+        self.gone = set(paths)
+        for conn in list(self.streams):
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def close(self):
+        for conn in list(self.streams):
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -198,6 +198,30 @@ def test_reconnects_after_server_restart(browser, server):
     assert live_state(browser) == "live"
 
 
+def test_lists_again_after_410_gone(browser, server):
+    """A watch answered with 410 Gone (the resourceVersion is no longer kept) makes the page list
+    again and watch from the new list; a change made meanwhile shows."""
+    proxy = AuthProxy(server.port)
+    try:
+        browser.get(proxy.url + "/#/hosts")
+        wait_for(lambda: live_state(browser) == "live" and value(browser, "image") == "coreos-live")
+        hosts = "/api/v1/baremetalhosts"
+        proxy.expire_watches([hosts])
+        status, body = server.patch(f"{HOSTS}/server1", {"spec": {"image": "fedora-netinst", "bootConfigRef": "fedora-builder"}})
+        assert status == 200, body
+        wait_for(lambda: value(browser, "image") == "fedora-netinst" and value(browser, "config") == "fedora-builder",
+                 message="the change after the re-list")
+        wait_for(lambda: live_state(browser) == "live")
+        after = proxy.requests[[i for i, (m, p) in enumerate(proxy.requests) if p.startswith(hosts + "?watch=true")][-2]:]
+        assert ("GET", hosts) in after, after  # listed again after the 410
+        # …and follows the new watch.
+        server.patch(f"{HOSTS}/server1", {"spec": {"bootConfigRef": "fedora-server"}})
+        wait_for(lambda: value(browser, "config") == "fedora-server", timeout=1.0)
+    finally:
+        browser.get("about:blank")
+        proxy.close()
+
+
 def test_power_actions_set_spec_online(browser, server):
     open_page(browser, server)
     r = wait_for(lambda: row(browser))
@@ -301,6 +325,14 @@ def test_configs_page_shows_files_diagnostics_and_preview(browser, server):
     wait_for(lambda: "coreos-installer" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text)
     # The {{server.bootconfigURL}} variable is filled in.
     assert "{{" not in browser.find_element(By.CSS_SELECTOR, ".preview-out").text
+
+    # Another config rendered for a host that does not use it (yet): fedora-builder for server1.
+    browser.find_element(By.CSS_SELECTOR, '.config-list a[href="#/configs/fedora-builder"]').click()
+    wait_for(lambda: "container build host" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text,
+             message="fedora-builder rendered for server1")
+    text = browser.find_element(By.CSS_SELECTOR, ".preview-out").text
+    assert "--hostname=server1" in text and "{{" not in text
+    assert "which is served coreos-builder now" in browser.find_element(By.CSS_SELECTOR, ".preview").text
 
 
 # --- Token ------------------------------------------------------------------------------------
