@@ -316,3 +316,54 @@ def test_discovery_and_version(server):
     assert server.get("/version").body["server"] == "bootgate"
     assert server.get("/healthz").status == 200
     assert server.get("/openapi.json").body["openapi"] == "3.1.0"
+
+
+# ---- configs are checked by their format's renderer on write ---------------------------
+
+def config(name, fmt, data):
+    return {"apiVersion": "v1", "kind": "BootConfig", "metadata": {"name": name}, "spec": {"format": fmt, "data": data}}
+
+
+def test_invalid_ignition_is_refused_with_every_diagnostic(server):
+    bad = '{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"etc/x","mode":"0644"}]},"bogus":1}'
+    r = server.post("/api/v1/bootconfigs", config("bad-ign", "ignition", {"config.ign": bad}))
+    assert r.status == 400, r
+    fields = {c["field"] for c in r.body["details"]["causes"]}
+    assert {"spec.data[config.ign]#/storage/files/0/path", "spec.data[config.ign]#/storage/files/0/mode", "spec.data[config.ign]#/bogus"} <= fields
+    assert server.get("/api/v1/bootconfigs/bad-ign").status == 404
+
+
+def test_invalid_kickstart_and_unknown_template_variable_name_their_lines(server):
+    r = server.post("/api/v1/bootconfigs", config("bad-ks", "kickstart", {"ks.cfg": "lang en_US.UTF-8\nfrobnicate\n%packages\n@core\n"}))
+    assert r.status == 400
+    fields = {c["field"] for c in r.body["details"]["causes"]}
+    assert "spec.data[ks.cfg]:2" in fields and "spec.data[ks.cfg]:3" in fields
+    r = server.post("/api/v1/bootconfigs", config("bad-tpl", "kickstart", {"ks.cfg": "lang en_US.UTF-8\nnetwork --hostname={{host.nmae}}\n"}))
+    assert r.status == 400 and "host.nmae" in r.body["message"] and r.body["details"]["causes"][0]["field"] == "spec.data[ks.cfg]:2"
+
+
+def test_a_change_that_breaks_a_config_is_refused_and_changes_nothing(server):
+    before = server.get("/api/v1/bootconfigs/fedora-server").body
+    r = server.patch("/api/v1/bootconfigs/fedora-server", {"spec": {"data": {"ks.cfg": "%packages\n"}}})
+    assert r.status == 400
+    assert server.get("/api/v1/bootconfigs/fedora-server").body == before
+
+
+def test_unknown_format_lists_the_known_ones(server):
+    r = server.post("/api/v1/bootconfigs", config("odd", "yaml-magic", {"a": "b"}))
+    assert r.status == 400 and "yaml-magic" in r.body["message"] and "ignition" in r.body["message"]
+
+
+def test_an_external_plugin_adds_a_format():
+    import os
+    from conftest import ROOT, Server
+    s = Server(examples=False, extra=["--plugin-dir", os.path.join(ROOT, "Tests", "PluginsTests", "Fixtures", "plugins")])
+    try:
+        formats = {r["format"]: r for r in s.get("/api/v1/renderers").body["items"]}
+        assert formats["toml"]["source"] == "external"
+        assert s.post("/api/v1/bootconfigs", config("t-ok", "toml", {"config.toml": 'name = "x"\n'})).status == 201
+        r = s.post("/api/v1/bootconfigs", config("t-bad", "toml", {"config.toml": "name = \n"}))
+        assert r.status == 400 and "config.toml" in r.body["message"]
+        assert s.get("/healthz").status == 200
+    finally:
+        s.close()
