@@ -125,14 +125,15 @@ export class ConfigsView {
       return block;
     }
     const id = `edit-${file.replace(/[^A-Za-z0-9_-]/g, "_")}`;
-    ed.textarea = ed.textarea || h("textarea", { id, class: "code", spellcheck: "false", rows: 18, "aria-describedby": `${id}-diag` }, ed.draft);
+    ed.textarea = ed.textarea || h("textarea", { id, class: "code", spellcheck: "false", "aria-describedby": `${id}-diag`,
+      rows: Math.min(Math.max(ed.draft.split("\n").length + 1, 8), 24) }, ed.draft);
     ed.notice = ed.notice || h("p", { class: "notice" });
     ed.diag = ed.diag || h("div", { id: `${id}-diag`, class: "diagnostics", role: "alert" });
     head.append(h("div", { class: "actions" },
       h("button", { type: "button", name: "check", onclick: () => this.save(name, file, true) }, "Check"),
       h("button", { type: "button", name: "save", class: "primary", onclick: () => this.save(name, file, false) }, "Save"),
       h("button", { type: "button", name: "cancel", onclick: () => { this.editors.delete(file); this.forceDetail = true; this.render(); } }, "Cancel")));
-    block.append(h("label", { for: id, class: "visually-hidden" }, `Edit ${file}`), ed.textarea, ed.notice, ed.diag);
+    block.append(ed.notice, ed.diag, h("label", { for: id, class: "visually-hidden" }, `Edit ${file}`), ed.textarea);
     this.showDiagnostics(file, ed);
     return block;
   }

@@ -64,7 +64,7 @@ export class HostsView {
     row.message = h("span", { class: "message", id: `${id}-error` });
     row.dismiss = h("button", { type: "button", class: "link", onclick: () => { row.error = null; this.render(); } }, "Dismiss");
     row.errorRow = h("tr", { class: "row-error", hidden: true },
-      h("td", { colspan: 8, role: "alert" }, row.message, " ", row.dismiss));
+      h("td", { colspan: 8, role: "alert" }, h("div", { class: "msg" }, row.message, " ", row.dismiss)));
     row.tr = h("tr", { class: "host" },
       h("th", { scope: "row", "data-label": "Host" }, row.name, row.sub),
       h("td", { "data-label": "MAC" }, row.mac),

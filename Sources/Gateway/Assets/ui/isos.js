@@ -51,8 +51,8 @@ export class IsosView {
     row.hosts = h("td", { "data-label": "Hosts", class: "iso-hosts" });
     row.message = h("span", { class: "message", id: `${id}-error` });
     row.errorRow = h("tr", { class: "row-error", hidden: true },
-      h("td", { colspan: 6, role: "alert" }, row.message, " ",
-        h("button", { type: "button", class: "link", onclick: () => { row.error = null; this.render(); } }, "Dismiss")));
+      h("td", { colspan: 6, role: "alert" }, h("div", { class: "msg" }, row.message, " ",
+        h("button", { type: "button", class: "link", onclick: () => { row.error = null; this.render(); } }, "Dismiss"))));
     row.tr = h("tr", {},
       h("th", { scope: "row", "data-label": "ISO" }, row.title, row.description),
       h("td", { "data-label": "File" }, row.file),
