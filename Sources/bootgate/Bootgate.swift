@@ -50,8 +50,7 @@ struct Serve: AsyncParsableCommand {
             return cidr
         }
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
-        let (app, _) = try await BootgateServer.makeApplication(config, renderers: registry, logger: logger)
-        try await app.runService()
+        try await BootgateServer.run(config, renderers: registry, logger: logger)
     }
 
     /// The examples folder as given, else next to the binary's checkout (`.build/debug/..`).

@@ -107,3 +107,28 @@ def test_bookmarks_keepalives_and_timeout():
 def test_bad_resource_version(server):
     r = server.get("/api/v1/bootconfigs?watch=true&resourceVersion=abc")
     assert r.status == 400
+
+
+def test_namespaced_watch_starts_with_that_namespace_only(server):
+    # The namespaced list joins hosts on a network of that name (mkube); its watch does not.
+    server.post("/api/v1/namespaces/lab/baremetalhosts", host("l1", "52:54:00:00:00:02", network="g10") | {"metadata": {"name": "l1"}})
+    assert [h["metadata"]["name"] for h in server.get("/api/v1/namespaces/g10/baremetalhosts").body["items"]] == ["l1"]
+    w = Watch(server, "/api/v1/namespaces/g10/baremetalhosts?watch=true")
+    server.post("/api/v1/namespaces/g10/baremetalhosts", host("g1", "52:54:00:00:00:03") | {"metadata": {"name": "g1"}})
+    assert w.event()["object"]["metadata"]["name"] == "g1"
+    w.close()
+
+
+def test_sigterm_ends_open_watches_and_exits(server):
+    import time
+    w = Watch(server, "/api/v1/baremetalhosts?watch=true")
+    assert w.event()["type"] == "ADDED"
+    started = time.time()
+    server.proc.terminate()
+    server.proc.wait(10)
+    assert time.time() - started < 5
+    while w.event() is not None:
+        pass  # the stream ended cleanly
+    w.close()
+    server.start()  # the data folder is intact
+    assert server.get(HOSTS + "/server1").status == 200

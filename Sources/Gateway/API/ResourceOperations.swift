@@ -111,6 +111,8 @@ enum ResourceOperations {
     static func listOrWatch(_ service: Service, _ kind: ResourceKind, _ req: OperationRequest, namespace: String?) async throws(APIError) -> OperationResult {
         let query = try listQuery(kind, req, namespace: namespace)
         guard req.flag("watch") else {
+            var query = query
+            query.joinNetworks = true
             let (items, revision) = service.list(kind, query)
             return .list(kind, items, revision: revision)
         }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 
 /// Everything `bootgate serve` needs to know.
 public struct ServerConfiguration: Sendable {
@@ -34,6 +35,30 @@ public enum BootgateServer {
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bootgate"),
                               logger: logger)
         return (app, service)
+    }
+}
+
+extension BootgateServer {
+    /// Serves until SIGTERM or SIGINT. Open watch streams are ended first, so a graceful
+    /// shutdown does not wait forever on clients that never hang up.
+    public static func run(_ config: ServerConfiguration, renderers: any RendererLookup, logger: Logger) async throws {
+        let (app, service) = try await makeApplication(config, renderers: renderers, logger: logger)
+        // ServiceGroup shuts services down last-first: the watch closer goes before the server.
+        let group = ServiceGroup(configuration: .init(services: [app, WatchCloser(service: service)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await service.flushBootRecords()
+        await service.store.close()
+    }
+}
+
+/// Ends every watch stream when shutdown begins.
+struct WatchCloser: ServiceLifecycle.Service {
+    let service: Gateway.Service
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        service.hub.finishAll()
     }
 }
 

@@ -43,6 +43,8 @@ public final class Service: Sendable {
         public var labelSelector: LabelSelector?
         public var fieldSelector: FieldSelector?
         public var includeSecrets = false
+        /// mkube's namespaced host list also returns hosts on a network of that name; its watch does not.
+        public var joinNetworks = false
         public init(namespace: String? = nil, labelSelector: LabelSelector? = nil, fieldSelector: FieldSelector? = nil, includeSecrets: Bool = false) {
             self.namespace = namespace
             self.labelSelector = labelSelector
@@ -60,7 +62,7 @@ public final class Service: Sendable {
         let (all, revision) = index.read { s in (s.all(kind), s.revision) }
         let items = all.filter { o in
             guard let ns = query.namespace else { return query.matches(o) }
-            return Self.inNamespace(o, ns) && query.matches(o)
+            return (query.joinNetworks ? Self.inNamespace(o, ns) : o.namespace == ns) && query.matches(o)
         }.sorted { $0.key < $1.key }
         return (items.map { present($0, includeSecrets: query.includeSecrets) }, revision)
     }
