@@ -2,82 +2,21 @@
 temporary folder, driven over HTTP (and by the real kubectl)."""
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
+import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BINARY = os.environ.get("BOOTGATE_BIN", os.path.join(ROOT, ".build", "debug", "bootgate"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from bootgate_process import BINARY, ROOT, BootgateProcess  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One bootgate process. `restart()` keeps the data folder; `kill()` is SIGKILL."""
+class Server(BootgateProcess):
+    """A bootgate process with HTTP helpers returning `Response`."""
 
     def __init__(self, examples=True, extra=()):
-        self.data = tempfile.mkdtemp(prefix="bootgate-api-")
-        self.port = free_port()
-        self.examples = examples
-        self.extra = list(extra)
-        self.proc = None
-        self.log = open(os.path.join(self.data, "server.log"), "ab")
-        self.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        args = [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
-                "--examples", os.path.join(ROOT, "examples") if self.examples else "none",
-                "--public-url", f"http://127.0.0.1:{self.port}", "--iscsi-portal", "127.0.0.1"] + self.extra
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
-                return
-            except Exception:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("bootgate exited: " + self.logtext())
-                time.sleep(0.05)
-        raise RuntimeError("bootgate did not start: " + self.logtext())
-
-    def logtext(self):
-        with open(os.path.join(self.data, "server.log"), "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    def close(self):
-        self.stop()
-        shutil.rmtree(self.data, ignore_errors=True)
+        super().__init__(examples=examples, extra=extra, prefix="bootgate-api-")
 
     # HTTP helpers -----------------------------------------------------------------------
     def request(self, method, path, body=None, content_type="application/json", headers=None, raw=False):

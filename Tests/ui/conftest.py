@@ -8,7 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
+import sys
 import threading
 import time
 import urllib.error
@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BINARY = os.environ.get("BOOTGATE_BIN", os.path.join(ROOT, ".build", "debug", "bootgate"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from bootgate_process import BINARY, ROOT, BootgateProcess, free_port  # noqa: E402
 CHROMIUM = os.environ.get("CHROMIUM_BIN", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 SCREENSHOTS = os.path.join(ROOT, "docs", "screenshots")
@@ -28,73 +28,12 @@ os.environ.setdefault("SE_AVOID_STATS", "true")
 os.environ.setdefault("SE_OFFLINE", "true")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One bootgate process on 127.0.0.1; `restart()` keeps the data folder and the port."""
+class Server(BootgateProcess):
+    """A bootgate process (frequent keep-alives, so the page notices a dead stream quickly)
+    with REST helpers returning (status, parsed JSON body)."""
 
     def __init__(self):
-        self.data = tempfile.mkdtemp(prefix="bootgate-ui-")
-        self.port = free_port()
-        self.proc = None
-        self.log = open(os.path.join(self.data, "server.log"), "ab")
-        self.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        args = [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
-                "--examples", os.path.join(ROOT, "examples"),
-                "--public-url", f"http://127.0.0.1:{self.port}", "--iscsi-portal", "127.0.0.1",
-                "--watch-keepalive", "2"]
-        for attempt in range(40):
-            try:
-                self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-                break
-            except OSError as e:  # ETXTBSY: `swift build` is rewriting the binary right now
-                if e.errno != 26 or attempt == 39:
-                    raise
-                time.sleep(0.5)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/api/v1/baremetalhosts", timeout=1).read()
-                return
-            except Exception:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("bootgate exited: " + self.logtext())
-                time.sleep(0.05)
-        raise RuntimeError("bootgate did not start: " + self.logtext())
-
-    def logtext(self):
-        with open(os.path.join(self.data, "server.log"), "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
-
-    def stop(self):
-        # SIGTERM; bootgate does not yet end open watch streams on shutdown, so a page that is
-        # still connected holds it up: after 2 s it is killed (the page must cope with either).
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(2)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    def close(self):
-        self.stop()
-        self.log.close()
-        shutil.rmtree(self.data, ignore_errors=True)
+        super().__init__(examples=True, extra=["--watch-keepalive", "2"], prefix="bootgate-ui-")
 
     # REST through urllib: returns (status, parsed JSON body).
     def request(self, method, path, body=None, content_type="application/json"):
