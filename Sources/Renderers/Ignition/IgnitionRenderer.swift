@@ -17,28 +17,7 @@ public struct IgnitionRenderer: Renderer {
     /// `validate` without the suspension point, for callers that are not async.
     public func validateNow(files: [String: String]) -> [Diagnostic] {
         if let problem = MainFile.problem(in: files, names: mainFileNames, format: format) { return [problem] }
-        var diagnostics: [Diagnostic] = []
-        for name in files.keys.sorted() {
-            let content = files[name] ?? ""
-            let templateFindings = TemplateEngine.check(file: name, content: content)
-            diagnostics += templateFindings
-            guard isIgnitionFile(name, files: files), !templateFindings.hasErrors else { continue }
-            guard TemplateEngine.isTemplate(content) else {
-                diagnostics += IgnitionValidator.validate(file: name, text: content).diagnostics
-                continue
-            }
-            do {
-                let sample = try TemplateEngine.render(file: name, content: content, context: .sample, escaping: .jsonString)
-                diagnostics += IgnitionValidator.validate(file: name, text: sample).diagnostics.map { finding in
-                    var finding = finding
-                    finding.message += " (after filling templates with sample values)"
-                    return finding
-                }
-            } catch {
-                diagnostics += error.diagnostics
-            }
-        }
-        return diagnostics
+        return TemplatedFiles.validate(files, escaping: .jsonString, isFormatFile: { isIgnitionFile($0, files: files) }) { IgnitionValidator.validate(file: $0, text: $1).diagnostics }
     }
 
     public func render(file: String, files: [String: String], context: RenderContext, options: RenderOptions) async throws(RenderFailure) -> RenderedFile {

@@ -16,29 +16,7 @@ public struct KickstartRenderer: Renderer {
     /// `validate` without the suspension point.
     public func validateNow(files: [String: String]) -> [Diagnostic] {
         if let problem = MainFile.problem(in: files, names: mainFileNames, format: format) { return [problem] }
-        var diagnostics: [Diagnostic] = []
-        for name in files.keys.sorted() {
-            let content = files[name] ?? ""
-            let templateFindings = TemplateEngine.check(file: name, content: content)
-            diagnostics += templateFindings
-            guard isKickstartFile(name, files: files), !templateFindings.hasErrors else { continue }
-            if TemplateEngine.isTemplate(content) {
-                do {
-                    // Sections and tags can shift lines: findings refer to the sample rendering.
-                    let sample = try TemplateEngine.render(file: name, content: content, context: .sample, escaping: .none)
-                    diagnostics += KickstartValidator.validate(file: name, text: sample).map { finding in
-                        var finding = finding
-                        finding.message += " (after filling templates with sample values)"
-                        return finding
-                    }
-                } catch {
-                    diagnostics += error.diagnostics
-                }
-            } else {
-                diagnostics += KickstartValidator.validate(file: name, text: content)
-            }
-        }
-        return diagnostics
+        return TemplatedFiles.validate(files, escaping: .none, isFormatFile: { isKickstartFile($0, files: files) }) { KickstartValidator.validate(file: $0, text: $1) }
     }
 
     public func render(file: String, files: [String: String], context: RenderContext, options: RenderOptions) async throws(RenderFailure) -> RenderedFile {
