@@ -367,3 +367,20 @@ def test_an_external_plugin_adds_a_format():
         assert s.get("/healthz").status == 200
     finally:
         s.close()
+
+
+def test_mkube_refresh_and_subscribers(server):
+    r = server.post(HOSTS + "/server1/refresh", b"")
+    assert r.status == 200 and r.body == {"message": "refresh requested for server1", "status": "ok"}
+    assert "bmh.mkube.io/refresh" in server.get(HOSTS + "/server1").body["metadata"]["annotations"]
+    assert server.post(HOSTS + "/nope/refresh", b"").status == 404
+    r = server.post("/api/v1/baremetalhosts/refresh", b"")
+    assert r.body["hosts"] == ["server1"]
+    r = server.post("/api/v1/iscsi-cdroms/baremetalservices/subscribe", {"name": "lab-pc", "initiatorIQN": "iqn.2026-01.lo.lab:pc"})
+    assert r.status == 200 and r.body["portalPort"] == 3260
+    assert server.post("/api/v1/iscsi-cdroms/baremetalservices/subscribe", {"name": "lab-pc"}).status == 409
+    r = server.delete("/api/v1/iscsi-cdroms/baremetalservices")
+    assert r.status == 409 and "subscriber lab-pc" in r.body["message"]
+    assert server.post("/api/v1/iscsi-cdroms/baremetalservices/unsubscribe", {"name": "lab-pc"}).status == 200
+    assert server.post("/api/v1/iscsi-cdroms/baremetalservices/unsubscribe", {"name": "lab-pc"}).status == 404
+    assert server.delete("/api/v1/iscsi-cdroms/baremetalservices").status == 200

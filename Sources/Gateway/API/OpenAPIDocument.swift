@@ -133,6 +133,11 @@ public enum OpenAPIDocument {
             ]))),
             ("required", ["jsonrpc", "id"]),
         ]))
+        s["Subscriber"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["name": ["type": "string"], "initiatorIQN": ["type": "string"]]),
+            ("required", ["name"]),
+        ]))
         s["BootComplete"] = .object(JSONObject([
             ("type", "object"),
             ("properties", ["nextBootConfig": ["type": "string", "description": "Config the installed system gets next (else the host's bootgate.io/next-boot-config annotation)"]]),

@@ -77,6 +77,7 @@ enum ReferenceRules {
             referrers += state.isos(listingConfig: object.name).map { "ISO \($0.name)" }
         case .iscsiCdrom:
             referrers += state.hosts(bootingISO: object.name).map { "host \($0.key)" }
+            referrers += (object.json.value(at: ["status", "subscribers"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.map { "subscriber \($0)" }
         case .bareMetalHost:
             break
         }
