@@ -22,6 +22,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "Renderers",
             dependencies: [
@@ -41,6 +42,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "COpenSSL",
                 "Renderers",
                 "Plugins",
                 .product(name: "Hummingbird", package: "hummingbird"),

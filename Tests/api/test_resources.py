@@ -384,3 +384,18 @@ def test_mkube_refresh_and_subscribers(server):
     assert server.post("/api/v1/iscsi-cdroms/baremetalservices/unsubscribe", {"name": "lab-pc"}).status == 200
     assert server.post("/api/v1/iscsi-cdroms/baremetalservices/unsubscribe", {"name": "lab-pc"}).status == 404
     assert server.delete("/api/v1/iscsi-cdroms/baremetalservices").status == 200
+
+
+def test_bmc_passwords_are_sealed_at_rest(server):
+    import glob
+    import os
+    import stat
+    secret = "s3cret-at-rest-4711"
+    server.post(HOSTS, MKUBE_HOST | {"spec": MKUBE_HOST["spec"] | {"bmc": MKUBE_HOST["spec"]["bmc"] | {"password": secret}}})
+    server.patch(HOSTS + "/server7", {"metadata": {"labels": {"a": "b"}}})
+    for path in glob.glob(os.path.join(server.data, "bootgate.sqlite*")):
+        assert secret.encode() not in open(path, "rb").read(), path
+    key = os.path.join(server.data, "secret.key")
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and os.path.getsize(key) == 32
+    server.restart()
+    assert server.get(HOSTS + "/server7?includeSecrets=true").body["spec"]["bmc"]["password"] == secret

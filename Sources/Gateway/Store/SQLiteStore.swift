@@ -8,11 +8,13 @@ public final class SQLiteStore: ObjectStore {
     private let pool: DatabasePool
     /// How many revisions of change log to keep for watch resumption.
     private let retainedRevisions: Int64
+    private let sealer: SecretSealer
 
     public init(directory: String, retainedRevisions: Int64 = 100_000) throws(StoreError) {
         self.retainedRevisions = retainedRevisions
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            sealer = try SecretSealer.keyFile(directory + "/secret.key")
             var config = Configuration()
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -43,7 +45,7 @@ public final class SQLiteStore: ObjectStore {
                 var objects: [ResourceObject] = []
                 let rows = try Row.fetchCursor(db, sql: "SELECT kind, json FROM objects")
                 while let row = try rows.next() {
-                    objects.append(try Self.decode(kind: row[0], json: row[1]))
+                    objects.append(try self.decode(kind: row[0], json: row[1]))
                 }
                 let revision = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
                 return StoreSnapshot(objects: objects, revision: revision)
@@ -70,7 +72,7 @@ public final class SQLiteStore: ObjectStore {
                     case .put(var object, let expected):
                         guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
                         object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
-                        let bytes = Data(JSONWriter.bytes(object.json))
+                        let bytes = Data(JSONWriter.bytes(self.sealer.seal(object.json)))
                         try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
                                        arguments: [key.kind.rawValue, key.namespace, key.name, revision, bytes])
                         let type: StoredChange.ChangeType = actual == nil ? .added : .modified
@@ -80,13 +82,13 @@ public final class SQLiteStore: ObjectStore {
                     case .delete(_, let expected):
                         guard let actual, let json: Data = row?[1] else { throw StoreError.conflict(key, expected: expected, actual: nil) }
                         guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
-                        var object = try Self.decode(kind: key.kind.rawValue, json: json)
+                        var object = try self.decode(kind: key.kind.rawValue, json: json)
                         object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
                         try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
                                        arguments: [key.kind.rawValue, key.namespace, key.name])
                         try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
                                        arguments: [revision, StoredChange.ChangeType.deleted.rawValue, key.kind.rawValue,
-                                                   Data(JSONWriter.bytes(object.json))])
+                                                   Data(JSONWriter.bytes(self.sealer.seal(object.json)))])
                         changes.append(StoredChange(revision: revision, type: .deleted, object: object))
                     }
                 }
@@ -115,7 +117,7 @@ public final class SQLiteStore: ObjectStore {
                                                arguments: [revision, limit])
                 while let row = try rows.next() {
                     let type = StoredChange.ChangeType(rawValue: row[1]) ?? .modified
-                    out.append(StoredChange(revision: row[0], type: type, object: try Self.decode(kind: row[2], json: row[3])))
+                    out.append(StoredChange(revision: row[0], type: type, object: try self.decode(kind: row[2], json: row[3])))
                 }
                 return out
             }
@@ -130,10 +132,10 @@ public final class SQLiteStore: ObjectStore {
         try? pool.close()
     }
 
-    private static func decode(kind: String, json: Data) throws -> ResourceObject {
+    private func decode(kind: String, json: Data) throws -> ResourceObject {
         guard let k = ResourceKind(rawValue: kind) else { throw StoreError.io("unknown kind \(kind) in store") }
         do {
-            return ResourceObject(kind: k, json: try JSONParser.parse(Array(json)))
+            return ResourceObject(kind: k, json: sealer.open(try JSONParser.parse(Array(json))))
         } catch {
             throw StoreError.io("corrupt \(kind) row: \(error)")
         }
