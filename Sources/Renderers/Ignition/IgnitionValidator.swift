@@ -89,7 +89,7 @@ struct IgnitionValidator {
             if case .string = value { return }
             mismatch(value, "string", pointer)
         case .integer:
-            if case .integer = value { return }
+            if case .int = value { return }
             mismatch(value, "integer", pointer)
         case .boolean:
             if case .bool = value { return }
@@ -113,7 +113,7 @@ struct IgnitionValidator {
         error(pointer, message)
     }
 
-    private mutating func checkObject(_ members: [(key: String, value: JSONValue)], definition name: String, at pointer: String) {
+    private mutating func checkObject(_ members: JSONObject, definition name: String, at pointer: String) {
         guard let spec, let definition = spec.definitions[name] else { return }
         for (key, value) in members {
             let child = JSONPointer.appending(pointer, key)
@@ -123,7 +123,7 @@ struct IgnitionValidator {
             }
             check(value, as: type, at: child)
         }
-        for key in definition.required where !members.contains(where: { $0.key == key }) {
+        for key in definition.required where members[key] == nil {
             error(pointer, "missing required key \"\(key)\"")
         }
         checkSemantics(.object(members), definition: name, at: pointer)
@@ -149,7 +149,7 @@ struct IgnitionValidator {
             if let hash = object["hash"]?.stringValue { checkHash(hash, at: JSONPointer.appending(pointer, "hash")) }
         case "storage/file", "storage/directory", "storage/link", "storage/node":
             if let path = object["path"]?.stringValue { requireAbsolute(path, at: JSONPointer.appending(pointer, "path")) }
-            if case .integer(let mode)? = object["mode"], !(0...0o7777).contains(mode) {
+            if case .int(let mode)? = object["mode"], !(0...0o7777).contains(mode) {
                 error(JSONPointer.appending(pointer, "mode"), "mode \(mode) is out of range: 0 to 4095 (0o7777)")
             }
             if definition == "storage/link", object["hard"] == .bool(true), let target = object["target"]?.stringValue {

@@ -46,11 +46,11 @@ enum JanssonParser {
     private static func convert(_ node: UnsafeMutablePointer<json_t>) -> JSONValue {
         switch node.pointee.type {
         case JSON_OBJECT:
-            var members: [(key: String, value: JSONValue)] = []
+            var members = JSONObject()
             var iterator = json_object_iter(node)
             while let current = iterator {
                 if let key = json_object_iter_key(current), let value = json_object_iter_value(current) {
-                    members.append((String(cString: key), convert(value)))
+                    members[String(cString: key)] = convert(value)
                 }
                 iterator = json_object_iter_next(node, current)
             }
@@ -70,9 +70,9 @@ enum JanssonParser {
                 .string(String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self))
             }
         case JSON_INTEGER:
-            return .integer(Int64(json_integer_value(node)))
+            return .int(Int64(json_integer_value(node)))
         case JSON_REAL:
-            return .real(json_real_value(node))
+            return .double(json_real_value(node))
         case JSON_TRUE:
             return .bool(true)
         case JSON_FALSE:

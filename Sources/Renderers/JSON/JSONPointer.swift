@@ -19,3 +19,14 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+
+extension JSONPointer {
+    /// `pointer` + `/token`, escaped: diagnostics build pointers as they descend.
+    public static func appending(_ pointer: String, _ token: String) -> String {
+        pointer + "/" + token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    public static func appending(_ pointer: String, _ index: Int) -> String {
+        pointer + "/" + String(index)
+    }
+}

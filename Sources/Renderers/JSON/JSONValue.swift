@@ -1,4 +1,4 @@
-/// A JSON document as bootgate stores and serves it. Objects keep their key order, because the
+/// A JSON document as bootgate stores, serves and validates it. Objects keep their key order, because the
 /// wire format emits keys in mkube's declaration order (see `ResourceSchema.normalize`).
 public enum JSONValue: Sendable, Hashable {
     case null
@@ -61,7 +61,8 @@ public enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
-        case .int, .double: return "number"
+        case .int: return "integer"
+        case .double: return "number"
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
