@@ -13,25 +13,36 @@ public final class BootEventLog: Sendable {
         public var detail: String
     }
 
-    private let events: Mutex<[Event]>
+    /// A ring: recording is O(1) however full it is (the boot path records every request).
+    private struct Ring {
+        var slots: [Event] = []
+        var next = 0
+    }
+
+    private let ring = Mutex(Ring())
     private let capacity: Int
 
     public init(capacity: Int) {
-        self.capacity = capacity
-        events = Mutex([])
+        self.capacity = max(1, capacity)
     }
 
     public func record(_ event: Event) {
-        events.withLock { e in
-            e.append(event)
-            if e.count > capacity { e.removeFirst(e.count - capacity) }
+        ring.withLock { r in
+            if r.slots.count < capacity {
+                r.slots.append(event)
+            } else {
+                r.slots[r.next] = event
+            }
+            r.next = (r.next + 1) % capacity
         }
     }
 
+    /// Oldest first.
     public func list(host: String? = nil, limit: Int = 1000) -> [Event] {
-        events.withLock { e in
-            let matching = host.map { h in e.filter { $0.host == h } } ?? e
-            return Array(matching.suffix(limit))
+        let ordered = ring.withLock { r in
+            r.slots.count < capacity ? r.slots : Array(r.slots[r.next...] + r.slots[..<r.next])
         }
+        let matching = host.map { h in ordered.filter { $0.host == h } } ?? ordered
+        return Array(matching.suffix(limit))
     }
 }

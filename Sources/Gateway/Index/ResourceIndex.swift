@@ -11,16 +11,19 @@ public final class ResourceIndex: Sendable {
         /// `spec.ip` and `spec.nics[].ip` → hosts, with whether it is the primary IP.
         public var hostsByIP: [String: Set<ObjectKey>] = [:]
         public var hostsByNICIP: [String: Set<ObjectKey>] = [:]
+        /// `spec.bootConfigRef` and `spec.image` → hosts, so reference checks are not scans.
+        public var hostsByConfig: [String: Set<ObjectKey>] = [:]
+        public var hostsByImage: [String: Set<ObjectKey>] = [:]
 
         public func object(_ key: ObjectKey) -> ResourceObject? { objects[key.kind]?[key] }
         public func all(_ kind: ResourceKind) -> [ResourceObject] { Array((objects[kind] ?? [:]).values) }
 
         /// Hosts that reference a config through `bootConfigRef`.
         public func hosts(referencingConfig name: String) -> [ResourceObject] {
-            all(.bareMetalHost).filter { $0.bootConfigRef == name }.sorted { $0.key < $1.key }
+            (hostsByConfig[name] ?? []).sorted().compactMap { object($0) }
         }
         public func hosts(bootingISO name: String) -> [ResourceObject] {
-            all(.bareMetalHost).filter { $0.image == name }.sorted { $0.key < $1.key }
+            (hostsByImage[name] ?? []).sorted().compactMap { object($0) }
         }
         public func isos(listingConfig name: String) -> [ResourceObject] {
             all(.iscsiCdrom).filter { $0.bootConfigs.contains(name) }.sorted { $0.key < $1.key }
@@ -33,6 +36,8 @@ public final class ResourceIndex: Sendable {
             for mac in Self.macs(of: object) { hostsByMAC[mac, default: []].insert(object.key) }
             if !object.ip.isEmpty { hostsByIP[object.ip, default: []].insert(object.key) }
             for nic in object.nics where !nic.ip.isEmpty { hostsByNICIP[nic.ip, default: []].insert(object.key) }
+            if !object.bootConfigRef.isEmpty { hostsByConfig[object.bootConfigRef, default: []].insert(object.key) }
+            if !object.image.isEmpty { hostsByImage[object.image, default: []].insert(object.key) }
         }
 
         mutating func remove(_ object: ResourceObject) {
@@ -41,6 +46,8 @@ public final class ResourceIndex: Sendable {
             for mac in Self.macs(of: object) { Self.drop(object.key, from: &hostsByMAC, at: mac) }
             if !object.ip.isEmpty { Self.drop(object.key, from: &hostsByIP, at: object.ip) }
             for nic in object.nics where !nic.ip.isEmpty { Self.drop(object.key, from: &hostsByNICIP, at: nic.ip) }
+            if !object.bootConfigRef.isEmpty { Self.drop(object.key, from: &hostsByConfig, at: object.bootConfigRef) }
+            if !object.image.isEmpty { Self.drop(object.key, from: &hostsByImage, at: object.image) }
         }
 
         private static func drop(_ key: ObjectKey, from map: inout [String: Set<ObjectKey>], at index: String) {
@@ -78,10 +85,12 @@ public final class ResourceIndex: Sendable {
     }
 
     /// Runs `body` on the current state under the lock: keep it short.
-    public func read<T>(_ body: (borrowing State) throws -> T) rethrows -> T {
-        try state.withLock { try body($0) }
+    public func read<T: Sendable, E: Error>(_ body: (borrowing State) throws(E) -> T) throws(E) -> T {
+        try state.withLock { (s: inout State) throws(E) -> T in try body(s) }
     }
 
+    /// A copy of the state. Holding it while a write applies makes that write copy every table:
+    /// keep it short-lived, and prefer `read` on hot paths.
     public func snapshot() -> State { state.withLock { $0 } }
     public var revision: Int64 { state.withLock { $0.revision } }
     public func object(_ key: ObjectKey) -> ResourceObject? { state.withLock { $0.object(key) } }

@@ -23,28 +23,32 @@ struct JSONRPCWebSocketSession: Sendable {
                 try await writer.send(unsubscribed)
                 continue
             }
+            // Events flow only once the reply naming the subscription is on the wire.
+            let started = PendingWatches()
             let reply = await server.handle(parsing: Array(text.utf8), remoteIP: remoteIP) { op, req in
                 do throws(APIError) {
                     guard case .watch(_, let stream) = try await op.handler(server.service, req) else {
                         return .failure(JSONRPCServer.error(JSONRPCServer.invalidParams, "Invalid params: \(op.id) cannot watch"))
                     }
                     let id = subscriptions.nextID()
-                    let task = Task {
-                        for await item in stream {
-                            guard case .event(let type, let object) = item else { continue }
-                            let note: JSONValue = .object(JSONObject([("jsonrpc", "2.0"), ("method", "watch.event"), ("params", .object(JSONObject([
-                                ("subscription", .string(id)), ("type", .string(type)), ("object", object.json)])))]))
-                            do { try await writer.send(note) } catch { return }
-                        }
-                        try? await writer.send(.object(JSONObject([("jsonrpc", "2.0"), ("method", "watch.end"), ("params", ["subscription": .string(id)])])))
-                    }
-                    subscriptions.add(id, task)
+                    started.add(id, stream)
                     return .result(["subscription": .string(id)])
                 } catch {
                     return .failure(JSONRPCServer.error(error))
                 }
             }
             if let reply { try await writer.send(reply) }
+            for (id, stream) in started.take() {
+                subscriptions.add(id, Task {
+                    for await item in stream {
+                        guard case .event(let type, let object) = item else { continue }
+                        let note: JSONValue = .object(JSONObject([("jsonrpc", "2.0"), ("method", "watch.event"), ("params", .object(JSONObject([
+                            ("subscription", .string(id)), ("type", .string(type)), ("object", object.json)])))]))
+                        do { try await writer.send(note) } catch { return }
+                    }
+                    try? await writer.send(.object(JSONObject([("jsonrpc", "2.0"), ("method", "watch.end"), ("params", ["subscription": .string(id)])])))
+                })
+            }
         }
     }
 
@@ -96,4 +100,11 @@ final class Subscriptions: Sendable {
         }
         for t in tasks { t.cancel() }
     }
+}
+
+/// Watches a message opened, waiting for its reply to be sent.
+final class PendingWatches: Sendable {
+    private let items = Mutex<[(String, AsyncStream<WatchItem>)]>([])
+    func add(_ id: String, _ stream: AsyncStream<WatchItem>) { items.withLock { $0.append((id, stream)) } }
+    func take() -> [(String, AsyncStream<WatchItem>)] { items.withLock { i in defer { i.removeAll() }; return i } }
 }

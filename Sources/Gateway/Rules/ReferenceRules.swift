@@ -20,14 +20,13 @@ enum ReferenceRules {
         let image = host.image
         let ref = host.bootConfigRef
         let who = "host \(host.key)"
-        let isoNames = state.all(.iscsiCdrom).map(\.name).sorted()
         var causes: [APIError.Cause] = []
 
         var iso: ResourceObject?
         if !image.isEmpty && image != localBootImage {
             iso = state.object(ObjectKey(.iscsiCdrom, name: image))
             if iso == nil {
-                causes.append(.init(field: "spec.image", message: "\(who): ISCSICdrom \"\(image)\" does not exist; choose one of: \((isoNames + [localBootImage]).joined(separator: ", ")), or leave it empty"))
+                causes.append(.init(field: "spec.image", message: "\(who): ISCSICdrom \"\(image)\" does not exist; choose one of: \((state.all(.iscsiCdrom).map(\.name).sorted() + [localBootImage]).joined(separator: ", ")), or leave it empty"))
             }
         }
         if !ref.isEmpty, state.object(ObjectKey(.bootConfig, name: ref)) == nil {

@@ -22,13 +22,16 @@ extension Service {
         guard let mac = MACAddress.normalize(raw) else {
             throw .badRequest("mac \"\(raw)\" is not a MAC address (six hex pairs, separated by ':' or '-', or none)")
         }
-        let state = index.snapshot()
-        guard let key = state.hostsByMAC[mac]?.sorted().first, let host = state.object(key) else {
+        // Looked up and scripted under the index lock: no copy of the index per boot.
+        let found: (ResourceObject, IPXEAnswer)? = index.read { s in
+            guard let key = s.hostsByMAC[mac]?.min(), let host = s.object(key) else { return nil }
+            return (host, ipxe(for: host, mac: mac, s))
+        }
+        guard let (host, answer) = found else {
             let reason = "bootgate: no BareMetalHost has MAC \(mac); create one with spec.bootMACAddress \(mac)"
             if record { recordEvent(.ipxeRefused, host: nil, mac: mac, ip: ip, detail: reason) }
             return IPXEAnswer(script: IPXEScript.refusal(reason), host: nil, problem: reason)
         }
-        let answer = ipxe(for: host, mac: mac, state)
         if record {
             recordEvent(answer.problem == nil ? .ipxe : .ipxeRefused, host: host, mac: mac, ip: ip,
                         detail: answer.problem ?? answer.script.split(separator: "\n").last.map(String.init) ?? "")
@@ -84,10 +87,11 @@ extension Service {
 
     /// The host a booted machine is, by its address: `spec.ip`, then `spec.nics[].ip`.
     public func host(forIP ip: String) throws(APIError) -> ResourceObject {
-        let state = index.snapshot()
-        var keys = state.hostsByIP[ip] ?? []
-        if keys.isEmpty { keys = state.hostsByNICIP[ip] ?? [] }
-        let hosts = keys.sorted().compactMap { state.object($0) }
+        let hosts = index.read { s in
+            var keys = s.hostsByIP[ip] ?? []
+            if keys.isEmpty { keys = s.hostsByNICIP[ip] ?? [] }
+            return keys.sorted().compactMap { s.object($0) }
+        }
         if hosts.isEmpty {
             throw APIError(code: 404, reason: "NotFound", message: "no BareMetalHost has IP \(ip) (spec.ip or spec.nics[].ip)")
         }
@@ -191,7 +195,7 @@ extension Service {
         let mac = MACAddress.normalize(host.bootMAC)
         var script: JSONValue = .null
         if let mac {
-            let answer = ipxe(for: host, mac: mac, index.snapshot())
+            let answer = index.read { ipxe(for: host, mac: mac, $0) }
             script = .string(answer.script)
             if let p = answer.problem { problems.append(p) }
         } else {
@@ -224,7 +228,7 @@ extension Service {
     func noteBoot(_ key: ObjectKey) {
         guard bootRecorder.note(key, at: Self.timestamp()) else { return }
         Task { [self] in
-            try? await Task.sleep(for: .milliseconds(200))
+            try? await Task.sleep(for: .milliseconds(500))
             await flushBootRecords()
         }
     }

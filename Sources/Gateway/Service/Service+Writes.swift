@@ -126,10 +126,10 @@ extension Service {
     public func delete(_ key: ObjectKey, options: WriteOptions = WriteOptions()) async throws(APIError) -> ResourceObject {
         try await serialized { () async throws(APIError) -> ResourceObject in
             guard let current = index.object(key) else { throw .notFound(key) }
-            let state = index.snapshot()
-            try ReferenceRules.checkDelete(current, state)
-            var writes: [StoreWrite] = [.delete(key, expectedRevision: current.resourceVersion)]
-            writes += ReferenceRules.assignedToUpdates(changing: current, to: nil, state)
+            let writes = try index.read { state throws(APIError) -> [StoreWrite] in
+                try ReferenceRules.checkDelete(current, state)
+                return [.delete(key, expectedRevision: current.resourceVersion)] + ReferenceRules.assignedToUpdates(changing: current, to: nil, state)
+            }
             if options.dryRun { return present(current, includeSecrets: options.includeSecrets) }
             let changes = try await commitWrites(writes)
             return present(changes.first { $0.object.key == key }?.object ?? current, includeSecrets: options.includeSecrets)
@@ -202,11 +202,6 @@ extension Service {
             }
             HostRules.carryOver(&object, from: previous)
         }
-        let state = index.snapshot()
-        if object.kind == .bootConfig {
-            let assigned = ReferenceRules.assignedTo(config: object.name, state, replacing: nil)
-            object.json.set(assigned.isEmpty ? nil : .array(assigned.map { .string($0) }), at: ["status", "assignedTo"])
-        }
         object.json = object.kind.schema.normalize(object.json)
         if let previous, Self.sameContent(object.json, previous.json) {
             // Nothing changes: no new revision, no watch event (as Kubernetes does).
@@ -215,13 +210,26 @@ extension Service {
         var causes = ObjectRules.check(object)
         if object.kind == .bootConfig { causes += await formatCauses(object) }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
-        try ReferenceRules.check(object, previous: previous, state)
-
-        var writes: [StoreWrite] = [.put(object, expectedRevision: previous?.resourceVersion)]
-        writes += ReferenceRules.assignedToUpdates(changing: previous, to: object, state)
+        let writes = try plan(&object, previous: previous)
+        if let previous, Self.sameContent(object.json, previous.json) { return previous }
         if options.dryRun { return object }
         let changes = try await commitWrites(writes)
         return changes.first { $0.object.key == object.key }?.object ?? object
+    }
+
+    /// Checks references against the index (read in place: no copy outlives the check, so the
+    /// commit's index update copies nothing) and lists the writes, bookkeeping included.
+    func plan(_ object: inout ResourceObject, previous: ResourceObject?) throws(APIError) -> [StoreWrite] {
+        try index.read { state throws(APIError) -> [StoreWrite] in
+            if object.kind == .bootConfig {
+                let assigned = ReferenceRules.assignedTo(config: object.name, state, replacing: nil)
+                object.json.set(assigned.isEmpty ? nil : .array(assigned.map { .string($0) }), at: ["status", "assignedTo"])
+                object.json = object.kind.schema.normalize(object.json)
+            }
+            try ReferenceRules.check(object, previous: previous, state)
+            return [.put(object, expectedRevision: previous?.resourceVersion)]
+                + ReferenceRules.assignedToUpdates(changing: previous, to: object, state)
+        }
     }
 
     /// Commits, then updates the index and tells watchers, in commit order.

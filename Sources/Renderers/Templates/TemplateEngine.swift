@@ -46,10 +46,8 @@ public enum TemplateEngine {
     /// escaping) for a used value holding a line break or control character.
     public static func render(file: String, content: String, context: RenderContext, escaping: TemplateEscaping) throws(RenderFailure) -> String {
         guard isTemplate(content) else { return content }
-        let analysis = analyse(content)
-        if !analysis.failures.isEmpty {
-            throw RenderFailure(.invalid, analysis.failures.map { Diagnostic(file: file, line: $0.line, message: $0.message) })
-        }
+        let prepared = try PreparedTemplates.shared.prepared(file: file, content: content)
+        let analysis = prepared.analysis
         if escaping == .none {
             var unsafe: [Diagnostic] = []
             for use in analysis.uses {
@@ -60,14 +58,7 @@ public enum TemplateEngine {
             }
             if !unsafe.isEmpty { throw RenderFailure(.invalid, unsafe) }
         }
-        // The pragma on its own line switches swift-mustache from HTML to plain text; being a
-        // standalone tag, the line it sits on is dropped from the output.
-        let template: MustacheTemplate
-        do {
-            template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT }}\n" + content)
-        } catch {
-            throw RenderFailure(.invalid, [Diagnostic(file: file, line: parserLine(error).map { max(1, $0 - 1) }, message: "template syntax error: \(error)")])
-        }
+        let template = prepared.template
         return template.render(mustacheObject(context, escape: escaping == .jsonString ? jsonEscape : { $0 }))
     }
 
