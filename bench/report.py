@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Collects one bench run's raw results (scripts/bench.sh's RAW dir) into one JSON document,
+prints the summary table, and checks the targets of the issue.
+
+    report.py RAW_DIR --json OUT.json [--config "k=v ..."] [--markdown]
+"""
+import argparse
+import json
+import os
+
+
+def load(raw, name):
+    p = os.path.join(raw, name + ".json")
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("--json")
+    ap.add_argument("--config", default="")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    a = ap.parse_args()
+    raw = a.raw
+
+    doc = {"config": dict(kv.split("=", 1) for kv in a.config.split()) if a.config else {}}
+    for name in ["machine", "sizes", "fill", "server", "nginx", "floor-small", "floor-4k", "ipxe", "bootconfig", "list", "writes",
+                 "writes-sequential", "writes-revisions", "watch", "nginx-ipxe", "nginx-bootconfig", "nginx-list"]:
+        v = load(raw, name)
+        if v is not None:
+            doc[name] = v
+
+    rows = []  # (figure, bootgate, nginx, ratio, target, met)
+    checks = []
+
+    def cpu(r):
+        return f", {r['server_cpu_us_per_req']:.0f} us CPU" if r and "server_cpu_us_per_req" in r else ""
+
+    def rate_row(label, name, target_ratio=None, p99_target=None, nginx_name=None):
+        b, n = doc.get(name), doc.get(nginx_name or "nginx-" + name)
+        if not b:
+            return
+        errors = b["non2xx"] + b["err_connect"] + b["err_read"] + b["err_timeout"]
+        ratio = b["rps"] / n["rps"] if n else None
+        target, met = "", None
+        if target_ratio is not None and ratio is not None:
+            target = f">= {target_ratio:.2f} x nginx"
+            met = ratio >= target_ratio
+        if p99_target is not None:
+            target += f", p99 < {p99_target} ms"
+            met = (met is not False) and b["p99_ms"] < p99_target
+        if errors:
+            met = False
+        size = doc.get("sizes", {}).get(name)
+        rows.append((f"{label} ({size} B)" if size else label, f"{b['rps']:.0f} req/s{cpu(b)}", f"{n['rps']:.0f} req/s{cpu(n)}" if n else "",
+                     f"{ratio:.2f}" if ratio is not None else "", target, met))
+        rows.append((f"  latency p50 / p99", f"{b['p50_ms']:.2f} / {b['p99_ms']:.2f} ms",
+                     f"{n['p50_ms']:.2f} / {n['p99_ms']:.2f} ms" if n else "",
+                     f"{b['p99_ms'] / n['p99_ms']:.1f} (p99)" if n and n["p99_ms"] else "", "", None))
+        if errors:
+            rows.append((f"  errors", str(errors), "", "", "", False))
+        if target:
+            checks.append((label, target, met))
+
+    rate_row("0. HTTP floor: constant script", "floor-small", nginx_name="nginx-ipxe")
+    rate_row("0. HTTP floor: stored 4 KB file", "floor-4k", nginx_name="nginx-bootconfig")
+    rate_row("1. /ipxe", "ipxe", 0.5, 5)
+    rate_row("2. /api/v1/bootconfig", "bootconfig", 1 / 3)
+    rate_row("3. list all hosts", "list")
+
+    w = doc.get("watch")
+    if w:
+        last = w["last_watcher_after_ack_ms"]
+        met = last["p99"] < 100 and not w["missing_events"]
+        rows.append((f"4. watch: last of {w['watchers']} watchers after ack", f"p50 {last['p50']:.1f} / p99 {last['p99']:.1f} / max {last['max']:.1f} ms",
+                     "n/a", "", "p99 < 100 ms", met))
+        pw = w["per_watcher_after_ack_ms"]
+        rows.append(("  each watcher after ack", f"p50 {pw['p50']:.1f} / p90 {pw['p90']:.1f} / p99 {pw['p99']:.1f} ms", "", "", "", None))
+        rows.append(("  PATCH acknowledged after", f"p50 {w['ack_ms']['p50']:.1f} / max {w['ack_ms']['max']:.1f} ms", "", "", "", None))
+        checks.append(("4. watch fan-out", "p99 < 100 ms", met))
+
+    wr, ws = doc.get("writes"), doc.get("writes-sequential")
+    if wr:
+        errors = wr["non2xx"] + wr["err_connect"] + wr["err_read"] + wr["err_timeout"]
+        n = doc.get("nginx-ipxe")
+        met = wr["rps"] >= 1000 and not errors
+        conns = doc["config"].get("write_connections", "?")
+        rows.append((f"5. durable validated PATCH ({conns} conns)", f"{wr['rps']:.0f} writes/s{cpu(wr)}", f"{n['rps']:.0f} req/s" if n else "",
+                     f"{wr['rps'] / n['rps']:.3f}" if n else "", ">= 1000 writes/s", met))
+        rows.append(("  latency p50 / p99", f"{wr['p50_ms']:.2f} / {wr['p99_ms']:.2f} ms", "", "", "", None))
+        if errors:
+            rows.append(("  errors", str(errors), "", "", "", False))
+        checks.append(("5. durable writes", ">= 1000/s", met))
+    if ws:
+        rows.append(("  1 connection, sequential", f"{ws['rps']:.0f} writes/s, p50 {ws['p50_ms']:.2f} ms", "", "", "", None))
+    revs = doc.get("writes-revisions")
+    if revs and wr:
+        rows.append(("  store revisions added", f"{revs['revisions_concurrent']} (wrk counted {wr['requests']})", "", "", "", None))
+
+    s, ng = doc.get("server"), doc.get("nginx")
+    if s:
+        met = s["startup_s"] < 2
+        rows.append(("6. start-up on the filled store", f"{s['startup_s']:.2f} s", f"{ng['startup_s']:.2f} s" if ng else "",
+                     f"{s['startup_s'] / ng['startup_s']:.0f}" if ng and ng["startup_s"] else "", "< 2 s", met))
+        checks.append(("6. start-up", "< 2 s", met))
+        mb = s["rss_after_start_kib"] / 1024
+        met = mb < 150
+        rows.append(("  resident memory after start", f"{mb:.0f} MiB", f"{ng['rss_kib'] / 1024:.0f} MiB" if ng else "",
+                     f"{s['rss_after_start_kib'] / ng['rss_kib']:.0f}" if ng else "", "< 150 MB", met))
+        mb_end = s["rss_after_load_kib"] / 1024
+        met_end = mb_end < 150
+        rows.append(("  resident memory after the load", f"{mb_end:.0f} MiB (peak {s['hwm_kib'] / 1024:.0f})", "", "", "< 150 MB", met_end))
+        checks.append(("6. memory after start", "< 150 MB", met))
+        checks.append(("6. memory after load", "< 150 MB", met_end))
+
+    phases = [(k, doc[k]["server_rss_kib_after"]) for k in ("floor-small", "floor-4k", "ipxe", "bootconfig", "list", "writes", "writes-sequential")
+              if doc.get(k) and "server_rss_kib_after" in doc[k]]
+    phase_note = ("resident memory after each run: " + ", ".join(f"{k} {v // 1024}" for k, v in phases) + " MiB") if phases else ""
+
+    f = doc.get("fill")
+    if f:
+        total = sum(f[k]["writes"] for k in ("configs_fill", "isos_fill", "isos_ready", "hosts_fill"))
+        secs = sum(f[k]["seconds"] for k in ("configs_fill", "isos_fill", "isos_ready", "hosts_fill"))
+        rows.append(("fill through the API", f"{total} writes in {secs:.0f} s ({total / secs:.0f}/s)", "", "", "", None))
+
+    doc["targets"] = [{"figure": c[0], "target": c[1], "met": c[2]} for c in checks]
+
+    def mark(m):
+        return "" if m is None else ("met" if m else "MISSED")
+
+    head = ("figure", "bootgate", "nginx static", "ratio", "target", "")
+    if a.markdown:
+        print("| " + " | ".join(head[:5]) + " | met |")
+        print("|" + "---|" * 6)
+        for r in rows:
+            print("| " + " | ".join(r[:5]) + f" | {mark(r[5])} |")
+        if phase_note:
+            print("\n" + phase_note[0].upper() + phase_note[1:] + ".")
+    else:
+        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(5)]
+        line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(head[:5]))
+        print("\n" + line + "\n" + "-" * len(line))
+        for r in rows:
+            print("  ".join(str(r[i]).ljust(widths[i]) for i in range(5)) + "  " + mark(r[5]))
+        if phase_note:
+            print("\n" + phase_note)
+        m = doc.get("machine", {})
+        print(f"\n{m.get('cpu', '?')}, {m.get('cores', '?')} cores, load average {' '.join(m.get('loadavg_start', []))} at start, "
+              f"{' '.join(m.get('loadavg_end', []))} at end")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(doc, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
