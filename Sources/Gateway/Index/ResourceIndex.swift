@@ -30,7 +30,14 @@ public final class ResourceIndex: Sendable {
         }
 
         mutating func put(_ object: ResourceObject) {
-            if let old = self.object(object.key) { remove(old) }
+            if let old = self.object(object.key) {
+                // A status update (boot counters) leaves every lookup table as it is.
+                if old.kind != .bareMetalHost || Self.lookupFields(old) == Self.lookupFields(object) {
+                    objects[object.kind, default: [:]][object.key] = object
+                    return
+                }
+                remove(old)
+            }
             objects[object.kind, default: [:]][object.key] = object
             guard object.kind == .bareMetalHost else { return }
             for mac in Self.macs(of: object) { hostsByMAC[mac, default: []].insert(object.key) }
@@ -53,6 +60,11 @@ public final class ResourceIndex: Sendable {
         private static func drop(_ key: ObjectKey, from map: inout [String: Set<ObjectKey>], at index: String) {
             map[index]?.remove(key)
             if map[index]?.isEmpty == true { map[index] = nil }
+        }
+
+        /// What the lookup tables are built from.
+        static func lookupFields(_ host: ResourceObject) -> [String] {
+            [host.bootMAC, host.ip, host.bootConfigRef, host.image] + host.nics.flatMap { [$0.mac, $0.ip] }
         }
 
         static func macs(of host: ResourceObject) -> Set<String> {

@@ -9,15 +9,22 @@ public enum IPXEValue {
     public static func check(_ value: String, field: String) -> String? {
         if value.isEmpty { return "\(field) is empty" }
         if value.utf8.count > 255 { return "\(field) is longer than 255 bytes" }
-        for scalar in value.unicodeScalars {
-            if scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" {
-                return "\(field) \(quoted(value)) contains whitespace, which splits an iPXE command"
+        // One pass over the bytes: this runs for every value of every script served.
+        var previous: UInt8 = 0
+        var hash = false, expansion = false
+        for byte in value.utf8 {
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D: return "\(field) \(quoted(value)) contains whitespace, which splits an iPXE command"
+            case 0..<0x20, 0x7F: return "\(field) contains a control character"
+            case 0x80...: return "\(field) \(quoted(value)) contains a non-ASCII character"
+            case UInt8(ascii: "#"): hash = true
+            case UInt8(ascii: "{") where previous == UInt8(ascii: "$"): expansion = true
+            default: break
             }
-            if scalar.value < 0x20 || scalar.value == 0x7F { return "\(field) contains a control character" }
-            if scalar.value > 0x7E { return "\(field) \(quoted(value)) contains a non-ASCII character" }
+            previous = byte
         }
-        if value.contains("${") { return "\(field) \(quoted(value)) contains \"${\", which iPXE expands as a setting" }
-        if value.contains("#") { return "\(field) \(quoted(value)) contains \"#\", which starts an iPXE comment or cuts a URI" }
+        if expansion { return "\(field) \(quoted(value)) contains \"${\", which iPXE expands as a setting" }
+        if hash { return "\(field) \(quoted(value)) contains \"#\", which starts an iPXE comment or cuts a URI" }
         return nil
     }
 
