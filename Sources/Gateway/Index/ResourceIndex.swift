@@ -101,9 +101,6 @@ public final class ResourceIndex: Sendable {
         try state.withLock { (s: inout State) throws(E) -> T in try body(s) }
     }
 
-    /// A copy of the state. Holding it while a write applies makes that write copy every table:
-    /// keep it short-lived, and prefer `read` on hot paths.
-    public func snapshot() -> State { state.withLock { $0 } }
     public var revision: Int64 { state.withLock { $0.revision } }
     public func object(_ key: ObjectKey) -> ResourceObject? { state.withLock { $0.object(key) } }
 }

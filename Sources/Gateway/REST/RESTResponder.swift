@@ -12,6 +12,8 @@ public struct RESTResponder: HTTPResponder {
 
     let service: Service
     let router: OperationRouter
+    /// The JSON-RPC transport over the same operations (`POST /rpc`, and `/rpc/ws` through the server).
+    public let rpcServer: JSONRPCServer
     /// Requests not in the operation table (the web page, its assets) go here.
     let fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)?
     static let maxBody = 16 * 1024 * 1024
@@ -20,6 +22,7 @@ public struct RESTResponder: HTTPResponder {
                 fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)? = nil) {
         self.service = service
         self.router = OperationRouter(operations)
+        self.rpcServer = JSONRPCServer(service: service, operations: operations)
         self.fallback = fallback
     }
 
@@ -69,7 +72,7 @@ public struct RESTResponder: HTTPResponder {
         guard let buffer = try? await r.collectBody(upTo: Self.maxBody) else {
             return Self.error(APIError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(Self.maxBody) bytes"))
         }
-        guard let reply = await JSONRPCServer(service: service).handle(Array(buffer.readableBytesView), remoteIP: context.peerIP) else {
+        guard let reply = await rpcServer.handle(Array(buffer.readableBytesView), remoteIP: context.peerIP) else {
             return Self.withCORS(Response(status: .noContent))
         }
         return Self.withCORS(Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))))

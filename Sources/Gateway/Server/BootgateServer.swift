@@ -25,7 +25,7 @@ public enum BootgateServer {
         }
         let assets = StaticAssets()
         let responder = RESTResponder(service: service) { request, _ in assets.response(for: request) }
-        let rpc = JSONRPCServer(service: service)
+        let rpc = responder.rpcServer
         let app = Application(responder: responder,
                               server: .http1WebSocketUpgrade { head, channel, _ in
                                   guard head.path?.split(separator: "?").first == "/rpc/ws" else { return .dontUpgrade }
