@@ -59,10 +59,9 @@ enum CloudInitContentChecker {
 
     static func checkCloudConfig(file: String, text: String) -> [Diagnostic] {
         let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            return [diagnostic(file: file, text: text, error: error)]
+        switch compose(file: file, text: text) {
+        case .success(let node): root = node
+        case .failure(let problem): return [problem.diagnostic]
         }
         // A header with nothing after it is a valid, empty cloud-config.
         guard let root else { return [] }
@@ -123,14 +122,24 @@ enum CloudInitContentChecker {
 
     // MARK: - YAML
 
+    struct YAMLProblem: Error { var diagnostic: Diagnostic }
+
+    /// The document's root node (nil when empty), or the parse error at its line.
+    static func compose(file: String, text: String) -> Result<Node?, YAMLProblem> {
+        do {
+            return .success(try Yams.compose(yaml: text))
+        } catch {
+            return .failure(YAMLProblem(diagnostic: diagnostic(file: file, text: text, error: error)))
+        }
+    }
+
     enum Expectation { case mapping, sequence }
 
     static func checkYAML(file: String, text: String, expect: Expectation) -> [Diagnostic] {
         let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            return [diagnostic(file: file, text: text, error: error)]
+        switch compose(file: file, text: text) {
+        case .success(let node): root = node
+        case .failure(let problem): return [problem.diagnostic]
         }
         guard let root else { return [] }
         switch (expect, root) {
