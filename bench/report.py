@@ -27,7 +27,7 @@ def main():
     raw = a.raw
 
     doc = {"config": dict(kv.split("=", 1) for kv in a.config.split()) if a.config else {}}
-    for name in ["machine", "sizes", "fill", "server", "nginx", "floor-small", "floor-4k", "ipxe", "bootconfig", "list", "writes",
+    for name in ["machine", "sizes", "fill", "server", "nginx", "floor-small", "floor-4k", "floor-async", "ipxe", "bootconfig", "list", "writes",
                  "writes-sequential", "writes-revisions", "watch", "nginx-ipxe", "nginx-bootconfig", "nginx-list"]:
         v = load(raw, name)
         if v is not None:
@@ -67,6 +67,7 @@ def main():
 
     rate_row("0. HTTP floor: constant script", "floor-small", nginx_name="nginx-ipxe")
     rate_row("0. HTTP floor: stored 4 KB file", "floor-4k", nginx_name="nginx-bootconfig")
+    rate_row("0. async floor: /healthz via Hummingbird", "floor-async", nginx_name="nginx-ipxe")
     rate_row("1. /ipxe", "ipxe", 0.5, 5)
     rate_row("2. /api/v1/bootconfig", "bootconfig", 1 / 3)
     rate_row("3. list all hosts", "list")
@@ -116,7 +117,7 @@ def main():
         checks.append(("6. memory after start", "< 150 MB", met))
         checks.append(("6. memory after load", "< 150 MB", met_end))
 
-    phases = [(k, doc[k]["server_rss_kib_after"]) for k in ("floor-small", "floor-4k", "ipxe", "bootconfig", "list", "writes", "writes-sequential")
+    phases = [(k, doc[k]["server_rss_kib_after"]) for k in ("floor-small", "floor-4k", "floor-async", "ipxe", "bootconfig", "list", "writes", "writes-sequential")
               if doc.get(k) and "server_rss_kib_after" in doc[k]]
     phase_note = ("resident memory after each run: " + ", ".join(f"{k} {v // 1024}" for k, v in phases) + " MiB") if phases else ""
 

@@ -232,9 +232,10 @@ say "warm-up"
 wrk_run warmup-ipxe "$url" 64 3s ipxe.lua "$lists/macs.txt"
 wrk_run warmup-bootconfig "$url" 64 3s bootconfig.lua "$lists/ips.txt"
 if want floor; then
-    say "0. bootgate's HTTP floor: a constant 12-byte script (/api/v1/ipxe/localboot) and a stored 4 KB file (/api/v1/bootconfigs/c1/serve), $conns connections, $duration"
+    say "0. bootgate's HTTP floor: a constant 12-byte script (/api/v1/ipxe/localboot) and a stored 4 KB file (/api/v1/bootconfigs/c1/serve) on the inline boot lane, and /healthz through Hummingbird's async responder, $conns connections, $duration"
     wrk_run floor-small "$url/api/v1/ipxe/localboot" "$conns" "$duration" plain.lua
     wrk_run floor-4k "$url/api/v1/bootconfigs/c1/serve" "$conns" "$duration" plain.lua
+    wrk_run floor-async "$url/healthz" "$conns" "$duration" plain.lua
 fi
 if want ipxe; then
     say "1. /ipxe?mac=<random of $hosts>, $conns connections, $duration"

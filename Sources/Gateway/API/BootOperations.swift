@@ -9,36 +9,42 @@ enum BootOperations {
     static func all() -> [Operation] {
         let script = Operation.Response(200, "iPXE script", contentTypes: ["text/plain"])
         return [
-            Operation(id: "boot.chain", method: .get, path: "/boot.ipxe", summary: "The chain script firmware loads first: dhcp, then /ipxe with the NIC's MAC", tag: "boot",
-                      parameters: [], body: nil, responses: [script]) { service, _ throws(APIError) in
+            Operation.inline(id: "boot.chain", method: .get, path: "/boot.ipxe", summary: "The chain script firmware loads first: dhcp, then /ipxe with the NIC's MAC", tag: "boot",
+                      parameters: [], body: nil, responses: [script], inline: { service, _ throws(APIError) in
                 .bytes(Array(try service.chainScript().utf8), contentType: ipxeText, status: 200, headers: [])
-            },
-            Operation(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
+            }),
+            Operation.inline(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
                       parameters: [.init("mac", "MAC address in any case, separated by ':' or '-' or not at all", required: true)], body: nil,
-                      responses: [script, .init(400, "Malformed MAC", schema: "Status")]) { service, req throws(APIError) in
+                      responses: [script, .init(400, "Malformed MAC", schema: "Status")], inline: { service, req throws(APIError) in
                 guard let mac = req.query["mac"], !mac.isEmpty else { throw .badRequest("query parameter mac is required, e.g. /ipxe?mac=${net0/mac}") }
                 let answer = try service.ipxe(mac: mac, record: true, ip: clientIP(service, req))
                 return .bytes(Array(answer.script.utf8), contentType: ipxeText, status: 200, headers: [])
-            },
-            Operation(id: "boot.config", method: .get, path: "/api/v1/bootconfig",
+            }),
+            Operation.inline(id: "boot.config", method: .get, path: "/api/v1/bootconfig",
                       summary: "The calling machine's config, found by its source address and rendered for it", tag: "boot",
                       parameters: [.init("file", "Which file of the config, when it has several")], body: nil,
                       responses: [.init(200, "The rendered config", contentTypes: configContentTypes),
                                   .init(404, "No host with that IP, or no config", schema: "Status"), .init(409, "Several hosts with that IP", schema: "Status"),
-                                  .init(406, "The client cannot take this config (Ignition spec version)", schema: "Status")]) { service, req throws(APIError) in
+                                  .init(406, "The client cannot take this config (Ignition spec version)", schema: "Status")],
+                      inline: { service, req throws(APIError) in
                 let ip = clientIP(service, req)
-                let host: ResourceObject
                 do throws(APIError) {
-                    host = try service.host(forIP: ip)
-                    let served = try await service.config(for: host, file: req.query["file"], accept: req.accept)
-                    service.recordEvent(.config, host: host, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip,
-                                        detail: "\(served.configName)/\(served.file) \(served.rendered.body.count) bytes")
-                    return .bytes(served.rendered.body, contentType: served.rendered.contentType, status: 200, headers: [])
+                    let host = try service.host(forIP: ip)
+                    guard let served = try service.configNow(for: host, file: req.query["file"], accept: req.accept) else { return nil }
+                    return configServed(service, host, ip, served)
                 } catch {
-                    service.recordEvent(.configRefused, host: try? service.host(forIP: ip), mac: "", ip: ip, detail: error.message)
-                    throw error
+                    throw configRefused(service, ip, error)
                 }
-            },
+            }, orElse: { service, req throws(APIError) in
+                // Only configs whose renderer is a plugin get here.
+                let ip = clientIP(service, req)
+                do throws(APIError) {
+                    let host = try service.host(forIP: ip)
+                    return configServed(service, host, ip, try await service.config(for: host, file: req.query["file"], accept: req.accept))
+                } catch {
+                    throw configRefused(service, ip, error)
+                }
+            }),
             Operation(id: "boot.complete", method: .post, path: "/api/v1/boot-complete",
                       summary: "The calling machine finished installing: its host switches to localboot (and to its next config, if named)", tag: "boot",
                       parameters: [], body: .init(schema: "BootComplete", contentTypes: ["application/json"], required: false),
@@ -49,35 +55,35 @@ enum BootOperations {
                 if !ref.isEmpty { out["bootConfigRef"] = .string(ref) }
                 return .json(.object(out), status: 200)
             },
-            Operation(id: "boot.ipxeBySourceIP", method: .get, path: "/api/v1/ipxe/boot",
+            Operation.inline(id: "boot.ipxeBySourceIP", method: .get, path: "/api/v1/ipxe/boot",
                       summary: "mkube's iPXE endpoint: the script for the calling machine's source address (exit when nothing matches)", tag: "boot",
-                      parameters: [], body: nil, responses: [script]) { service, req throws(APIError) in
+                      parameters: [], body: nil, responses: [script], inline: { service, req throws(APIError) in
                 let ip = clientIP(service, req)
                 guard let host = try? service.host(forIP: ip), let mac = MACAddress.normalize(host.bootMAC) else {
                     return .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
                 }
                 return .bytes(Array(try service.ipxe(mac: mac, record: true, ip: ip).script.utf8), contentType: ipxeText, status: 200, headers: [])
-            },
-            Operation(id: "boot.localboot", method: .get, path: "/api/v1/ipxe/localboot", summary: "mkube's legacy local-boot script", tag: "boot",
-                      parameters: [], body: nil, responses: [script]) { _, _ throws(APIError) in
+            }),
+            Operation.inline(id: "boot.localboot", method: .get, path: "/api/v1/ipxe/localboot", summary: "mkube's legacy local-boot script", tag: "boot",
+                      parameters: [], body: nil, responses: [script], inline: { _, _ throws(APIError) in
                 .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
-            },
-            Operation(id: "bootconfigs.serve", method: .get, path: "/api/v1/bootconfigs/{name}/serve",
+            }),
+            Operation.inline(id: "bootconfigs.serve", method: .get, path: "/api/v1/bootconfigs/{name}/serve",
                       summary: "A config's main file as stored (no host, no rendering), as mkube serves it", tag: ResourceKind.bootConfig.rawValue,
                       parameters: [.init("name", "BootConfig name", in: .path, required: true)], body: nil,
-                      responses: [.init(200, "The file, with its format's content type", contentTypes: configContentTypes), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
+                      responses: [.init(200, "The file, with its format's content type", contentTypes: configContentTypes), .init(404, "Not found", schema: "Status")], inline: { service, req throws(APIError) in
                 let (config, renderer) = try configAndRenderer(service, req.pathValue("name"))
                 let file = try service.pickFile(config.data, requested: nil, renderer: renderer, config: config.name)
                 return .bytes(Array((config.data[file] ?? "").utf8), contentType: renderer.contentType, status: 200, headers: [])
-            },
-            Operation(id: "bootconfigs.file", method: .get, path: "/api/v1/bootconfigs/{name}/files/{filename}",
+            }),
+            Operation.inline(id: "bootconfigs.file", method: .get, path: "/api/v1/bootconfigs/{name}/files/{filename}",
                       summary: "One file of a config as stored", tag: ResourceKind.bootConfig.rawValue,
                       parameters: [.init("name", "BootConfig name", in: .path, required: true), .init("filename", "File name", in: .path, required: true)], body: nil,
-                      responses: [.init(200, "The file", contentTypes: ["application/octet-stream"]), .init(404, "Not found", schema: "Status")]) { service, req throws(APIError) in
+                      responses: [.init(200, "The file", contentTypes: ["application/octet-stream"]), .init(404, "Not found", schema: "Status")], inline: { service, req throws(APIError) in
                 let (config, renderer) = try configAndRenderer(service, req.pathValue("name"))
                 let file = try service.pickFile(config.data, requested: req.pathValue("filename"), renderer: renderer, config: config.name)
                 return .bytes(Array((config.data[file] ?? "").utf8), contentType: "application/octet-stream", status: 200, headers: [])
-            },
+            }),
             Operation(id: "baremetalhosts.preview", method: .get, path: "/api/v1/namespaces/{namespace}/baremetalhosts/{name}/preview",
                       summary: "What the host gets if it boots now: iPXE script, rendered config, problems (records nothing)", tag: ResourceKind.bareMetalHost.rawValue,
                       parameters: [.init("namespace", "Namespace", in: .path, required: true), .init("name", "Host name", in: .path, required: true),
@@ -108,6 +114,17 @@ enum BootOperations {
                 return .json(.object(JSONObject([("kind", "RendererList"), ("items", .array(items)), ("variables", .array(variables))])), status: 200)
             },
         ]
+    }
+
+    static func configServed(_ service: Service, _ host: ResourceObject, _ ip: String, _ served: Service.ServedConfig) -> OperationResult {
+        service.recordEvent(.config, host: host, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip,
+                            detail: "\(served.configName)/\(served.file) \(served.rendered.body.count) bytes")
+        return .bytes(served.rendered.body, contentType: served.rendered.contentType, status: 200, headers: [])
+    }
+
+    static func configRefused(_ service: Service, _ ip: String, _ error: APIError) -> APIError {
+        service.recordEvent(.configRefused, host: try? service.host(forIP: ip), mac: "", ip: ip, detail: error.message)
+        return error
     }
 
     static func clientIP(_ service: Service, _ req: OperationRequest) -> String {

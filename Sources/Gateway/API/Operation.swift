@@ -54,6 +54,25 @@ public struct Operation: Sendable {
     /// The Kubernetes kind and verb, published as `x-kubernetes-*` so kubectl finds its way.
     public var kube: (kind: ResourceKind, action: String)? = nil
     public var handler: Handler
+    /// Set for work that never suspends (the boot path): the REST transport runs it on the
+    /// connection's event loop, skipping the hop to the concurrency pool. It returns nil, having
+    /// done nothing, when this request needs `handler` after all (a renderer that is a plugin).
+    public var inline: InlineHandler? = nil
+
+    public typealias InlineHandler = @Sendable (Service, OperationRequest) throws(APIError) -> OperationResult?
+
+    /// An operation whose work never suspends; `handler` runs `inline` too, then `orElse` when
+    /// `inline` declines.
+    static func inline(id: String, method: Method, path: String, summary: String, tag: String, parameters: [Parameter], body: Body?,
+                       responses: [Response], inline: @escaping InlineHandler, orElse slow: Handler? = nil) -> Operation {
+        var op = Operation(id: id, method: method, path: path, summary: summary, tag: tag, parameters: parameters, body: body, responses: responses) { service, req throws(APIError) in
+            if let out = try inline(service, req) { return out }
+            guard let slow else { throw .internalError("\(id) has no answer for this request") }
+            return try await slow(service, req)
+        }
+        op.inline = inline
+        return op
+    }
 
     /// Path parameters, in order, from the `{name}` segments.
     public var pathParameterNames: [String] {

@@ -2,13 +2,21 @@ import Synchronization
 
 /// Counts iPXE scripts served per host and writes `status.lastBoot` / `status.bootCount` in
 /// batches shortly after, so the boot path answers from memory and never waits on the disk.
+///
+/// A batch rewrites every host that booted since the last one. So that a storm of thousands of
+/// machines cannot spend the server on rewriting them, the next batch waits at least nine
+/// times as long as the last one took: batches use at most a tenth of the time, however many
+/// hosts boot, and a quiet rack still sees its counters within half a second.
 final class BootRecorder: Sendable {
+    static let minimumDelay: Duration = .milliseconds(500)
+    static let maximumDelay: Duration = .seconds(10)
     struct Pending: Sendable {
         var count: Int64
         var last: String
     }
 
     private let state = Mutex<(pending: [ObjectKey: Pending], scheduled: Bool)>(([:], false))
+    private let lastBatch = Mutex<Duration>(.zero)
 
     /// Notes a boot; returns true when the caller should schedule a flush.
     func note(_ key: ObjectKey, at time: String) -> Bool {
@@ -19,6 +27,16 @@ final class BootRecorder: Sendable {
             s.scheduled = true
             return true
         }
+    }
+
+    /// How long to wait before writing the next batch.
+    var delay: Duration {
+        min(Self.maximumDelay, max(Self.minimumDelay, lastBatch.withLock { $0 } * 9))
+    }
+
+    /// How long writing the last batch took.
+    func wrote(in duration: Duration) {
+        lastBatch.withLock { $0 = duration }
     }
 
     func take() -> [ObjectKey: Pending] {

@@ -14,15 +14,23 @@ public struct OperationRouter: Sendable {
     }
 
     private let routes: [Route]
+    /// Routes without parameters by method and path: the boot path's routes are found without a scan.
+    private let literal: [String: Operation]
 
     public init(_ operations: [Operation]) {
         routes = operations.map { op in
             let segs = op.path.split(separator: "/")
             return Route(operation: op, segments: segs, literalCount: segs.filter { !$0.hasPrefix("{") }.count)
         }.sorted { $0.literalCount > $1.literalCount }
+        var literal: [String: Operation] = [:]
+        for route in routes where route.literalCount == route.segments.count {
+            literal[route.operation.method.rawValue + " /" + route.segments.joined(separator: "/")] = route.operation
+        }
+        self.literal = literal
     }
 
     public func match(method: String, path: String) -> Match {
+        if let op = literal[method + " " + path] { return .found(op, [:]) }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         var allowed: [String] = []
         for route in routes where route.segments.count == parts.count {

@@ -51,7 +51,7 @@ public struct RESTResponder: HTTPResponder {
             }
             do {
                 let result = try await op.handler(service, req)
-                return Self.withCORS(encode(result, accept: req.accept, head: method == "HEAD"))
+                return encode(result, accept: req.accept, head: method == "HEAD")
             } catch {
                 if error.code >= 500 { service.logger.error("\(op.id) failed: \(error.message)") }
                 return Self.error(error)
@@ -79,31 +79,8 @@ public struct RESTResponder: HTTPResponder {
     }
 
     func encode(_ result: OperationResult, accept: String?, head: Bool) -> Response {
-        switch result {
-        case .resource(let object, let status, let warnings):
-            let body = TableView.wanted(accept) ? TableView.table(object.kind, [object], revision: nil) : object.json
-            var r = Self.json(body, status: status)
-            for w in warnings { r.headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \(JSONWriter.string(.string(w)))")) }
-            return head ? Self.stripBody(r) : r
-        case .list(let kind, let items, let revision):
-            let body: JSONValue = TableView.wanted(accept)
-                ? TableView.table(kind, items, revision: revision)
-                : .object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
-                                      ("metadata", ["resourceVersion": .string(String(revision))]),
-                                      ("items", .array(items.map(\.json)))]))
-            let r = Self.json(body, status: 200)
-            return head ? Self.stripBody(r) : r
-        case .json(let value, let status):
-            let r = Self.json(value, status: status)
-            return head ? Self.stripBody(r) : r
-        case .bytes(let bytes, let contentType, let status, let headers):
-            var r = Response(status: HTTPResponse.Status(code: status), headers: [.contentType: contentType],
-                             body: head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
-            for (n, v) in headers { if let name = HTTPField.Name(n) { r.headers[name] = v } }
-            return r
-        case .watch(let kind, let stream):
-            return watchResponse(kind, stream, table: TableView.wanted(accept))
-        }
+        if case .watch(let kind, let stream) = result { return watchResponse(kind, stream, table: TableView.wanted(accept)) }
+        return RESTReply(result, accept: accept)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
     }
 
     func watchResponse(_ kind: ResourceKind, _ stream: AsyncStream<WatchItem>, table: Bool) -> Response {
@@ -128,26 +105,13 @@ public struct RESTResponder: HTTPResponder {
         return Self.withCORS(Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: body))
     }
 
-    static func json(_ value: JSONValue, status: Int) -> Response {
-        Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(value, trailingNewline: true))))
-    }
-
     static func error(_ error: APIError) -> Response {
-        withCORS(json(error.status, status: error.code))
-    }
-
-    static func stripBody(_ r: Response) -> Response {
-        var copy = r
-        copy.body = ResponseBody()
-        return copy
+        RESTReply.error(error).response()
     }
 
     static func withCORS(_ r: Response) -> Response {
         var copy = r
-        copy.headers[.accessControlAllowOrigin] = "*"
-        copy.headers[.accessControlAllowMethods] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-        copy.headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
+        RESTReply.addCORS(to: &copy.headers)
         return copy
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
@@ -16,6 +17,8 @@ public struct ServerConfiguration: Sendable {
 }
 
 public enum BootgateServer {
+    static let serverName = "bootgate"
+
     /// Opens the store, seeds the examples into an empty one, and builds the HTTP application.
     public static func makeApplication(_ config: ServerConfiguration, renderers: any RendererLookup, logger: Logger) async throws -> (some ApplicationProtocol, Service) {
         let store = try SQLiteStore(directory: config.dataDirectory)
@@ -26,13 +29,16 @@ public enum BootgateServer {
         let assets = StaticAssets()
         let responder = RESTResponder(service: service) { request, _ in assets.response(for: request) }
         let rpc = responder.rpcServer
-        let app = Application(responder: responder,
-                              server: .http1WebSocketUpgrade { head, channel, _ in
-                                  guard head.path?.split(separator: "?").first == "/rpc/ws" else { return .dontUpgrade }
-                                  let session = JSONRPCWebSocketSession(server: rpc, remoteIP: channel.remoteAddress?.ipAddress ?? "")
-                                  return .upgrade([:]) { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
-                              },
-                              configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bootgate"),
+        let lane = InlineLane(service: service, operations: OperationTable.all, serverName: serverName)
+        let server = HTTPServerBuilder { responder in
+            InlineLaneChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: HTTP1WebSocketUpgradeChannel.Configuration()) { head, channel, _ in
+                guard head.path?.split(separator: "?").first == "/rpc/ws" else { return .dontUpgrade }
+                let session = JSONRPCWebSocketSession(server: rpc, remoteIP: channel.remoteAddress?.ipAddress ?? "")
+                return .upgrade([:]) { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
+            }, lane: lane)
+        }
+        let app = Application(responder: responder, server: server,
+                              configuration: .init(address: .hostname(config.host, port: config.port), serverName: serverName),
                               logger: logger)
         return (app, service)
     }
@@ -42,9 +48,10 @@ extension BootgateServer {
     /// Serves until SIGTERM or SIGINT. Open watch streams are ended first, so a graceful
     /// shutdown does not wait forever on clients that never hang up.
     public static func run(_ config: ServerConfiguration, renderers: any RendererLookup, logger: Logger) async throws {
+        MemoryTrimmer.limitArenas()
         let (app, service) = try await makeApplication(config, renderers: renderers, logger: logger)
         // ServiceGroup shuts services down last-first: the watch closer goes before the server.
-        let group = ServiceGroup(configuration: .init(services: [app, WatchCloser(service: service)],
+        let group = ServiceGroup(configuration: .init(services: [app, MemoryTrimmer(), WatchCloser(service: service)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await service.flushBootRecords()

@@ -25,7 +25,13 @@ extension Service {
         // Looked up and scripted under the index lock: no copy of the index per boot.
         let found: (ResourceObject, IPXEAnswer)? = index.read { s in
             guard let key = s.hostsByMAC[mac]?.min(), let host = s.object(key) else { return nil }
-            return (host, ipxe(for: host, mac: mac, s))
+            let cacheKey = IPXEScriptCache.Key(host: key, mac: mac)
+            let hostRevision = host.resourceVersion
+            let isoRevision = s.object(ObjectKey(.iscsiCdrom, name: host.image))?.resourceVersion ?? 0
+            if let hit = scripts.answer(cacheKey, hostRevision: hostRevision, isoRevision: isoRevision) { return (host, hit) }
+            let answer = ipxe(for: host, mac: mac, s)
+            scripts.store(answer, for: cacheKey, hostRevision: hostRevision, isoRevision: isoRevision)
+            return (host, answer)
         }
         guard let (host, answer) = found else {
             let reason = "bootgate: no BareMetalHost has MAC \(mac); create one with spec.bootMACAddress \(mac)"
@@ -34,7 +40,7 @@ extension Service {
         }
         if record {
             recordEvent(answer.problem == nil ? .ipxe : .ipxeRefused, host: host, mac: mac, ip: ip,
-                        detail: answer.problem ?? answer.script.split(separator: "\n").last.map(String.init) ?? "")
+                        detail: answer.problem ?? Self.lastLine(answer.script))
             if answer.problem == nil { noteBoot(host.key) }
         }
         return answer
@@ -59,6 +65,16 @@ extension Service {
         } catch {
             return refusal(host, "bootgate: cannot write an iPXE script for host \(host.key): \(error.description)")
         }
+    }
+
+    /// The command a script ends with (`sanboot …`, `exit`), for the event log.
+    static func lastLine(_ script: String) -> String {
+        let bytes = script.utf8
+        var end = bytes.endIndex
+        if end > bytes.startIndex, bytes[bytes.index(before: end)] == UInt8(ascii: "\n") { end = bytes.index(before: end) }
+        var start = end
+        while start > bytes.startIndex, bytes[bytes.index(before: start)] != UInt8(ascii: "\n") { start = bytes.index(before: start) }
+        return String(script[start..<end])
     }
 
     private func refusal(_ host: ResourceObject, _ reason: String) -> IPXEAnswer {
@@ -109,6 +125,49 @@ extension Service {
 
     /// The host's config file rendered for it. `file` picks one of several files.
     public func config(for host: ResourceObject, file: String?, accept: String?) async throws(APIError) -> ServedConfig {
+        let source = try configSource(for: host, file: file)
+        if let served = try configNow(source, host: host, accept: accept) { return served }
+        do throws(RenderFailure) {
+            let rendered = try await source.renderer.render(file: source.file, files: source.files, context: renderContext(for: host), options: RenderOptions(accept: accept))
+            return ServedConfig(configName: source.configName, file: source.file, rendered: rendered)
+        } catch {
+            throw source.failure(error, host: host)
+        }
+    }
+
+    /// `config(for:)` without suspending; nil, having done nothing, when the config's renderer
+    /// must be awaited (a plugin).
+    public func configNow(for host: ResourceObject, file: String?, accept: String?) throws(APIError) -> ServedConfig? {
+        try configNow(configSource(for: host, file: file), host: host, accept: accept)
+    }
+
+    private func configNow(_ source: ConfigSource, host: ResourceObject, accept: String?) throws(APIError) -> ServedConfig? {
+        guard let renderer = source.renderer as? any InlineRenderer else { return nil }
+        do throws(RenderFailure) {
+            let rendered = try renderer.renderNow(file: source.file, files: source.files, context: renderContext(for: host), options: RenderOptions(accept: accept))
+            return ServedConfig(configName: source.configName, file: source.file, rendered: rendered)
+        } catch {
+            throw source.failure(error, host: host)
+        }
+    }
+
+    /// The config, file and renderer a host's config request is answered from.
+    struct ConfigSource {
+        var configName: String
+        var file: String
+        var files: [String: String]
+        var renderer: any Renderer
+
+        func failure(_ error: RenderFailure, host: ResourceObject) -> APIError {
+            let message = "BootConfig \"\(configName)\" file \(file) cannot be served to host \(host.key): \(error.message)"
+            switch error.kind {
+            case .notAcceptable: return .notAcceptable(message)
+            case .invalid, .rendererFailed: return .internalError(message)
+            }
+        }
+    }
+
+    func configSource(for host: ResourceObject, file: String?) throws(APIError) -> ConfigSource {
         let ref = host.bootConfigRef
         if ref.isEmpty { throw APIError(code: 404, reason: "NotFound", message: "BareMetalHost \(host.key) has no bootConfigRef") }
         guard let config = index.object(ObjectKey(.bootConfig, name: ref)) else {
@@ -119,16 +178,7 @@ extension Service {
         }
         let files = config.data
         let name = try pickFile(files, requested: file, renderer: renderer, config: ref)
-        do throws(RenderFailure) {
-            let rendered = try await renderer.render(file: name, files: files, context: renderContext(for: host), options: RenderOptions(accept: accept))
-            return ServedConfig(configName: ref, file: name, rendered: rendered)
-        } catch {
-            let message = "BootConfig \"\(ref)\" file \(name) cannot be served to host \(host.key): \(error.message)"
-            switch error.kind {
-            case .notAcceptable: throw .notAcceptable(message)
-            case .invalid, .rendererFailed: throw .internalError(message)
-            }
-        }
+        return ConfigSource(configName: ref, file: name, files: files, renderer: renderer)
     }
 
     func pickFile(_ files: [String: String], requested: String?, renderer: any Renderer, config: String) throws(APIError) -> String {
@@ -222,13 +272,13 @@ extension Service {
     // MARK: records
 
     func recordEvent(_ type: BootEventType, host: ResourceObject?, mac: String, ip: String, detail: String) {
-        events.record(.init(time: Self.preciseTimestamp(), type: type.rawValue, host: host?.key.description ?? "", mac: mac, ip: ip, detail: detail))
+        events.record(.init(time: Timestamp.milliseconds(), type: type.rawValue, host: host?.key.description ?? "", mac: mac, ip: ip, detail: detail))
     }
 
     func noteBoot(_ key: ObjectKey) {
         guard bootRecorder.note(key, at: Self.timestamp()) else { return }
         Task { [self] in
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: bootRecorder.delay)
             await flushBootRecords()
         }
     }
@@ -237,16 +287,21 @@ extension Service {
     public func flushBootRecords() async {
         let pending = bootRecorder.take()
         guard !pending.isEmpty else { return }
+        let started = ContinuousClock.now
         do throws(APIError) {
             try await serialized { () async throws(APIError) -> Void in
                 var writes: [StoreWrite] = []
                 for (key, p) in pending {
                     guard var host = index.object(key) else { continue }
                     let expected = host.resourceVersion
-                    let count = (host.json.value(at: ["status", "bootCount"])?.intValue ?? 0) + p.count
+                    let status = host.json["status"]
+                    let count = (status?["bootCount"]?.intValue ?? 0) + p.count
                     host.json.set(.int(count), at: ["status", "bootCount"])
                     host.json.set(.string(p.last), at: ["status", "lastBoot"])
-                    host.json = ResourceKind.bareMetalHost.schema.normalize(host.json)
+                    // Key order only changes when the fields are new: the first boot.
+                    if status?["bootCount"] == nil || status?["lastBoot"] == nil {
+                        host.json = ResourceKind.bareMetalHost.schema.normalize(host.json)
+                    }
                     writes.append(.put(host, expectedRevision: expected))
                 }
                 if !writes.isEmpty { _ = try await commitWrites(writes) }
@@ -254,9 +309,7 @@ extension Service {
         } catch {
             logger.warning("could not record boots: \(error.message)")
         }
+        bootRecorder.wrote(in: ContinuousClock.now - started)
     }
 
-    static func preciseTimestamp(_ date: Date = Date()) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
 }

@@ -274,8 +274,8 @@ extension Service {
         return x == y
     }
 
-    static func timestamp(_ date: Date = Date()) -> String {
-        date.ISO8601Format()
+    static func timestamp() -> String {
+        Timestamp.seconds()
     }
 
     static func randomSuffix() -> String {

@@ -14,6 +14,7 @@ public final class Service: Sendable {
     public let events: BootEventLog
     let gate = WriteGate()
     let bootRecorder = BootRecorder()
+    let scripts = IPXEScriptCache()
     let logger: Logger
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {

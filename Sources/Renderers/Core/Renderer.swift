@@ -52,3 +52,13 @@ public struct RenderFailure: Error, Sendable {
     }
     public var message: String { diagnostics.map(\.located).joined(separator: "; ") }
 }
+
+/// A renderer that never waits (the built-in formats): the boot path runs it where the request
+/// arrived instead of handing the request to the concurrency pool. Plugins that run as
+/// processes are plain `Renderer`s.
+public protocol InlineRenderer: Renderer {
+    func renderNow(file: String, files: [String: String], context: RenderContext, options: RenderOptions) throws(RenderFailure) -> RenderedFile
+}
+
+extension IgnitionRenderer: InlineRenderer {}
+extension KickstartRenderer: InlineRenderer {}

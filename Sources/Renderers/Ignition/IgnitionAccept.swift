@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Reads the Ignition spec version a client advertises in its `Accept` header.
 ///
 /// Ignition asks with `Accept: application/vnd.coreos.ignition+json;version=3.6.0, */*;q=0.1`
@@ -7,8 +9,21 @@ enum IgnitionAccept {
     static let mediaType = "application/vnd.coreos.ignition+json"
 
     /// The highest version advertised for the Ignition media type, nil when none is advertised.
+    /// Installers of one image all send the same header: parse each distinct one once.
+    private static let parsed = Mutex<[String: IgnitionSpec.Version?]>([:])
+
     static func maxVersion(_ accept: String?) -> IgnitionSpec.Version? {
         guard let accept else { return nil }
+        if let hit = parsed.withLock({ $0[accept] }) { return hit }
+        let version = parse(accept)
+        parsed.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[accept] = .some(version)
+        }
+        return version
+    }
+
+    static func parse(_ accept: String) -> IgnitionSpec.Version? {
         var best: IgnitionSpec.Version?
         for range in accept.split(separator: ",") {
             let parts = range.split(separator: ";").map { trim($0) }

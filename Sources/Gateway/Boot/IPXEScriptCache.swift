@@ -1,0 +1,36 @@
+import Synchronization
+
+/// The last iPXE answer per host and MAC, valid while neither the host nor its ISO changes.
+/// Writing a script re-checks every value that goes into it; a host that boots again (or a
+/// rack that retries) gets the checked script back instead.
+final class IPXEScriptCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var host: ObjectKey
+        var mac: String
+    }
+
+    private struct Entry: Sendable {
+        var hostRevision: Int64
+        var isoRevision: Int64
+        var answer: Service.IPXEAnswer
+    }
+
+    private let entries = Mutex<[Key: Entry]>([:])
+    private let capacity: Int
+
+    init(capacity: Int = 65_536) { self.capacity = capacity }
+
+    func answer(_ key: Key, hostRevision: Int64, isoRevision: Int64) -> Service.IPXEAnswer? {
+        entries.withLock { e in
+            guard let hit = e[key], hit.hostRevision == hostRevision, hit.isoRevision == isoRevision else { return nil }
+            return hit.answer
+        }
+    }
+
+    func store(_ answer: Service.IPXEAnswer, for key: Key, hostRevision: Int64, isoRevision: Int64) {
+        entries.withLock { e in
+            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
+            e[key] = Entry(hostRevision: hostRevision, isoRevision: isoRevision, answer: answer)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Answers the operations marked `inline` (the boot path) from the connection's bytes, on its
+/// event loop.
+///
+/// Every other request goes through NIO's HTTP decoder and encoder, Hummingbird's request and
+/// response types, and a hop from the event loop to the Swift concurrency pool and back; for a
+/// 100-byte iPXE script that machinery costs several times what finding the host does. A rack
+/// powering on is all `/ipxe` and `/api/v1/bootconfig`, so this handler sits first in the
+/// pipeline and answers plain GETs of those routes itself. Anything else (another method or
+/// route, a body, `Connection: close`, HTTP/1.0, an odd header) and everything after it on that
+/// connection goes on to Hummingbird untouched; the handler then leaves the pipeline. Answers
+/// are written in request order, and none is pending when the bytes move on, so a pipelining
+/// client still gets its responses in order.
+final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// A request head longer than this is left to the HTTP decoder and its limits.
+    static let maxHead = 16 * 1024
+
+    private let lane: InlineLane
+    /// The start of a request whose head has not fully arrived.
+    private var partial: ByteBuffer?
+    private var peerIP: String?
+
+    init(lane: InlineLane) { self.lane = lane }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if var earlier = partial {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+            partial = nil
+        }
+        var answered = false
+        while bytes.readableBytes > 0 {
+            switch RawRequestHead.parse(bytes.readableBytesView) {
+            case .incomplete where bytes.readableBytes <= Self.maxHead:
+                partial = bytes
+                if answered { context.flush() }
+                return
+            case .complete(let head, let length):
+                if let (operation, request) = lane.match(target: head.target, headers: head.headers, peerIP: peerIP(context)),
+                   let reply = lane.answer(operation, request) {
+                    context.write(wrapOutboundOut(encode(reply, allocator: context.channel.allocator)), promise: nil)
+                    bytes.moveReaderIndex(forwardBy: length)
+                    answered = true
+                    continue
+                }
+            case .incomplete, .unsupported:
+                break
+            }
+            return passOn(bytes, context: context, flush: answered)
+        }
+        if answered { context.flush() }
+    }
+
+    /// Hands the rest of the connection to the HTTP decoder behind this handler and leaves.
+    private func passOn(_ bytes: ByteBuffer, context: ChannelHandlerContext, flush: Bool) {
+        if flush { context.flush() }
+        context.fireChannelRead(wrapInboundOut(bytes))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    private func encode(_ reply: RESTReply, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let status = HTTPResponseStatus(statusCode: reply.status)
+        var out = allocator.buffer(capacity: 256 + reply.body.count)
+        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        for field in reply.headers where field.name != .contentLength {
+            out.writeString("\(field.name.rawName): \(field.value)\r\n")
+        }
+        out.writeString("Content-Length: \(reply.body.count)\r\nDate: \(HTTPDate.now())\r\nServer: \(lane.serverName)\r\n\r\n")
+        out.writeBytes(reply.body)
+        return out
+    }
+
+    private func peerIP(_ context: ChannelHandlerContext) -> String {
+        if let peerIP { return peerIP }
+        let ip = context.channel.remoteAddress?.ipAddress ?? ""
+        peerIP = ip
+        return ip
+    }
+}
+
+/// The head of a plain HTTP/1.1 GET, read straight from the connection's bytes. Only the
+/// simplest form is accepted; whatever is not is `.unsupported` and left to NIO's decoder,
+/// which answers malformed requests properly.
+struct RawRequestHead {
+    var target: String
+    /// Lower-cased names, in order.
+    var headers: [(name: String, value: String)]
+
+    enum Parsed {
+        case complete(RawRequestHead, length: Int)
+        case incomplete
+        case unsupported
+    }
+
+    /// Headers whose presence means the request is not a plain keep-alive GET without a body.
+    private static let disqualifying: Set<String> = ["content-length", "transfer-encoding", "connection", "upgrade", "expect", "te", "trailer"]
+
+    static func parse(_ bytes: ByteBufferView) -> Parsed {
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), space = UInt8(ascii: " ")
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        // "GET " target " HTTP/1.1\r\n"
+        for expected in "GET /".utf8 {
+            guard i < end else { return .incomplete }
+            guard bytes[i] == expected else { return .unsupported }
+            i += 1
+        }
+        let targetStart = i - 1
+        while i < end, bytes[i] != space {
+            guard (0x21...0x7E).contains(bytes[i]) else { return .unsupported }
+            i += 1
+        }
+        let targetEnd = i
+        for expected in " HTTP/1.1\r\n".utf8 {
+            guard i < end else { return .incomplete }
+            guard bytes[i] == expected else { return .unsupported }
+            i += 1
+        }
+        var headers: [(name: String, value: String)] = []
+        while true {
+            guard i + 1 < end else { return .incomplete }
+            if bytes[i] == cr {
+                guard bytes[i + 1] == lf else { return .unsupported }
+                let target = String(decoding: bytes[targetStart..<targetEnd], as: UTF8.self)
+                return .complete(RawRequestHead(target: target, headers: headers), length: i + 2 - bytes.startIndex)
+            }
+            let nameStart = i
+            while i < end, bytes[i] != UInt8(ascii: ":") {
+                guard isTokenByte(bytes[i]) else { return .unsupported } // also refuses obs-fold
+                i += 1
+            }
+            guard i < end else { return .incomplete }
+            guard i > nameStart else { return .unsupported }
+            let name = String(decoding: bytes[nameStart..<i], as: UTF8.self).lowercased()
+            i += 1
+            while i < end, bytes[i] == space || bytes[i] == UInt8(ascii: "\t") { i += 1 }
+            let valueStart = i
+            while i < end, bytes[i] != cr {
+                let b = bytes[i]
+                guard b == UInt8(ascii: "\t") || (0x20...0x7E).contains(b) else { return .unsupported }
+                i += 1
+            }
+            guard i + 1 < end else { return .incomplete }
+            guard bytes[i + 1] == lf else { return .unsupported }
+            var valueEnd = i
+            while valueEnd > valueStart, bytes[valueEnd - 1] == space || bytes[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
+            if disqualifying.contains(name) { return .unsupported }
+            headers.append((name, String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self)))
+            i += 2
+        }
+    }
+
+    /// RFC 9110 token characters.
+    private static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(b)
+        }
+    }
+}
+
+/// What the inline handlers of every connection share: the service and its inline routes.
+struct InlineLane: Sendable {
+    let service: Service
+    let router: OperationRouter
+    let serverName: String
+
+    init(service: Service, operations: [Operation], serverName: String) {
+        self.service = service
+        self.router = OperationRouter(operations.filter { $0.inline != nil })
+        self.serverName = serverName
+    }
+
+    /// The inline operation for a GET, with its decoded input; nil to leave it to Hummingbird.
+    func match(target: String, headers: [(name: String, value: String)], peerIP: String) -> (Operation, OperationRequest)? {
+        let path: Substring, query: Substring?
+        if let q = target.firstIndex(of: "?") {
+            path = target[..<q]
+            query = target[target.index(after: q)...]
+        } else {
+            path = target[...]
+            query = nil
+        }
+        guard case .found(let operation, let params) = router.match(method: "GET", path: String(path)) else { return nil }
+        var req = OperationRequest()
+        req.path = params
+        req.query = QueryString.parse(query.map(String.init))
+        req.remoteIP = peerIP
+        for (name, value) in headers { req.headers[name] = value }
+        req.accept = req.headers["accept"]
+        return (operation, req)
+    }
+
+    /// The reply, or nil when the operation declined (it then has done nothing).
+    func answer(_ operation: Operation, _ request: OperationRequest) -> RESTReply? {
+        do throws(APIError) {
+            guard let result = try operation.inline?(service, request) else { return nil }
+            return RESTReply(result, accept: request.accept) ?? RESTReply.error(.internalError("\(operation.id) returned a stream"))
+        } catch {
+            if error.code >= 500 { service.logger.error("\(operation.id) failed: \(error.message)") }
+            return RESTReply.error(error)
+        }
+    }
+}
+
+/// Puts an `InlineRouteHandler` in front of every connection of a Hummingbird child channel.
+struct InlineLaneChannel<Inner: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Inner.Value
+    let inner: Inner
+    let lane: InlineLane
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            try channel.pipeline.syncOperations.addHandler(InlineRouteHandler(lane: lane), position: .first)
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// The `Date` header value (RFC 9110 IMF-fixdate), formatted once per second.
+enum HTTPDate {
+    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+
+    static func now() -> String {
+        var t = time(nil)
+        return cache.withLock { c in
+            if c.second == t { return c.text }
+            var parts = tm()
+            gmtime_r(&t, &parts)
+            c = (t, format(parts))
+            return c.text
+        }
+    }
+
+    static func format(_ t: tm) -> String {
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(days[Int(t.tm_wday)]), \(two(t.tm_mday)) \(months[Int(t.tm_mon)]) \(t.tm_year + 1900) \(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) GMT"
+    }
+}

@@ -1,0 +1,69 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// A finished REST answer: status, headers and body, encoded as mkube does (JSON + newline, CORS
+/// headers). The async responder and the inline boot lane both send these, so they cannot drift.
+struct RESTReply: Sendable {
+    var status: Int
+    var headers: HTTPFields
+    var body: [UInt8]
+
+    init(status: Int, headers: HTTPFields, body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Every result but a watch stream, which only the async responder can send.
+    init?(_ result: OperationResult, accept: String?) {
+        switch result {
+        case .resource(let object, let status, let warnings):
+            let body = TableView.wanted(accept) ? TableView.table(object.kind, [object], revision: nil) : object.json
+            self = .json(body, status: status)
+            for w in warnings { headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \(JSONWriter.string(.string(w)))")) }
+        case .list(let kind, let items, let revision):
+            let body: JSONValue = TableView.wanted(accept)
+                ? TableView.table(kind, items, revision: revision)
+                : .object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
+                                      ("metadata", ["resourceVersion": .string(String(revision))]),
+                                      ("items", .array(items.map(\.json)))]))
+            self = .json(body, status: 200)
+        case .json(let value, let status):
+            self = .json(value, status: status)
+        case .bytes(let bytes, let contentType, let status, let extra):
+            self.init(status: status, headers: [.contentType: contentType], body: bytes)
+            for (n, v) in extra { if let name = HTTPField.Name(n) { headers[name] = v } }
+        case .watch:
+            return nil
+        }
+        addCORS()
+    }
+
+    static func json(_ value: JSONValue, status: Int) -> RESTReply {
+        RESTReply(status: status, headers: [.contentType: "application/json"], body: JSONWriter.bytes(value, trailingNewline: true))
+    }
+
+    static func error(_ error: APIError) -> RESTReply {
+        var r = json(error.status, status: error.code)
+        r.addCORS()
+        return r
+    }
+
+    /// mkube answers every API call with these; browsers on other origins rely on them.
+    mutating func addCORS() {
+        Self.addCORS(to: &headers)
+    }
+
+    static func addCORS(to headers: inout HTTPFields) {
+        headers[.accessControlAllowOrigin] = "*"
+        headers[.accessControlAllowMethods] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
+    }
+
+    /// As a Hummingbird response; a HEAD request gets the headers and an empty body.
+    func response(head: Bool = false) -> Response {
+        Response(status: HTTPResponse.Status(code: status), headers: headers,
+                 body: head || body.isEmpty ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

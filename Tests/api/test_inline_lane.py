@@ -1,0 +1,117 @@
+"""The inline boot lane: /ipxe, /api/v1/bootconfig and the stored-file routes are answered on the
+connection's event loop (Sources/Gateway/REST/InlineRouteHandler.swift). These tests check
+what a client can tell apart: headers, order on one connection, Connection: close, errors."""
+import socket
+import time
+
+from conftest import HOSTS, host
+
+MAC = "ac:1f:6b:8a:a7:9c"  # server1 in the examples
+
+
+def raw_exchange(server, payload, expect, timeout=10):
+    """Sends raw bytes on one connection; reads until `expect` responses are complete."""
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    s.sendall(payload)
+    data = b""
+    deadline = time.time() + timeout
+    while data.count(b"HTTP/1.1 ") < expect or not complete(data, expect):
+        if time.time() > deadline:
+            break
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return s, data
+
+
+def complete(data, expect):
+    """True when `expect` responses with Content-Length or chunked bodies are all in `data`."""
+    rest = data
+    for _ in range(expect):
+        head_end = rest.find(b"\r\n\r\n")
+        if head_end < 0:
+            return False
+        head = rest[:head_end].decode("latin-1").lower()
+        body = rest[head_end + 4:]
+        if "content-length:" in head:
+            n = int(head.split("content-length:")[1].split("\r\n")[0])
+            if len(body) < n:
+                return False
+            rest = body[n:]
+        elif "transfer-encoding: chunked" in head:
+            end = body.find(b"\r\n0\r\n\r\n")
+            if not body.startswith(b"0\r\n\r\n") and end < 0:
+                return False
+            rest = body[5:] if body.startswith(b"0\r\n\r\n") else body[end + 7:]
+        else:
+            rest = body
+    return True
+
+
+def test_inline_answers_carry_the_same_headers_as_the_api(server):
+    ipxe = server.get("/ipxe?mac=" + MAC, raw=True)
+    api = server.get("/version")
+    assert ipxe.status == 200 and ipxe.text.startswith("#!ipxe\n")
+    assert ipxe.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert int(ipxe.headers["Content-Length"]) == len(ipxe.payload)
+    for name in ("Server", "Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers"):
+        assert ipxe.headers[name] == api.headers[name], name
+    # Same format and clock as Hummingbird's Date header (IMF-fixdate, GMT).
+    assert ipxe.headers["Date"].endswith(" GMT") and len(ipxe.headers["Date"]) == len(api.headers["Date"])
+
+
+def test_inline_errors_are_status_objects(server):
+    r = server.get("/ipxe?mac=not-a-mac")
+    assert r.status == 400
+    assert r.body["kind"] == "Status" and "not a MAC address" in r.body["message"]
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    r = server.get("/ipxe")
+    assert r.status == 400 and "mac is required" in r.body["message"]
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    # A watch that ends after 1 s is answered by the async side; the /ipxe behind it on the
+    # same connection must not overtake it.
+    rv = server.get(HOSTS).body["metadata"]["resourceVersion"]
+    payload = (f"GET {HOSTS}?watch=true&resourceVersion={rv}&timeoutSeconds=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+               f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n"
+               f"GET /api/v1/ipxe/localboot HTTP/1.1\r\nHost: x\r\n\r\n").encode()
+    s, data = raw_exchange(server, payload, 3)
+    s.close()
+    first, second, third = data.find(b"application/json"), data.find(b"#!ipxe\necho"), data.find(b"#!ipxe\nexit\n")
+    assert data.count(b"HTTP/1.1 200") == 3, data[:2000]
+    assert 0 <= first < second < third, data[:2000]
+
+
+def test_connection_close_is_honoured(server):
+    payload = f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    s, data = raw_exchange(server, payload, 1)
+    assert b"#!ipxe" in data
+    s.settimeout(5)
+    assert s.recv(100) == b""  # the server closed its side
+    s.close()
+
+
+def test_keep_alive_connection_serves_many_boots(server):
+    one = f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    s, data = raw_exchange(server, one * 50, 50)
+    s.close()
+    assert data.count(b"HTTP/1.1 200 OK") == 50
+    assert data.count(b"sanboot") + data.count(b"exit") >= 50
+
+
+def test_head_and_post_are_not_inline_but_still_answered(server):
+    r = server.request("HEAD", "/ipxe?mac=" + MAC, raw=True)
+    assert r.status == 200 and r.payload == b""
+    r = server.post("/ipxe?mac=" + MAC, {})
+    assert r.status == 405
+
+
+def test_every_boot_is_recorded(server):
+    before = len(server.get("/api/v1/events?host=default/server1").body["items"])
+    for _ in range(3):
+        assert server.get("/ipxe?mac=" + MAC, raw=True).status == 200
+    events = server.get("/api/v1/events?host=default/server1").body["items"]
+    assert len(events) == before + 3
+    assert all(e["type"] in ("ipxe", "ipxe-refused") for e in events[-3:])
