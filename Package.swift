@@ -26,10 +26,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "Renderers",
-            dependencies: [
-                "CJansson",
-                .product(name: "Mustache", package: "swift-mustache"),
-            ],
+            dependencies: ["CJansson"],
             resources: [.copy("Resources")]
         ),
         .target(
@@ -65,7 +62,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RenderersTests", dependencies: ["Renderers"]),
+        .testTarget(
+            name: "RenderersTests",
+            dependencies: [
+                "Renderers",
+                // The reference rendering CompiledTemplate is compared with.
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
         .testTarget(name: "PluginsTests", dependencies: ["Plugins"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatewayTests",

@@ -223,6 +223,9 @@ http {
     server {
         listen 127.0.0.1:$nginx_port;
         root $www;
+        # The same paths bootgate answers, so wrk can drive both with the same script.
+        location = /ipxe { default_type text/plain; alias $www/ipxe.txt; }
+        location = /api/v1/bootconfig { default_type application/json; alias $www/bootconfig.ign; }
     }
 }
 EOF
@@ -288,6 +291,10 @@ nginx_rss=$(tree_rss_kib "$nginx_pid")
 wrk_run nginx-warmup "$nurl/ipxe.txt" 64 3s plain.lua
 want ipxe && wrk_run nginx-ipxe "$nurl/ipxe.txt" "$conns" "$duration" plain.lua
 want bootconfig && wrk_run nginx-bootconfig "$nurl/bootconfig.ign" "$conns" "$duration" plain.lua
+# The same wrk scripts as bootgate's runs (a random MAC or X-Forwarded-For per request): the
+# client's own cost per request is then the same on both sides of the ratio.
+want ipxe && wrk_run nginx-ipxe-script "$nurl" "$conns" "$duration" ipxe.lua "$lists/macs.txt"
+want bootconfig && wrk_run nginx-bootconfig-script "$nurl" "$conns" "$duration" bootconfig.lua "$lists/ips.txt"
 want list && wrk_run nginx-list "$nurl/hosts.json" "$list_conns" "$duration" plain.lua
 echo "{\"startup_s\": $nginx_startup, \"rss_kib\": $nginx_rss}" >"$raw/nginx.json"
 kill "$nginx_pid" 2>/dev/null || true

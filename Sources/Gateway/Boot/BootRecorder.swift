@@ -34,18 +34,21 @@ final class BootRecorder: Sendable {
         min(Self.maximumDelay, max(Self.minimumDelay, lastBatch.withLock { $0 } * 9))
     }
 
-    /// How long writing the last batch took.
-    func wrote(in duration: Duration) {
-        lastBatch.withLock { $0 = duration }
-    }
-
+    /// The boots to write now. The batch stays scheduled until `finished`, so batches never overlap.
     func take() -> [ObjectKey: Pending] {
         state.withLock { s in
-            defer {
-                s.pending = [:]
-                s.scheduled = false
-            }
+            defer { s.pending = [:] }
             return s.pending
+        }
+    }
+
+    /// Records how long the batch took; true when boots arrived meanwhile and the caller
+    /// should schedule the next batch.
+    func finished(in duration: Duration) -> Bool {
+        lastBatch.withLock { $0 = duration }
+        return state.withLock { s in
+            s.scheduled = !s.pending.isEmpty
+            return s.scheduled
         }
     }
 }

@@ -9,10 +9,13 @@ final class IPXEScriptCache: Sendable {
         var mac: String
     }
 
+    /// Script and problem only: holding the answer's host would keep every superseded version
+    /// of every host alive.
     private struct Entry: Sendable {
         var hostRevision: Int64
         var isoRevision: Int64
-        var answer: Service.IPXEAnswer
+        var script: String
+        var problem: String?
     }
 
     private let entries = Mutex<[Key: Entry]>([:])
@@ -23,14 +26,14 @@ final class IPXEScriptCache: Sendable {
     func answer(_ key: Key, hostRevision: Int64, isoRevision: Int64) -> Service.IPXEAnswer? {
         entries.withLock { e in
             guard let hit = e[key], hit.hostRevision == hostRevision, hit.isoRevision == isoRevision else { return nil }
-            return hit.answer
+            return Service.IPXEAnswer(script: hit.script, host: nil, problem: hit.problem)
         }
     }
 
     func store(_ answer: Service.IPXEAnswer, for key: Key, hostRevision: Int64, isoRevision: Int64) {
         entries.withLock { e in
             if e.count >= capacity { e.removeAll(keepingCapacity: true) }
-            e[key] = Entry(hostRevision: hostRevision, isoRevision: isoRevision, answer: answer)
+            e[key] = Entry(hostRevision: hostRevision, isoRevision: isoRevision, script: answer.script, problem: answer.problem)
         }
     }
 }

@@ -67,7 +67,7 @@ public enum QueryString {
     }
 
     public static func percentDecode(_ text: Substring, plusIsSpace: Bool) -> String {
-        guard text.contains("%") || (plusIsSpace && text.contains("+")) else { return String(text) }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else { return String(text) }
         var bytes: [UInt8] = []
         var it = Array(text.utf8)[...]
         while let b = it.popFirst() {

@@ -26,9 +26,14 @@ extension Service {
         let found: (ResourceObject, IPXEAnswer)? = index.read { s in
             guard let key = s.hostsByMAC[mac]?.min(), let host = s.object(key) else { return nil }
             let cacheKey = IPXEScriptCache.Key(host: key, mac: mac)
-            let hostRevision = host.resourceVersion
+            // The script depends on the host's spec (generation) and the ISO's status (revision):
+            // boot counters written to the host's status leave it valid.
+            let hostRevision = host.json["metadata"]?["generation"]?.intValue ?? host.resourceVersion
             let isoRevision = s.object(ObjectKey(.iscsiCdrom, name: host.image))?.resourceVersion ?? 0
-            if let hit = scripts.answer(cacheKey, hostRevision: hostRevision, isoRevision: isoRevision) { return (host, hit) }
+            if var hit = scripts.answer(cacheKey, hostRevision: hostRevision, isoRevision: isoRevision) {
+                hit.host = host
+                return (host, hit)
+            }
             let answer = ipxe(for: host, mac: mac, s)
             scripts.store(answer, for: cacheKey, hostRevision: hostRevision, isoRevision: isoRevision)
             return (host, answer)
@@ -271,45 +276,56 @@ extension Service {
 
     // MARK: records
 
+    static let bootRecordsPerCommit = 256
+
+    /// The host with its boot counters advanced, as a write; nil when it is gone.
+    private func bootCounterWrite(_ key: ObjectKey, _ p: BootRecorder.Pending) -> StoreWrite? {
+        guard var host = index.object(key) else { return nil }
+        let expected = host.resourceVersion
+        let status = host.json["status"]
+        let count = (status?["bootCount"]?.intValue ?? 0) + p.count
+        host.json.set(.int(count), at: ["status", "bootCount"])
+        host.json.set(.string(p.last), at: ["status", "lastBoot"])
+        // Key order only changes when the fields are new: the first boot.
+        if status?["bootCount"] == nil || status?["lastBoot"] == nil {
+            host.json = ResourceKind.bareMetalHost.schema.normalize(host.json)
+        }
+        return .put(host, expectedRevision: expected)
+    }
+
     func recordEvent(_ type: BootEventType, host: ResourceObject?, mac: String, ip: String, detail: String) {
         events.record(.init(time: Timestamp.milliseconds(), type: type.rawValue, host: host?.key.description ?? "", mac: mac, ip: ip, detail: detail))
     }
 
     func noteBoot(_ key: ObjectKey) {
-        guard bootRecorder.note(key, at: Self.timestamp()) else { return }
+        if bootRecorder.note(key, at: Self.timestamp()) { scheduleBootFlush() }
+    }
+
+    private func scheduleBootFlush() {
         Task { [self] in
             try? await Task.sleep(for: bootRecorder.delay)
             await flushBootRecords()
         }
     }
 
-    /// Writes the pending boot counters in one commit.
+    /// Writes the pending boot counters, a few hundred hosts per commit, so neither API writes
+    /// nor boot-path reads wait long behind a storm's batch.
     public func flushBootRecords() async {
-        let pending = bootRecorder.take()
+        let pending = Array(bootRecorder.take())
         guard !pending.isEmpty else { return }
         let started = ContinuousClock.now
-        do throws(APIError) {
-            try await serialized { () async throws(APIError) -> Void in
-                var writes: [StoreWrite] = []
-                for (key, p) in pending {
-                    guard var host = index.object(key) else { continue }
-                    let expected = host.resourceVersion
-                    let status = host.json["status"]
-                    let count = (status?["bootCount"]?.intValue ?? 0) + p.count
-                    host.json.set(.int(count), at: ["status", "bootCount"])
-                    host.json.set(.string(p.last), at: ["status", "lastBoot"])
-                    // Key order only changes when the fields are new: the first boot.
-                    if status?["bootCount"] == nil || status?["lastBoot"] == nil {
-                        host.json = ResourceKind.bareMetalHost.schema.normalize(host.json)
-                    }
-                    writes.append(.put(host, expectedRevision: expected))
+        for start in stride(from: 0, to: pending.count, by: Self.bootRecordsPerCommit) {
+            let chunk = pending[start..<min(pending.count, start + Self.bootRecordsPerCommit)]
+            do throws(APIError) {
+                try await serialized { () async throws(APIError) -> Void in
+                    let writes = chunk.compactMap { bootCounterWrite($0.key, $0.value) }
+                    if !writes.isEmpty { _ = try await commitWrites(writes) }
                 }
-                if !writes.isEmpty { _ = try await commitWrites(writes) }
+            } catch {
+                logger.warning("could not record boots: \(error.message)")
             }
-        } catch {
-            logger.warning("could not record boots: \(error.message)")
         }
-        bootRecorder.wrote(in: ContinuousClock.now - started)
+        if bootRecorder.finished(in: ContinuousClock.now - started) { scheduleBootFlush() }
     }
 
 }

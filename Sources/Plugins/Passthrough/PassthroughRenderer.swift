@@ -22,7 +22,7 @@ public struct PassthroughRenderer: Renderer {
         guard let content = files[file] else {
             throw RenderFailure(.invalid, [Diagnostic(file: file, message: "no such file in the config")])
         }
-        let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .none)
-        return RenderedFile(body: Array(text.utf8), contentType: contentType)
+        let body = try TemplateEngine.renderBytes(file: file, content: content, context: context, escaping: .none)
+        return RenderedFile(body: body, contentType: contentType)
     }
 }

@@ -5,8 +5,11 @@ import Synchronization
 /// Tags in Ignition sit inside JSON strings and values are JSON-escaped, so for a template
 /// without sections every host's document has the same structure: only the strings holding
 /// tags differ. The plan parses the template once, rendered with a marker per value, and per
-/// host puts the host's values into those strings and runs the validator's checks on that tree.
-/// The tree is exactly what parsing the host's rendered text would give.
+/// host puts the host's values into those strings, giving exactly the tree parsing the host's
+/// rendered text would give. Structure, types and keys are then known to pass; what can differ
+/// per host is only what the validator reads from string values, so only those checks run: the
+/// meaning checks of every object that holds (or is above) a string with a value, uniqueness,
+/// and the version. A template whose structure does not pass on its own has no plan.
 ///
 /// There is no plan (the rendered text is parsed and validated as before) for a template with
 /// sections, a tag outside a JSON string or inside a key, or `iso.portalPort` (a number); and a
@@ -25,6 +28,16 @@ struct IgnitionRenderPlan: Sendable {
     let slots: [Slot]
     /// Marker number → the template reference whose value replaces it.
     let references: [String]
+    /// The verdict when no string holds a value: the same for every host.
+    private var fixed: (diagnostics: [Diagnostic], version: IgnitionSpec.Version?)?
+    /// Objects whose meaning checks read a string with a value, in the validator's order.
+    private var checked: [CheckedObject] = []
+
+    struct CheckedObject: Sendable {
+        var path: [Step]
+        var pointer: String
+        var definition: String
+    }
 
     private static let open: Unicode.Scalar = "\u{F8FE}", close: Unicode.Scalar = "\u{F8FF}"
 
@@ -44,11 +57,32 @@ struct IgnitionRenderPlan: Sendable {
               case .success(let root) = JanssonParser.parse(text) else { return nil }
         var slots: [Slot] = []
         guard collect(root, path: [], into: &slots) else { return nil }
-        return IgnitionRenderPlan(root: root, slots: slots, references: references)
+        var plan = IgnitionRenderPlan(root: root, slots: slots, references: references)
+        if slots.isEmpty {
+            plan.fixed = plan.fullCheck(file: file, root)
+            return plan
+        }
+        guard let version = root["ignition"]?["version"]?.stringValue.flatMap({ IgnitionSpec.Version($0) }),
+              let spec = IgnitionSpec.forVersion(version) else { return nil }
+        var above: Set<String> = [""]
+        for slot in slots {
+            var pointer = ""
+            for step in slot.path {
+                pointer = append(pointer, step)
+                above.insert(pointer)
+            }
+        }
+        collectChecked(root, as: .object(""), path: [], pointer: "", spec: spec, above: above, into: &plan.checked)
+        // Everything but these checks must pass for the template as it is: then only they can
+        // differ from host to host.
+        let full = plan.fullCheck(file: file, root), partial = plan.valueCheck(file: file, root)
+        guard full.diagnostics.map(\.located) == partial.diagnostics.map(\.located), full.version == partial.version else { return nil }
+        return plan
     }
 
     /// The validator's verdict for the host, or nil when its text must be validated instead.
     func validate(file: String, context: RenderContext) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?)? {
+        if let fixed { return fixed }
         var values: [String] = []
         values.reserveCapacity(references.count)
         for reference in references {
@@ -67,8 +101,19 @@ struct IgnitionRenderPlan: Sendable {
             }
             Self.replace(&tree, at: slot.path[...], with: .string(text))
         }
+        return valueCheck(file: file, tree)
+    }
+
+    private func fullCheck(file: String, _ tree: JSONValue) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?) {
         var validator = IgnitionValidator(file: file)
         let version = validator.check(root: tree)
+        return (validator.diagnostics, version)
+    }
+
+    private func valueCheck(file: String, _ tree: JSONValue) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?) {
+        var validator = IgnitionValidator(file: file)
+        let objects = checked.map { (value: Self.value(in: tree, at: $0.path[...]) ?? .null, definition: $0.definition, pointer: $0.pointer) }
+        let version = validator.checkValues(root: tree, objects: objects)
         return (validator.diagnostics, version)
     }
 
@@ -138,6 +183,48 @@ struct IgnitionRenderPlan: Sendable {
         return parts
     }
 
+    private static func append(_ pointer: String, _ step: Step) -> String {
+        switch step {
+        case .key(let k): return JSONPointer.appending(pointer, k)
+        case .index(let i): return JSONPointer.appending(pointer, i)
+        }
+    }
+
+    /// The objects above a string with a value, in the order the validator checks them (each
+    /// after its members), with their definitions.
+    private static func collectChecked(_ value: JSONValue, as type: IgnitionSpec.FieldType, path: [Step], pointer: String,
+                                       spec: IgnitionSpec, above: Set<String>, into out: inout [CheckedObject]) {
+        switch (type, value) {
+        case (.nullable(let inner), _) where value != .null:
+            collectChecked(value, as: inner, path: path, pointer: pointer, spec: spec, above: above, into: &out)
+        case (.array(let item), .array(let items)):
+            for (i, element) in items.enumerated() {
+                let child = JSONPointer.appending(pointer, i)
+                if above.contains(child) { collectChecked(element, as: item, path: path + [.index(i)], pointer: child, spec: spec, above: above, into: &out) }
+            }
+        case (.object(let name), .object(let members)):
+            guard let definition = spec.definitions[name] else { return }
+            for (key, member) in members {
+                let child = JSONPointer.appending(pointer, key)
+                if above.contains(child), let memberType = definition.type(of: key) {
+                    collectChecked(member, as: memberType, path: path + [.key(key)], pointer: child, spec: spec, above: above, into: &out)
+                }
+            }
+            out.append(CheckedObject(path: path, pointer: pointer, definition: name))
+        default:
+            break
+        }
+    }
+
+    private static func value(in tree: JSONValue, at path: ArraySlice<Step>) -> JSONValue? {
+        guard let step = path.first else { return tree }
+        switch (step, tree) {
+        case (.key(let k), .object(let members)): return members[k].flatMap { value(in: $0, at: path.dropFirst()) }
+        case (.index(let i), .array(let items)) where items.indices.contains(i): return value(in: items[i], at: path.dropFirst())
+        default: return nil
+        }
+    }
+
     // MARK: - Filling in
 
     private static func replace(_ value: inout JSONValue, at path: ArraySlice<Step>, with new: JSONValue) {
@@ -167,17 +254,18 @@ final class IgnitionRenderPlans: Sendable {
     static let shared = IgnitionRenderPlans(capacity: 1024)
 
     /// `nil` entries remember templates that have no plan.
-    private let cache = Mutex<[String: IgnitionRenderPlan?]>([:])
+    private let cache = Mutex<[ContentKey: IgnitionRenderPlan?]>([:])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
     func plan(file: String, content: String) -> IgnitionRenderPlan? {
-        if let hit = cache.withLock({ $0[content] }) { return hit }
+        let key = ContentKey(content)
+        if let hit = cache.withLock({ $0[key] }) { return hit }
         let plan = IgnitionRenderPlan.make(file: file, content: content)
         cache.withLock { c in
             if c.count >= capacity { c.removeAll(keepingCapacity: true) }
-            c[content] = .some(plan)
+            c[key] = .some(plan)
         }
         return plan
     }

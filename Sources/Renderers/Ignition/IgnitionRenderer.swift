@@ -30,11 +30,14 @@ public struct IgnitionRenderer: Renderer {
             throw RenderFailure(.invalid, [Diagnostic(file: file, message: "no such file in the config")])
         }
         guard isIgnitionFile(file, files: files) else {
-            let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .none)
-            return RenderedFile(body: Array(text.utf8), contentType: "text/plain; charset=utf-8")
+            let body = try TemplateEngine.renderBytes(file: file, content: content, context: context, escaping: .none)
+            return RenderedFile(body: body, contentType: "text/plain; charset=utf-8")
         }
-        let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .jsonString)
-        let (diagnostics, version) = IgnitionValidator.validate(file: file, text: text)
+        let body = try TemplateEngine.renderBytes(file: file, content: content, context: context, escaping: .jsonString)
+        // Checked again for this host: from the template's plan when it has one (no re-parse),
+        // else from the rendered bytes.
+        let (diagnostics, version) = IgnitionRenderPlans.shared.plan(file: file, content: content)?.validate(file: file, context: context)
+            ?? IgnitionValidator.validate(file: file, bytes: body)
         guard !diagnostics.hasErrors, let version else {
             throw RenderFailure(.invalid, diagnostics.filter { $0.severity == .error })
         }
@@ -42,7 +45,7 @@ public struct IgnitionRenderer: Renderer {
             throw RenderFailure(.notAcceptable, [Diagnostic(file: file, pointer: "/ignition/version",
                 message: "the config is Ignition spec \(version) but the client accepts at most \(accepted.major).\(accepted.minor).\(accepted.patch == Int.max ? "x" : String(accepted.patch)) (Accept: \(options.accept ?? "")); lower the config's version or boot a newer image")])
         }
-        return RenderedFile(body: Array(text.utf8), contentType: contentType)
+        return RenderedFile(body: body, contentType: contentType)
     }
 
     /// Whether a file of this config is an Ignition document (validated and served as one).

@@ -44,6 +44,24 @@ struct IgnitionValidator {
     // MARK: - Version
 
     mutating func check(root: JSONValue) -> IgnitionSpec.Version? {
+        guard let version = useDeclaredVersion(of: root) else { return nil }
+        check(root, as: .object(""), at: "")
+        checkUniqueness(root)
+        return diagnostics.hasErrors ? nil : version
+    }
+
+    /// Only the checks that read string values (`checkSemantics` of the given objects, each with
+    /// its definition, in document order; uniqueness; the version), for a document whose
+    /// structure and types are known to pass: see `IgnitionRenderPlan`.
+    mutating func checkValues(root: JSONValue, objects: [(value: JSONValue, definition: String, pointer: String)]) -> IgnitionSpec.Version? {
+        guard let version = useDeclaredVersion(of: root) else { return nil }
+        for object in objects { checkSemantics(object.value, definition: object.definition, at: object.pointer) }
+        checkUniqueness(root)
+        return diagnostics.hasErrors ? nil : version
+    }
+
+    /// The declared spec version, which the rest of the checks then follow.
+    private mutating func useDeclaredVersion(of root: JSONValue) -> IgnitionSpec.Version? {
         guard case .object = root else {
             error("", "an Ignition config is a JSON object, found \(root.typeName)")
             return nil
@@ -74,9 +92,7 @@ struct IgnitionValidator {
             return nil
         }
         self.spec = spec
-        check(root, as: .object(""), at: "")
-        checkUniqueness(root)
-        return diagnostics.hasErrors ? nil : version
+        return version
     }
 
     // MARK: - Structure

@@ -15,7 +15,13 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        tokens.map { "/" + $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }.joined()
+        tokens.map { "/" + Self.escape($0) }.joined()
+    }
+
+    /// `~` → `~0`, `/` → `~1`; tokens without either (nearly all) come back as they are.
+    static func escape(_ token: String) -> String {
+        guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
+        return token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 }
 
@@ -23,7 +29,7 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
 extension JSONPointer {
     /// `pointer` + `/token`, escaped: diagnostics build pointers as they descend.
     public static func appending(_ pointer: String, _ token: String) -> String {
-        pointer + "/" + token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        pointer + "/" + escape(token)
     }
 
     public static func appending(_ pointer: String, _ index: Int) -> String {

@@ -28,12 +28,12 @@ public struct KickstartRenderer: Renderer {
         guard let content = files[file] else {
             throw RenderFailure(.invalid, [Diagnostic(file: file, message: "no such file in the config")])
         }
-        let text = try TemplateEngine.render(file: file, content: content, context: context, escaping: .none)
+        let body = try TemplateEngine.renderBytes(file: file, content: content, context: context, escaping: .none)
         if isKickstartFile(file, files: files) {
-            let errors = KickstartValidator.validate(file: file, text: text).filter { $0.severity == .error }
+            let errors = KickstartValidator.validate(file: file, text: String(decoding: body, as: UTF8.self)).filter { $0.severity == .error }
             if !errors.isEmpty { throw RenderFailure(.invalid, errors) }
         }
-        return RenderedFile(body: Array(text.utf8), contentType: contentType)
+        return RenderedFile(body: body, contentType: contentType)
     }
 
     /// Whether a file of this config is a kickstart (validated as one).

@@ -1,10 +1,9 @@
-import Mustache
-
 /// Mustache templates inside boot config files (`{{host.hostname}}`, `{{server.bootconfigURL}}`, …).
 ///
 /// Only the names in `variables` exist: an unknown name is an error when the config is written
-/// (`check`), never an empty string at boot. Rendering uses swift-mustache with HTML escaping
-/// switched off; `TemplateEscaping.jsonString` escapes values for JSON string literals instead.
+/// (`check`), never an empty string at boot. Rendering uses `CompiledTemplate`, which gives the
+/// output swift-mustache gives with HTML escaping switched off (the tests compare the two);
+/// `TemplateEscaping.jsonString` escapes values for JSON string literals instead.
 /// See docs/templates.md.
 public enum TemplateEngine {
     public static let variables: [TemplateVariable] = [
@@ -46,20 +45,25 @@ public enum TemplateEngine {
     /// escaping) for a used value holding a line break or control character.
     public static func render(file: String, content: String, context: RenderContext, escaping: TemplateEscaping) throws(RenderFailure) -> String {
         guard isTemplate(content) else { return content }
+        return String(decoding: try renderBytes(file: file, content: content, context: context, escaping: escaping), as: UTF8.self)
+    }
+
+    /// `render` as the UTF-8 bytes a response body wants, without a String in between.
+    public static func renderBytes(file: String, content: String, context: RenderContext, escaping: TemplateEscaping) throws(RenderFailure) -> [UInt8] {
+        guard isTemplate(content) else { return Array(content.utf8) }
         let prepared = try PreparedTemplates.shared.prepared(file: file, content: content)
-        let analysis = prepared.analysis
-        if escaping == .none {
-            var unsafe: [Diagnostic] = []
-            for use in analysis.uses {
-                for value in values(of: use.reference, in: context) where value.unicodeScalars.contains(where: isControl) {
-                    unsafe.append(Diagnostic(file: file, line: use.line, message: "the value of \(use.reference) for host \(context.host.name) contains a line break or control character and cannot be inserted here"))
-                    break
-                }
-            }
-            if !unsafe.isEmpty { throw RenderFailure(.invalid, unsafe) }
+        if escaping == .none { try refuseUnsafeValues(prepared.uses, file: file, context: context) }
+        return prepared.template.render(context, escaping: escaping)
+    }
+
+    /// `.none` inserts values as they are, so a used value holding a line break or control
+    /// character is an error (one per use), whether or not this host's rendering reaches the use.
+    static func refuseUnsafeValues(_ uses: [PreparedTemplates.SlotUse], file: String, context: RenderContext) throws(RenderFailure) {
+        var unsafe: [Diagnostic] = []
+        for use in uses where use.slot.anyValue(in: context, where: TemplateEscaping.containsControl) {
+            unsafe.append(Diagnostic(file: file, line: use.line, message: "the value of \(use.reference) for host \(context.host.name) contains a line break or control character and cannot be inserted here"))
         }
-        let template = prepared.template
-        return template.render(mustacheObject(context, escape: escaping == .jsonString ? jsonEscape : { $0 }))
+        if !unsafe.isEmpty { throw RenderFailure(.invalid, unsafe) }
     }
 
     // MARK: - Names
@@ -196,35 +200,20 @@ public enum TemplateEngine {
 
     // MARK: - Values
 
+    /// The values of a reference as `analyse` names it (one per NIC for NIC fields; empty
+    /// strings for what the host lacks).
     static func values(of reference: String, in context: RenderContext) -> [String] {
-        let host = context.host
-        if reference.hasPrefix("host.nics[].") {
-            let field = reference.dropFirst("host.nics[].".count)
-            return host.nics.map { nicObject($0, escape: { $0 })[String(field)] ?? "" }
-        }
-        if reference.hasPrefix("host.labels.") { return [host.labels[String(reference.dropFirst("host.labels.".count))] ?? ""] }
-        if reference.hasPrefix("host.annotations.") { return [host.annotations[String(reference.dropFirst("host.annotations.".count))] ?? ""] }
-        switch reference {
-        case "host.name": return [host.name]
-        case "host.namespace": return [host.namespace]
-        case "host.hostname": return [host.hostname]
-        case "host.mac": return [host.mac]
-        case "host.ip": return [host.ip]
-        case "iso.name": return [context.iso?.name ?? ""]
-        case "iso.targetIQN": return [context.iso?.targetIQN ?? ""]
-        case "iso.portal": return [context.iso?.portal ?? ""]
-        case "iso.portalPort": return [context.iso.map { String($0.portalPort) } ?? ""]
-        case "server.url": return [context.server.url]
-        case "server.bootconfigURL": return [context.server.bootconfigURL]
-        default: return []
-        }
+        guard let slot = TemplateSlot(reference: reference) else { return [] }
+        if case .nic(let field) = slot { return context.host.nics.map { field.value(of: $0) } }
+        return [slot.value(in: context, nic: nil) ?? ""]
     }
 
     static func nicObject(_ nic: RenderContext.NIC, escape: (String) -> String) -> [String: String] {
         ["mac": escape(nic.mac), "ip": escape(nic.ip), "role": escape(nic.role), "hostname": escape(nic.hostname), "network": escape(nic.network)]
     }
 
-    /// The object swift-mustache walks: dictionaries, since its lookup goes through `MustacheParent`.
+    /// The object swift-mustache walks, for the tests that compare `CompiledTemplate` with it (the
+    /// way bootgate rendered before): dictionaries, since its lookup goes through `MustacheParent`.
     /// Missing labels and a missing ISO are absent keys, which render as empty strings.
     static func mustacheObject(_ context: RenderContext, escape: (String) -> String) -> [String: Any] {
         let host = context.host
@@ -252,7 +241,8 @@ public enum TemplateEngine {
         return object
     }
 
-    /// Escapes a value for the inside of a JSON string literal (RFC 8259 section 7).
+    /// Escapes a value for the inside of a JSON string literal (RFC 8259 section 7). The reference
+    /// for `TemplateEscaping.append`, which escapes the same way on bytes.
     static func jsonEscape(_ value: String) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count)
@@ -273,12 +263,9 @@ public enum TemplateEngine {
         return out
     }
 
+    /// What `.none` escaping refuses to insert; `TemplateEscaping.containsControl` checks it on bytes.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}"
-    }
-
-    static func parserLine(_ error: any Error) -> Int? {
-        (error as? MustacheTemplate.ParserError)?.context.lineNumber
     }
 
     private static func containsOpen<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {

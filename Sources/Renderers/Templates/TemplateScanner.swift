@@ -1,8 +1,8 @@
 /// Reads the `{{…}}` tags of a boot config with their line numbers.
 ///
-/// swift-mustache does the rendering, but its token list is internal and its parser stops at
-/// the first error without knowing which names exist. This scanner sees every tag, so `check`
-/// can report each unknown name and each misuse on its own line.
+/// `TemplateCompiler` reads templates for rendering, but stops at the first error without
+/// knowing which names exist. This scanner sees every tag, so `check` can report each unknown
+/// name and each misuse on its own line.
 struct TemplateScanner {
     struct Tag: Sendable, Hashable {
         enum Kind: Sendable, Hashable {
@@ -12,6 +12,8 @@ struct TemplateScanner {
         /// The name between the braces, trimmed (empty for comments).
         var name: String
         var line: Int
+        /// Byte offset of its `{{` in the content.
+        var offset: Int
     }
 
     struct Failure: Error, Sendable {
@@ -45,7 +47,7 @@ struct TemplateScanner {
                 index += 1
                 continue
             }
-            let tagLine = line
+            let tagLine = line, tagStart = index
             // Triple braces are mustache's unescaped form: same meaning here, since we never HTML-escape.
             let triple = starts([open, open, open], at: index)
             let bodyStart = index + (triple ? 3 : 2)
@@ -64,7 +66,7 @@ struct TemplateScanner {
             line += bodyLines
             index = end + terminator.count
             if triple {
-                tags.append(Tag(kind: .variable, name: trim(body), line: tagLine))
+                tags.append(Tag(kind: .variable, name: trim(body), line: tagLine, offset: tagStart))
                 continue
             }
             guard let sigil = body.first else {
@@ -73,19 +75,19 @@ struct TemplateScanner {
             }
             let rest = trim(String(body.dropFirst()))
             switch sigil {
-            case "#": tags.append(Tag(kind: .sectionOpen, name: rest, line: tagLine))
-            case "^": tags.append(Tag(kind: .invertedOpen, name: rest, line: tagLine))
-            case "/": tags.append(Tag(kind: .sectionClose, name: rest, line: tagLine))
-            case "!": tags.append(Tag(kind: .comment, name: "", line: tagLine))
-            case "&": tags.append(Tag(kind: .variable, name: rest, line: tagLine))
+            case "#": tags.append(Tag(kind: .sectionOpen, name: rest, line: tagLine, offset: tagStart))
+            case "^": tags.append(Tag(kind: .invertedOpen, name: rest, line: tagLine, offset: tagStart))
+            case "/": tags.append(Tag(kind: .sectionClose, name: rest, line: tagLine, offset: tagStart))
+            case "!": tags.append(Tag(kind: .comment, name: "", line: tagLine, offset: tagStart))
+            case "&": tags.append(Tag(kind: .variable, name: rest, line: tagLine, offset: tagStart))
             case ">", "<", "$":
-                tags.append(Tag(kind: .unsupported("partials and template inheritance (`{{\(sigil)…}}`) are not supported"), name: rest, line: tagLine))
+                tags.append(Tag(kind: .unsupported("partials and template inheritance (`{{\(sigil)…}}`) are not supported"), name: rest, line: tagLine, offset: tagStart))
             case "=":
-                tags.append(Tag(kind: .unsupported("changing delimiters (`{{=…=}}`) is not supported"), name: rest, line: tagLine))
+                tags.append(Tag(kind: .unsupported("changing delimiters (`{{=…=}}`) is not supported"), name: rest, line: tagLine, offset: tagStart))
             case "%":
-                tags.append(Tag(kind: .unsupported("pragmas (`{{%…}}`) are not supported"), name: rest, line: tagLine))
+                tags.append(Tag(kind: .unsupported("pragmas (`{{%…}}`) are not supported"), name: rest, line: tagLine, offset: tagStart))
             default:
-                tags.append(Tag(kind: .variable, name: trim(body), line: tagLine))
+                tags.append(Tag(kind: .variable, name: trim(body), line: tagLine, offset: tagStart))
             }
         }
         return (tags, errors)

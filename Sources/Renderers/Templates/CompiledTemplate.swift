@@ -1,0 +1,83 @@
+/// A boot config template compiled once into literal byte runs, value slots and sections, so a
+/// request renders by appending bytes: no name lookups, no dynamic casts, no Characters.
+///
+/// `TemplateCompiler` gives it the output swift-mustache 2.1.1 gives (bootgate's reference
+/// rendering, kept in the tests), including its whitespace rules for standalone tags.
+struct CompiledTemplate: Sendable {
+    enum Node: Sendable {
+        case literal([UInt8])
+        case value(TemplateSlot)
+        case section(Section, [Node])
+    }
+
+    struct Section: Sendable {
+        enum Subject: Sendable, Equatable {
+            /// `{{#host.nics}}` repeats per interface; `{{^host.nics}}` renders when there is none.
+            case nics
+            /// True when the host boots an ISO.
+            case iso
+            /// True when the slot has a value, even an empty one (a present empty label).
+            case slot(TemplateSlot)
+        }
+        var subject: Subject
+        var inverted: Bool
+    }
+
+    let nodes: [Node]
+    /// Literal bytes of one pass over the tree: what a rendering needs at least.
+    private let literalByteCount: Int
+
+    /// Throws for content swift-mustache cannot parse; run `TemplateEngine.analyse` first, which
+    /// explains nearly every such case better.
+    init(_ content: String) throws(TemplateScanner.Failure) {
+        nodes = try TemplateCompiler.compile(content)
+        literalByteCount = Self.literalBytes(in: nodes)
+    }
+
+    func render(_ context: RenderContext, escaping: TemplateEscaping) -> [UInt8] {
+        var out: [UInt8] = []
+        // Room for the values and a repeated section or two, so most renderings allocate once.
+        out.reserveCapacity(literalByteCount + literalByteCount / 4 + 256)
+        Self.write(nodes, context: context, nic: nil, escaping: escaping, into: &out)
+        return out
+    }
+
+    private static func write(_ nodes: [Node], context: RenderContext, nic: RenderContext.NIC?,
+                              escaping: TemplateEscaping, into out: inout [UInt8]) {
+        for node in nodes {
+            switch node {
+            case .literal(let bytes):
+                out.append(contentsOf: bytes)
+            case .value(let slot):
+                if let value = slot.value(in: context, nic: nic) { escaping.append(value, to: &out) }
+            case .section(let section, let body):
+                switch section.subject {
+                case .nics where !section.inverted:
+                    for each in context.host.nics {
+                        write(body, context: context, nic: each, escaping: escaping, into: &out)
+                    }
+                case .nics:
+                    if context.host.nics.isEmpty { write(body, context: context, nic: nic, escaping: escaping, into: &out) }
+                case .iso:
+                    if (context.iso != nil) != section.inverted {
+                        write(body, context: context, nic: nic, escaping: escaping, into: &out)
+                    }
+                case .slot(let slot):
+                    if (slot.value(in: context, nic: nic) != nil) != section.inverted {
+                        write(body, context: context, nic: nic, escaping: escaping, into: &out)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func literalBytes(in nodes: [Node]) -> Int {
+        nodes.reduce(0) { total, node in
+            switch node {
+            case .literal(let bytes): total + bytes.count
+            case .value: total
+            case .section(_, let body): total + literalBytes(in: body)
+            }
+        }
+    }
+}
