@@ -115,3 +115,53 @@ def test_every_boot_is_recorded(server):
     events = server.get("/api/v1/events?host=default/server1").body["items"]
     assert len(events) == before + 3
     assert all(e["type"] in ("ipxe", "ipxe-refused") for e in events[-3:])
+
+
+def test_ipxe_style_keep_alive_request_is_answered_and_kept_open(server):
+    # iPXE sends Connection: keep-alive; the connection must stay usable afterwards.
+    one = f"GET /ipxe?mac={MAC} HTTP/1.1\r\nConnection: keep-alive\r\nHost: x\r\nUser-Agent: iPXE/1.21.1\r\n\r\n".encode()
+    s, data = raw_exchange(server, one, 1)
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"#!ipxe" in data
+    s.sendall(one)
+    s.settimeout(5)
+    assert b"HTTP/1.1 200 OK" in s.recv(65536)
+    s.close()
+
+
+def test_request_split_across_packets(server):
+    request = f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n".encode()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(0, len(request), 7):  # 7-byte pieces, head and all
+        s.sendall(request[i:i + 7])
+        time.sleep(0.01)
+    data = b""
+    while not complete(data, 1):
+        data += s.recv(65536)
+    s.close()
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"#!ipxe" in data
+
+
+def test_malformed_requests_are_not_answered_as_boots(server):
+    # Not the lane's to judge: they go to NIO's decoder, which refuses them (Hummingbird's
+    # upgrade-capable channel then sends nothing and leaves the connection; it never answers 200).
+    for bad in (b"GET /ipxe?mac=x HTTP/1.1\r\nNo colon here\r\n\r\n",
+                b"GET /ipxe?mac=x HTTP/1.1\r\nHost: x\r\n folded: value\r\n\r\n"):
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=2)
+        s.sendall(bad)
+        try:
+            data = s.recv(200)
+        except socket.timeout:
+            data = b""
+        s.close()
+        assert not data.startswith(b"HTTP/1.1 200"), data[:200]
+    # And the server still serves the boot path afterwards.
+    assert server.get("/ipxe?mac=" + MAC, raw=True).status == 200
+
+
+def test_get_with_a_body_is_left_to_hummingbird(server):
+    payload = (f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+               f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n").encode()
+    s, data = raw_exchange(server, payload, 2)
+    s.close()
+    assert data.count(b"HTTP/1.1 200 OK") == 2

@@ -105,7 +105,8 @@ struct RawRequestHead {
     }
 
     /// Headers whose presence means the request is not a plain keep-alive GET without a body.
-    private static let disqualifying: Set<String> = ["content-length", "transfer-encoding", "connection", "upgrade", "expect", "te", "trailer"]
+    /// `Connection: keep-alive` (iPXE sends it) is the one `Connection` value that is.
+    private static let disqualifying: Set<String> = ["content-length", "transfer-encoding", "upgrade", "expect", "te", "trailer"]
 
     static func parse(_ bytes: ByteBufferView) -> Parsed {
         let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), space = UInt8(ascii: " ")
@@ -156,8 +157,9 @@ struct RawRequestHead {
             guard bytes[i + 1] == lf else { return .unsupported }
             var valueEnd = i
             while valueEnd > valueStart, bytes[valueEnd - 1] == space || bytes[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
-            if disqualifying.contains(name) { return .unsupported }
-            headers.append((name, String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self)))
+            let value = String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self)
+            if disqualifying.contains(name) || (name == "connection" && value.lowercased() != "keep-alive") { return .unsupported }
+            headers.append((name, value))
             i += 2
         }
     }

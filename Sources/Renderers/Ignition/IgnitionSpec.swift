@@ -68,13 +68,16 @@ struct IgnitionSpec: Sendable {
 
     let version: Version
     let definitions: [String: Definition]
+    /// Source URL schemes this version accepts (kept, not rebuilt: every source is checked).
+    let sourceSchemes: Set<String>
 
-    /// Source URL schemes this version accepts.
-    var sourceSchemes: Set<String> {
+    init(version: Version, definitions: [String: Definition]) {
+        self.version = version
+        self.definitions = definitions
         var schemes: Set<String> = ["http", "https", "tftp", "s3", "data"]
         if version >= Version(major: 3, minor: 2, patch: 0) { schemes.insert("gs") }
         if version >= Version(major: 3, minor: 4, patch: 0) { schemes.insert("arn") }
-        return schemes
+        sourceSchemes = schemes
     }
 
     /// Hash functions accepted in `verification.hash` (3.0.0 knows only sha512).
