@@ -8,7 +8,7 @@ public struct SourceIPResolver: Sendable {
     public func clientIP(peer: String, forwardedFor: String?) -> String {
         let peer = Self.unmapped(peer)
         guard isTrusted(peer), let header = forwardedFor, !header.isEmpty else { return peer }
-        let hops = header.split(separator: ",").map { Self.unmapped($0.trimmingCharacters(in: .whitespaces)) }
+        let hops = header.split(separator: ",").map { Self.unmapped(Self.trimmed($0)) }
         for hop in hops.reversed() where !isTrusted(hop) { return hop }
         return hops.first ?? peer
     }
@@ -16,6 +16,13 @@ public struct SourceIPResolver: Sendable {
     func isTrusted(_ ip: String) -> Bool { trustedProxies.contains { $0.contains(ip) } }
 
     /// `::ffff:10.0.0.1` is 10.0.0.1, as hosts are registered by their IPv4 address.
+    static func trimmed(_ s: Substring) -> String {
+        var u = s.utf8[...]
+        while let b = u.first, b == 0x20 || b == 0x09 { u = u.dropFirst() }
+        while let b = u.last, b == 0x20 || b == 0x09 { u = u.dropLast() }
+        return String(decoding: u, as: UTF8.self)
+    }
+
     static func unmapped(_ ip: String) -> String {
         ip.lowercased().hasPrefix("::ffff:") && ip.contains(".") ? String(ip.dropFirst(7)) : ip
     }

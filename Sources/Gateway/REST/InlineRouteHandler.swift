@@ -50,7 +50,7 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .complete(let head, let length):
                 if let (operation, request) = lane.match(target: head.target, headers: head.headers, peerIP: peerIP(context)),
                    let reply = lane.answer(operation, request) {
-                    context.write(wrapOutboundOut(encode(reply, allocator: context.channel.allocator)), promise: nil)
+                    context.write(wrapOutboundOut(lane.encode(reply, allocator: context.channel.allocator)), promise: nil)
                     bytes.moveReaderIndex(forwardBy: length)
                     answered = true
                     continue
@@ -68,18 +68,6 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         if flush { context.flush() }
         context.fireChannelRead(wrapInboundOut(bytes))
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    private func encode(_ reply: RESTReply, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let status = HTTPResponseStatus(statusCode: reply.status)
-        var out = allocator.buffer(capacity: 256 + reply.body.count)
-        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
-        for field in reply.headers where field.name != .contentLength {
-            out.writeString("\(field.name.rawName): \(field.value)\r\n")
-        }
-        out.writeString("Content-Length: \(reply.body.count)\r\nDate: \(HTTPDate.now())\r\nServer: \(lane.serverName)\r\n\r\n")
-        out.writeBytes(reply.body)
-        return out
     }
 
     private func peerIP(_ context: ChannelHandlerContext) -> String {
@@ -180,11 +168,27 @@ struct InlineLane: Sendable {
     let service: Service
     let router: OperationRouter
     let serverName: String
+    /// The fixed part of a 200 answer's head per content type (status line, content type, CORS,
+    /// server), encoded from a `RESTReply` once so the two paths send the same headers.
+    private let heads: [String: [UInt8]]
 
     init(service: Service, operations: [Operation], serverName: String) {
         self.service = service
         self.router = OperationRouter(operations.filter { $0.inline != nil })
         self.serverName = serverName
+        var heads: [String: [UInt8]] = [:]
+        for contentType in [BootOperations.ipxeText] + BootOperations.configContentTypes {
+            if let reply = RESTReply(.bytes([], contentType: contentType, status: 200, headers: []), accept: nil) {
+                heads[contentType] = Self.fixedHead(reply, serverName: serverName)
+            }
+        }
+        self.heads = heads
+    }
+
+    /// A finished answer: most are bytes with a content type whose head is already encoded.
+    enum Reply {
+        case ok(body: [UInt8], head: [UInt8])
+        case other(RESTReply)
     }
 
     /// The inline operation for a GET, with its decoded input; nil to leave it to Hummingbird.
@@ -208,14 +212,43 @@ struct InlineLane: Sendable {
     }
 
     /// The reply, or nil when the operation declined (it then has done nothing).
-    func answer(_ operation: Operation, _ request: OperationRequest) -> RESTReply? {
+    func answer(_ operation: Operation, _ request: OperationRequest) -> Reply? {
         do throws(APIError) {
             guard let result = try operation.inline?(service, request) else { return nil }
-            return RESTReply(result, accept: request.accept) ?? RESTReply.error(.internalError("\(operation.id) returned a stream"))
+            if case .bytes(let body, let contentType, 200, let extra) = result, extra.isEmpty, let head = heads[contentType] {
+                return .ok(body: body, head: head)
+            }
+            return .other(RESTReply(result, accept: request.accept) ?? RESTReply.error(.internalError("\(operation.id) returned a stream")))
         } catch {
             if error.code >= 500 { service.logger.error("\(operation.id) failed: \(error.message)") }
-            return RESTReply.error(error)
+            return .other(RESTReply.error(error))
         }
+    }
+
+    func encode(_ reply: Reply, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let head: [UInt8], body: [UInt8]
+        switch reply {
+        case .ok(let b, let h):
+            (head, body) = (h, b)
+        case .other(let r):
+            (head, body) = (Self.fixedHead(r, serverName: serverName), r.body)
+        }
+        var out = allocator.buffer(capacity: head.count + 80 + body.count)
+        out.writeBytes(head)
+        out.writeString("Content-Length: \(body.count)\r\nDate: \(HTTPDate.now())\r\n\r\n")
+        out.writeBytes(body)
+        return out
+    }
+
+    /// Status line and headers, without the ones written per answer (length, date).
+    static func fixedHead(_ reply: RESTReply, serverName: String) -> [UInt8] {
+        let status = HTTPResponseStatus(statusCode: reply.status)
+        var text = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
+        for field in reply.headers where field.name != .contentLength {
+            text += "\(field.name.rawName): \(field.value)\r\n"
+        }
+        text += "Server: \(serverName)\r\n"
+        return Array(text.utf8)
     }
 }
 

@@ -58,10 +58,20 @@ public struct OperationRouter: Sendable {
 public enum QueryString {
     public static func parse(_ query: String?) -> [String: String] {
         var out: [String: String] = [:]
-        for pair in (query ?? "").split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = percentDecode(kv[0], plusIsSpace: true)
-            if out[key] == nil { out[key] = kv.count > 1 ? percentDecode(kv[1], plusIsSpace: true) : "" }
+        guard let query, !query.isEmpty else { return out }
+        // Split on the bytes: `&` and `=` are ASCII, and this runs for every boot request.
+        let bytes = query.utf8
+        var start = bytes.startIndex
+        while start <= bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            if start < end {
+                let pair = query[start..<end]
+                let eq = pair.utf8.firstIndex(of: UInt8(ascii: "="))
+                let key = percentDecode(eq.map { pair[..<$0] } ?? pair, plusIsSpace: true)
+                if out[key] == nil { out[key] = eq.map { percentDecode(pair[pair.utf8.index(after: $0)...], plusIsSpace: true) } ?? "" }
+            }
+            guard end < bytes.endIndex else { break }
+            start = bytes.index(after: end)
         }
         return out
     }

@@ -227,24 +227,24 @@ struct IgnitionRenderPlan: Sendable {
 
     // MARK: - Filling in
 
+    /// Puts `new` at `path`, editing containers in place: each one the tree shares with the
+    /// plan's root is copied once, the first time a path passes through it.
     private static func replace(_ value: inout JSONValue, at path: ArraySlice<Step>, with new: JSONValue) {
         guard let step = path.first else {
             value = new
             return
         }
-        switch (step, value) {
-        case (.key(let k), .object(var members)):
-            guard var child = members[k] else { return }
-            value = .null // drop the reference so the edit below does not copy the container
-            replace(&child, at: path.dropFirst(), with: new)
-            members[k] = child
+        switch step {
+        case .key(let k):
+            guard case .object(var members) = value else { return }
+            value = .null // the only other reference, so `members` is edited in place
+            members.modify(k) { replace(&$0, at: path.dropFirst(), with: new) }
             value = .object(members)
-        case (.index(let i), .array(var items)) where items.indices.contains(i):
+        case .index(let i):
+            guard case .array(var items) = value, items.indices.contains(i) else { return }
             value = .null
             replace(&items[i], at: path.dropFirst(), with: new)
             value = .array(items)
-        default:
-            break
         }
     }
 }

@@ -200,10 +200,10 @@ struct IgnitionValidator {
     }
 
     private mutating func checkUnitName(_ name: String, at pointer: String) {
-        guard !name.contains("/"), let dot = name.lastIndex(of: "."), dot != name.startIndex else {
+        guard !name.utf8.contains(UInt8(ascii: "/")), let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else {
             return error(pointer, "unit name \"\(name)\" has no unit type suffix (.service, .socket, .target, .timer, .mount, .path, …)")
         }
-        let suffix = String(name[name.index(after: dot)...])
+        let suffix = String(name[name.utf8.index(after: dot)...])
         if !Self.unitSuffixes.contains(suffix) {
             error(pointer, "unit name \"\(name)\" has an unknown type suffix \".\(suffix)\"; expected one of " + Self.unitSuffixes.sorted().map { "." + $0 }.joined(separator: ", "))
         }
@@ -249,26 +249,29 @@ struct IgnitionValidator {
 
     /// Checks a source URL; returns its scheme when it has one.
     private mutating func checkSource(_ source: String, at pointer: String, spec: IgnitionSpec) -> String? {
-        guard let colon = source.firstIndex(of: ":"), colon != source.startIndex else {
+        // Bytes, not Characters: every source of every served config passes here.
+        let bytes = source.utf8
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon != bytes.startIndex else {
             error(pointer, source.isEmpty ? "source URL is empty" : "source \"\(source)\" is not a URL (no scheme)")
             return nil
         }
-        let rawScheme = source[..<colon]
-        guard let first = rawScheme.first, first.isASCII, first.isLetter,
-              rawScheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+        let rawScheme = bytes[..<colon]
+        func isLetter(_ b: UInt8) -> Bool { (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
+        guard let first = rawScheme.first, isLetter(first),
+              rawScheme.allSatisfy({ isLetter($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
         else {
             error(pointer, "source \"\(source)\" is not a URL (bad scheme)")
             return nil
         }
-        let scheme = rawScheme.lowercased()
+        let scheme = String(decoding: rawScheme.map { isLetter($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
         guard spec.sourceSchemes.contains(scheme) else {
             let later = IgnitionSpec.all.first { $0.sourceSchemes.contains(scheme) }
             let hint = later.map { " (needs spec \($0.version) or later)" } ?? ""
             error(pointer, "unsupported source scheme \"\(scheme)\" in spec \(spec.version)\(hint); allowed: \(spec.sourceSchemes.sorted().joined(separator: ", "))")
             return scheme
         }
-        let rest = source[source.index(after: colon)...]
-        if source.contains(where: { $0 == " " || $0 == "\n" || $0 == "\t" }) {
+        let rest = source[bytes.index(after: colon)...]
+        if bytes.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\t") }) {
             error(pointer, "source URL contains whitespace; percent-encode it")
         }
         switch scheme {

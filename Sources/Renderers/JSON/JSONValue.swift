@@ -94,6 +94,12 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         }
     }
 
+    /// Changes a present member in place, without copying it first.
+    public mutating func modify(_ key: String, _ body: (inout JSONValue) -> Void) {
+        guard storage[key] != nil else { return }
+        body(&storage[key]!)
+    }
+
     public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {
         var i = 0
         return AnyIterator {
