@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -10,9 +11,13 @@ private let M_ARENA_MAX: Int32 = -8
 /// Keeps the resident size near what the index holds. glibc gives each thread that allocates
 /// its own arena and keeps freed pages there: after a load (5 MB host lists, rendered configs
 /// on every event-loop thread) the process would stay hundreds of MB above its live data.
-/// Fewer arenas, and returning free pages every few seconds, cost nothing measurable.
+/// Two arenas bound what the event-loop threads can strand. Returning free pages (`malloc_trim`) holds the arena
+/// locks for milliseconds on a large heap, so it runs only once the process has gone quiet:
+/// after a storm, not during one.
 struct MemoryTrimmer: ServiceLifecycle.Service {
-    var interval: Duration = .seconds(5)
+    var interval: Duration = .seconds(2)
+    /// At most this share of one core used over the last interval counts as quiet.
+    var quietShare = 0.05
 
     /// Call before threads start allocating.
     static func limitArenas() {
@@ -24,12 +29,28 @@ struct MemoryTrimmer: ServiceLifecycle.Service {
     func run() async throws {
         // Sleeping ends at once when shutdown begins.
         try? await cancelWhenGracefulShutdown {
+            var lastCPU = Self.processCPUSeconds()
+            var trimmedSinceBusy = true
             while true {
                 try await Task.sleep(for: interval)
-                #if canImport(Glibc)
-                _ = malloc_trim(0)
-                #endif
+                let cpu = Self.processCPUSeconds()
+                let quiet = cpu - lastCPU < quietShare * Double(interval.components.seconds)
+                lastCPU = cpu
+                if !quiet {
+                    trimmedSinceBusy = false
+                } else if !trimmedSinceBusy {
+                    #if canImport(Glibc)
+                    _ = malloc_trim(0)
+                    #endif
+                    trimmedSinceBusy = true
+                }
             }
         }
+    }
+
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

@@ -82,8 +82,8 @@ struct IgnitionValidator {
             error("/ignition/version", "expected string, found \(versionValue.typeName)")
             return nil
         }
-        let supported = IgnitionSpec.supportedVersions.map(\.description).joined(separator: ", ")
         guard let version = IgnitionSpec.Version(text), let spec = IgnitionSpec.forVersion(version) else {
+            let supported = IgnitionSpec.supportedVersions.map(\.description).joined(separator: ", ")
             if text.contains("-experimental") {
                 error("/ignition/version", "experimental spec version \"\(text)\" is not accepted; use a released version (\(supported))")
             } else {
@@ -323,15 +323,15 @@ struct IgnitionValidator {
 
     /// Ignition refuses two entries for the same path, unit, user, … (they would race).
     private mutating func checkUniqueness(_ root: JSONValue) {
-        var paths: [String: String] = [:]
+        // Pointers are spelled out only for the duplicates found.
+        var paths: [String: (kind: String, index: Int)] = [:]
         for kind in ["files", "directories", "links"] {
             for (index, node) in (root["storage"]?[kind]?.arrayValue ?? []).enumerated() {
                 guard let path = node["path"]?.stringValue else { continue }
-                let pointer = "/storage/\(kind)/\(index)/path"
                 if let first = paths[path] {
-                    error(pointer, "duplicate path \"\(path)\" (also at \(first))")
+                    error("/storage/\(kind)/\(index)/path", "duplicate path \"\(path)\" (also at /storage/\(first.kind)/\(first.index)/path)")
                 } else {
-                    paths[path] = pointer
+                    paths[path] = (kind, index)
                 }
             }
         }
