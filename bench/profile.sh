@@ -16,7 +16,7 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 out=bench/results
 mkdir -p "$out"
 name=profile-${script%.lua}
-WRK_THREADS=2 wrk -t2 -c64 -d$((secs + 6))s -s "bench/wrk/$script" "$url" -- $arg >"$out/$name-wrk.txt" 2>&1 &
+WRK_THREADS=2 wrk -t2 -c${PROFILE_CONNECTIONS:-64} -d$((secs + 6))s -s "bench/wrk/$script" "$url" -- $arg >"$out/$name-wrk.txt" 2>&1 &
 wrk_pid=$!
 trap 'kill $wrk_pid 2>/dev/null || true' EXIT
 sleep 3

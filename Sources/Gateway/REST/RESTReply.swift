@@ -23,11 +23,8 @@ struct RESTReply: Sendable {
             self = .json(body, status: status)
             for w in warnings { headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \(JSONWriter.string(.string(w)))")) }
         case .list(let kind, let items, let revision):
-            let body: JSONValue = TableView.wanted(accept)
-                ? TableView.table(kind, items, revision: revision)
-                : .object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
-                                      ("metadata", ["resourceVersion": .string(String(revision))]),
-                                      ("items", .array(items.map(\.json)))]))
+            let body = TableView.wanted(accept) ? TableView.table(kind, items, revision: revision)
+                : Self.listDocument(kind, items.map(\.json), revision: revision)
             self = .json(body, status: 200)
         case .json(let value, let status):
             self = .json(value, status: status)
@@ -40,14 +37,25 @@ struct RESTReply: Sendable {
         addCORS()
     }
 
-    static func json(_ value: JSONValue, status: Int) -> RESTReply {
-        RESTReply(status: status, headers: [.contentType: "application/json"], body: JSONWriter.bytes(value, trailingNewline: true))
+    /// A list as mkube writes it.
+    static func listDocument(_ kind: ResourceKind, _ items: [JSONValue], revision: Int64) -> JSONValue {
+        .object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
+                            ("metadata", ["resourceVersion": .string(String(revision))]), ("items", .array(items))]))
     }
 
+    static func json(_ value: JSONValue, status: Int) -> RESTReply {
+        RESTReply(status: status, headers: jsonHeaders, body: JSONWriter.bytes(value, trailingNewline: true))
+    }
+
+    /// A JSON answer's headers: content type and CORS.
+    static let jsonHeaders: HTTPFields = {
+        var h: HTTPFields = [.contentType: "application/json"]
+        addCORS(to: &h)
+        return h
+    }()
+
     static func error(_ error: APIError) -> RESTReply {
-        var r = json(error.status, status: error.code)
-        r.addCORS()
-        return r
+        json(error.status, status: error.code)
     }
 
     /// mkube answers every API call with these; browsers on other origins rely on them.
