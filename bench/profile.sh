@@ -3,6 +3,7 @@
 # without hardware counters), and prints where the time goes (inclusive %, top frames).
 #
 #   bench/profile.sh PID URL WRK_SCRIPT [ARG] [SECONDS]
+#   PROFILE_CONNECTIONS=N sets wrk's connections (default 64; 8 suits the 5 MB host list).
 #   e.g. bench/profile.sh "$(pgrep -n bootgate)" http://127.0.0.1:18570 bootconfig.lua DATA/bench-fill/ips.txt
 #        bench/profile.sh PID http://127.0.0.1:18570/api/v1/baremetalhosts plain.lua "" 10
 #
