@@ -32,7 +32,8 @@ final class IPXEScriptCache: Sendable {
 
     func store(_ answer: Service.IPXEAnswer, for key: Key, hostRevision: Int64, isoRevision: Int64) {
         entries.withLock { e in
-            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
+            // Full: one arbitrary entry goes, so a fleet larger than the cache never empties it at once.
+            if e.count >= capacity, e[key] == nil { e.remove(at: e.startIndex) }
             e[key] = Entry(hostRevision: hostRevision, isoRevision: isoRevision, script: answer.script, problem: answer.problem)
         }
     }

@@ -43,8 +43,10 @@ final class EncodedObjects: Sendable {
         out.append(contentsOf: shell[split...])
         if !fresh.isEmpty {
             entries.withLock { e in
-                if e.count + fresh.count > capacity { e.removeAll(keepingCapacity: true) }
-                for (key, entry) in fresh { e[key] = entry }
+                for (key, entry) in fresh {
+                    if e.count >= capacity, e[key] == nil { e.remove(at: e.startIndex) }
+                    e[key] = entry
+                }
             }
         }
         return out

@@ -264,7 +264,7 @@ final class IgnitionRenderPlans: Sendable {
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let plan = IgnitionRenderPlan.make(file: file, content: content)
         cache.withLock { c in
-            if c.count >= capacity { c.removeAll(keepingCapacity: true) }
+            if c.count >= capacity, c[key] == nil { c.remove(at: c.startIndex) } // as PreparedTemplates
             c[key] = .some(plan)
         }
         return plan

@@ -42,7 +42,8 @@ final class PreparedTemplates: Sendable {
         }
         let prepared = Prepared(template: template, uses: uses)
         cache.withLock { c in
-            if c.count >= capacity { c.removeAll(keepingCapacity: true) }
+            // Full: one arbitrary entry goes, so more configs than the cache holds never empty it at once.
+            if c.count >= capacity, c[key] == nil { c.remove(at: c.startIndex) }
             c[key] = prepared
         }
         return prepared
