@@ -17,7 +17,7 @@ import Synchronization
 /// route, a body, `Connection: close`, HTTP/1.0, an odd header) and everything after it on that
 /// connection goes on to Hummingbird untouched; the handler then leaves the pipeline. Answers
 /// are written in request order, and none is pending when the bytes move on, so a pipelining
-/// client still gets its responses in order.
+/// client still gets its responses in order; one that stops reading them is passed on too.
 final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -48,6 +48,9 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if answered { context.flush() }
                 return
             case .complete(let head, let length):
+                // A client that pipelines without reading its answers gets Hummingbird's
+                // backpressure instead of an ever-growing write buffer here.
+                guard context.channel.isWritable else { break }
                 if let (operation, request) = lane.match(target: head.target, headers: head.headers, peerIP: peerIP(context)),
                    let reply = lane.answer(operation, request) {
                     context.write(wrapOutboundOut(lane.encode(reply, allocator: context.channel.allocator)), promise: nil)
