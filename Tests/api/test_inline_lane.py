@@ -1,7 +1,9 @@
 """The inline boot lane: /ipxe, /api/v1/bootconfig and the stored-file routes are answered on the
 connection's event loop (Sources/Gateway/REST/InlineRouteHandler.swift). These tests check
 what a client can tell apart: headers, order on one connection, Connection: close, errors."""
+import re
 import socket
+import threading
 import time
 
 from conftest import HOSTS, host
@@ -165,3 +167,31 @@ def test_get_with_a_body_is_left_to_hummingbird(server):
     s, data = raw_exchange(server, payload, 2)
     s.close()
     assert data.count(b"HTTP/1.1 200 OK") == 2
+
+
+def test_pipelining_without_reading_still_answers_everything_in_order(server):
+    # Requests sent before any answer is read: the lane answers until the socket's write
+    # buffer fills, then hands the connection to Hummingbird. Every answer must arrive, in
+    # order (each names its MAC), and both paths must have answered (their header orders differ).
+    count = 30000
+    macs = [f"52:54:00:aa:{i // 256 % 256:02x}:{i % 256:02x}" for i in range(count)]
+    payload = b"".join(f"GET /ipxe?mac={m} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for m in macs)
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    sender = threading.Thread(target=s.sendall, args=(payload,))
+    sender.start()
+    time.sleep(2)  # not reading: the server's writes back up
+    data = bytearray()
+    deadline = time.time() + 120
+    last = macs[-1].encode()
+    while not (data.endswith(b"exit 1\n") and last in data[-400:]):  # the last answer is in
+        assert time.time() < deadline, f"{data.count(b'HTTP/1.1 200 OK')} answers"
+        chunk = s.recv(1 << 22)
+        if not chunk:
+            break
+        data += chunk
+    sender.join()
+    s.close()
+    found = [m.decode() for m in re.findall(rb"no BareMetalHost has MAC ([0-9a-f:]{17})", bytes(data))]
+    assert found == macs
+    lane, hummingbird = data.count(b"Server: bootgate\r\nContent-Length"), data.count(b"\r\nServer: bootgate\r\n\r\n")
+    assert lane > 0 and hummingbird > 0 and lane + hummingbird == count, (lane, hummingbird)
