@@ -15,7 +15,7 @@ public struct SourceIPResolver: Sendable {
 
     func isTrusted(_ ip: String) -> Bool { trustedProxies.contains { $0.contains(ip) } }
 
-    /// `::ffff:10.0.0.1` is 10.0.0.1, as hosts are registered by their IPv4 address.
+    /// The hop without the blanks around it (`a, b` lists).
     static func trimmed(_ s: Substring) -> String {
         var u = s.utf8[...]
         while let b = u.first, b == 0x20 || b == 0x09 { u = u.dropFirst() }
@@ -23,6 +23,7 @@ public struct SourceIPResolver: Sendable {
         return String(decoding: u, as: UTF8.self)
     }
 
+    /// `::ffff:10.0.0.1` is 10.0.0.1, as hosts are registered by their IPv4 address.
     static func unmapped(_ ip: String) -> String {
         ip.lowercased().hasPrefix("::ffff:") && ip.contains(".") ? String(ip.dropFirst(7)) : ip
     }

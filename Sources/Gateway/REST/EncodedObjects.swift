@@ -15,30 +15,33 @@ final class EncodedObjects: Sendable {
 
     init(capacity: Int = 200_000) { self.capacity = capacity }
 
-    /// The list document, byte for byte what `JSONWriter` writes for it (and a newline).
+    /// The list document as mkube writes it, byte for byte what `JSONWriter` writes for the
+    /// whole list (and a newline).
     func list(_ kind: ResourceKind, _ items: [ResourceObject], revision: Int64) -> [UInt8] {
+        let envelope = JSONValue.object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
+                                                    ("metadata", ["resourceVersion": .string(String(revision))]),
+                                                    ("items", .array([]))]))
         // `…"items":[]}` + newline: the items go between the brackets.
-        let shell = JSONWriter.bytes(RESTReply.listDocument(kind, [], revision: revision), trailingNewline: true)
+        let shell = JSONWriter.bytes(envelope, trailingNewline: true)
         let split = shell.count - 3
-        var parts = [[UInt8]?](repeating: nil, count: items.count)
-        entries.withLock { e in
-            for (i, o) in items.enumerated() where e[o.key]?.revision == o.resourceVersion {
-                parts[i] = e[o.key]?.bytes
-            }
+        // Key and revision are read from each object's JSON once.
+        let stamps = items.map { (key: $0.key, revision: $0.resourceVersion) }
+        let cached: [[UInt8]?] = entries.withLock { e in
+            stamps.map { stamp in e[stamp.key].flatMap { $0.revision == stamp.revision ? $0.bytes : nil } }
         }
         var fresh: [(ObjectKey, Entry)] = []
         var out: [UInt8] = []
-        out.reserveCapacity(shell.count + parts.reduce(0) { $0 + ($1?.count ?? 512) + 1 })
+        out.reserveCapacity(shell.count + cached.reduce(0) { $0 + ($1?.count ?? 512) + 1 })
         out.append(contentsOf: shell[..<split])
         for (i, o) in items.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            if let bytes = parts[i] {
+            if let bytes = cached[i] {
                 out.append(contentsOf: bytes)
                 continue
             }
             let bytes = JSONWriter.bytes(o.json)
             out.append(contentsOf: bytes)
-            if !Self.holdsSecret(o) { fresh.append((o.key, Entry(revision: o.resourceVersion, bytes: bytes))) }
+            if !Self.holdsSecret(o) { fresh.append((stamps[i].key, Entry(revision: stamps[i].revision, bytes: bytes))) }
         }
         out.append(contentsOf: shell[split...])
         if !fresh.isEmpty {

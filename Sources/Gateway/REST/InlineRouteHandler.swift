@@ -4,7 +4,6 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// Answers the operations marked `inline` (the boot path) from the connection's bytes, on its
 /// event loop.
@@ -181,7 +180,7 @@ struct InlineLane: Sendable {
         self.serverName = serverName
         var heads: [String: [UInt8]] = [:]
         for contentType in [BootOperations.ipxeText] + BootOperations.configContentTypes {
-            if let reply = RESTReply(.bytes([], contentType: contentType, status: 200, headers: []), accept: nil) {
+            if let reply = RESTReply(.bytes([], contentType: contentType, status: 200, headers: []), accept: nil, lists: service.encoded) {
                 heads[contentType] = Self.fixedHead(reply, serverName: serverName)
             }
         }
@@ -221,7 +220,7 @@ struct InlineLane: Sendable {
             if case .bytes(let body, let contentType, 200, let extra) = result, extra.isEmpty, let head = heads[contentType] {
                 return .ok(body: body, head: head)
             }
-            return .other(RESTReply(result, accept: request.accept) ?? RESTReply.error(.internalError("\(operation.id) returned a stream")))
+            return .other(RESTReply(result, accept: request.accept, lists: service.encoded) ?? RESTReply.error(.internalError("\(operation.id) returned a stream")))
         } catch {
             if error.code >= 500 { service.logger.error("\(operation.id) failed: \(error.message)") }
             return .other(RESTReply.error(error))
@@ -238,7 +237,7 @@ struct InlineLane: Sendable {
         }
         var out = allocator.buffer(capacity: head.count + 80 + body.count)
         out.writeBytes(head)
-        out.writeString("Content-Length: \(body.count)\r\nDate: \(HTTPDate.now())\r\n\r\n")
+        out.writeString("Content-Length: \(body.count)\r\nDate: \(Timestamp.httpDate())\r\n\r\n")
         out.writeBytes(body)
         return out
     }
@@ -270,28 +269,5 @@ struct InlineLaneChannel<Inner: ServerChildChannel>: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async {
         await inner.handle(value: value, logger: logger)
-    }
-}
-
-/// The `Date` header value (RFC 9110 IMF-fixdate), formatted once per second.
-enum HTTPDate {
-    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
-
-    static func now() -> String {
-        var t = time(nil)
-        return cache.withLock { c in
-            if c.second == t { return c.text }
-            var parts = tm()
-            gmtime_r(&t, &parts)
-            c = (t, format(parts))
-            return c.text
-        }
-    }
-
-    static func format(_ t: tm) -> String {
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(t.tm_wday)]), \(two(t.tm_mday)) \(months[Int(t.tm_mon)]) \(t.tm_year + 1900) \(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) GMT"
     }
 }

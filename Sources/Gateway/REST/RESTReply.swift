@@ -15,17 +15,20 @@ struct RESTReply: Sendable {
         self.body = body
     }
 
-    /// Every result but a watch stream, which only the async responder can send.
-    init?(_ result: OperationResult, accept: String?) {
+    /// Every result but a watch stream, which only the async responder can send. Lists are
+    /// assembled from `lists`, each object's cached encoding.
+    init?(_ result: OperationResult, accept: String?, lists: EncodedObjects) {
         switch result {
         case .resource(let object, let status, let warnings):
             let body = TableView.wanted(accept) ? TableView.table(object.kind, [object], revision: nil) : object.json
             self = .json(body, status: status)
             for w in warnings { headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \(JSONWriter.string(.string(w)))")) }
         case .list(let kind, let items, let revision):
-            let body = TableView.wanted(accept) ? TableView.table(kind, items, revision: revision)
-                : Self.listDocument(kind, items.map(\.json), revision: revision)
-            self = .json(body, status: 200)
+            if TableView.wanted(accept) {
+                self = .json(TableView.table(kind, items, revision: revision), status: 200)
+            } else {
+                self.init(status: 200, headers: Self.jsonHeaders, body: lists.list(kind, items, revision: revision))
+            }
         case .json(let value, let status):
             self = .json(value, status: status)
         case .bytes(let bytes, let contentType, let status, let extra):
@@ -35,12 +38,6 @@ struct RESTReply: Sendable {
             return nil
         }
         addCORS()
-    }
-
-    /// A list as mkube writes it.
-    static func listDocument(_ kind: ResourceKind, _ items: [JSONValue], revision: Int64) -> JSONValue {
-        .object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
-                            ("metadata", ["resourceVersion": .string(String(revision))]), ("items", .array(items))]))
     }
 
     static func json(_ value: JSONValue, status: Int) -> RESTReply {

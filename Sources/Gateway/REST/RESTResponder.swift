@@ -80,11 +80,7 @@ public struct RESTResponder: HTTPResponder {
 
     func encode(_ result: OperationResult, accept: String?, head: Bool) -> Response {
         if case .watch(let kind, let stream) = result { return watchResponse(kind, stream, table: TableView.wanted(accept)) }
-        if case .list(let kind, let items, let revision) = result, !TableView.wanted(accept) {
-            let body = service.encoded.list(kind, items, revision: revision)
-            return RESTReply(status: 200, headers: RESTReply.jsonHeaders, body: body).response(head: head)
-        }
-        return RESTReply(result, accept: accept)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
+        return RESTReply(result, accept: accept, lists: service.encoded)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
     }
 
     func watchResponse(_ kind: ResourceKind, _ stream: AsyncStream<WatchItem>, table: Bool) -> Response {

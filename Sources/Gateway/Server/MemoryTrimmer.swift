@@ -11,9 +11,9 @@ private let M_ARENA_MAX: Int32 = -8
 /// Keeps the resident size near what the index holds. glibc gives each thread that allocates
 /// its own arena and keeps freed pages there: after a load (5 MB host lists, rendered configs
 /// on every event-loop thread) the process would stay hundreds of MB above its live data.
-/// Two arenas bound what the event-loop threads can strand. Returning free pages (`malloc_trim`) holds the arena
-/// locks for milliseconds on a large heap, so it runs only once the process has gone quiet:
-/// after a storm, not during one.
+/// Two arenas bound what the event-loop threads can strand. Returning free pages
+/// (`malloc_trim`) holds the arena locks for milliseconds on a large heap, so it runs only once
+/// the process has gone quiet: after a storm, not during one.
 struct MemoryTrimmer: ServiceLifecycle.Service {
     var interval: Duration = .seconds(2)
     /// At most this share of one core used over the last interval counts as quiet.

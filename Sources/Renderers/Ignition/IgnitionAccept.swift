@@ -8,10 +8,10 @@ import Synchronization
 enum IgnitionAccept {
     static let mediaType = "application/vnd.coreos.ignition+json"
 
-    /// The highest version advertised for the Ignition media type, nil when none is advertised.
-    /// Installers of one image all send the same header: parse each distinct one once.
+    /// Installers of one image all send the same header: each distinct one is parsed once.
     private static let parsed = Mutex<[String: IgnitionSpec.Version?]>([:])
 
+    /// The highest version advertised for the Ignition media type, nil when none is advertised.
     static func maxVersion(_ accept: String?) -> IgnitionSpec.Version? {
         guard let accept else { return nil }
         if let hit = parsed.withLock({ $0[accept] }) { return hit }
