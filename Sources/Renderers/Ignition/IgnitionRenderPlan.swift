@@ -1,45 +1,57 @@
-import Synchronization
-
 /// Validates an Ignition template rendered for a host without parsing the rendered text again.
 ///
 /// Tags in Ignition sit inside JSON strings and values are JSON-escaped, so for a template
 /// without sections every host's document has the same structure: only the strings holding
-/// tags differ. The plan parses the template once, rendered with a marker per value, and per
-/// host puts the host's values into those strings, giving exactly the tree parsing the host's
-/// rendered text would give. Structure, types and keys are then known to pass; what can differ
-/// per host is only what the validator reads from string values, so only those checks run: the
-/// meaning checks of every object that holds (or is above) a string with a value, uniqueness,
-/// and the version. A template whose structure does not pass on its own has no plan.
+/// tags differ. The plan parses the template once, rendered with a marker per value. Structure,
+/// types, keys and version are then known to pass; what can differ per host is only what the
+/// validator reads from strings with values. So the plan keeps, flat, just that: each such
+/// string as text and values, the objects whose meaning checks read them (or sit above them)
+/// with the members those checks read, and the uniqueness groups they are in. Per host it puts
+/// the host's values into those strings and runs the validator's own checks on them; no tree is
+/// built. A template whose structure does not pass on its own has no plan.
 ///
 /// There is no plan (the rendered text is parsed and validated as before) for a template with
-/// sections, a tag outside a JSON string or inside a key, or `iso.portalPort` (a number); and a
-/// host whose values hold NUL or a marker character is validated from its text too.
-struct IgnitionRenderPlan: Sendable {
-    /// Where a string with tags sits in the document.
-    enum Step: Sendable { case key(String), index(Int) }
+/// sections, a tag outside a JSON string, inside a key or in the version, or `iso.portalPort`
+/// (a number); and a host whose values hold NUL or a marker character is validated from its
+/// text too.
+final class IgnitionRenderPlan: Sendable {
     enum Part: Sendable { case text(String), value(Int) }
-    struct Slot: Sendable {
-        var path: [Step]
-        var parts: [Part]
+    /// A string the checks read: as written, or the host's (`strings[i]` in `validate`).
+    enum Text: Sendable { case fixed(String), built(Int) }
+
+    /// Marker number → the value that replaces it.
+    private let references: [TemplateSlot]
+    /// What the checks read, or the verdict when no string holds a value (the same for every host).
+    private let checks: Checks
+
+    private enum Checks: Sendable {
+        case fixed(diagnostics: [Diagnostic], version: IgnitionSpec.Version?)
+        case values(Values)
     }
 
-    /// The document with markers in place of values.
-    let root: JSONValue
-    let slots: [Slot]
-    /// Marker number → the template reference whose value replaces it.
-    let references: [String]
-    /// The verdict when no string holds a value: the same for every host.
-    private var fixed: (diagnostics: [Diagnostic], version: IgnitionSpec.Version?)?
-    /// Objects whose meaning checks read a string with a value, in the validator's order.
-    private var checked: [CheckedObject] = []
+    private struct Values: Sendable {
+        var version: IgnitionSpec.Version
+        var spec: IgnitionSpec
+        /// The strings with values, as text and marker numbers.
+        var built: [[Part]] = []
+        /// Objects whose meaning checks read a string with a value, in the validator's order.
+        var checked: [CheckedObject] = []
+        /// Uniqueness groups with a string with a value.
+        var unique: [IgnitionValidator.UniqueGroup<Text>] = []
+    }
 
     struct CheckedObject: Sendable {
-        var path: [Step]
+        var fields: FlatObject
         var pointer: String
-        var definition: String
+        var meaning: IgnitionValidator.Meaning
     }
 
     private static let open: Unicode.Scalar = "\u{F8FE}", close: Unicode.Scalar = "\u{F8FF}"
+
+    private init(references: [TemplateSlot], checks: Checks) {
+        self.references = references
+        self.checks = checks
+    }
 
     /// Nil when the template is not of the shape described above.
     static func make(file: String, content: String) -> IgnitionRenderPlan? {
@@ -47,73 +59,93 @@ struct IgnitionRenderPlan: Sendable {
         guard errors.isEmpty, !tags.contains(where: { $0.kind == .sectionOpen || $0.kind == .invertedOpen }) else { return nil }
         let analysis = TemplateEngine.analyse(content)
         guard analysis.failures.isEmpty else { return nil }
-        var references: [String] = []
-        for use in analysis.uses where !references.contains(canonical(use.reference)) {
-            references.append(canonical(use.reference))
+        var names: [String] = []
+        for use in analysis.uses where !names.contains(canonical(use.reference)) {
+            names.append(canonical(use.reference))
         }
-        guard !references.contains("iso.portalPort") else { return nil }
-        let context = markerContext(references)
-        guard let text = try? TemplateEngine.render(file: file, content: content, context: context, escaping: .jsonString),
-              case .success(let root) = JanssonParser.parse(text) else { return nil }
-        var slots: [Slot] = []
-        guard collect(root, path: [], into: &slots) else { return nil }
-        var plan = IgnitionRenderPlan(root: root, slots: slots, references: references)
-        if slots.isEmpty {
-            plan.fixed = plan.fullCheck(file: file, root)
-            return plan
+        guard !names.contains("iso.portalPort") else { return nil }
+        let slots = names.compactMap(TemplateSlot.init(reference:))
+        guard slots.count == names.count else { return nil }
+        guard let rendered = try? TemplateEngine.render(file: file, content: content, context: markerContext(names), escaping: .jsonString),
+              case .success(let root) = JanssonParser.parse(rendered) else { return nil }
+        var above: Set<String> = []
+        guard collect(root, pointer: "", above: &above) else { return nil }
+        if above.isEmpty {
+            let full = fullCheck(file: file, root)
+            return IgnitionRenderPlan(references: slots, checks: .fixed(diagnostics: full.diagnostics, version: full.version))
         }
-        guard let version = root["ignition"]?["version"]?.stringValue.flatMap({ IgnitionSpec.Version($0) }),
-              let spec = IgnitionSpec.forVersion(version) else { return nil }
-        var above: Set<String> = [""]
-        for slot in slots {
-            var pointer = ""
-            for step in slot.path {
-                pointer = append(pointer, step)
-                above.insert(pointer)
-            }
+        guard let versionText = root["ignition"]?["version"]?.stringValue, split(versionText) == nil,
+              let version = IgnitionSpec.Version(versionText), let spec = IgnitionSpec.forVersion(version) else { return nil }
+        var values = Values(version: version, spec: spec)
+        // One entry per distinct string: equal strings get equal values.
+        var builtIndex: [String: Int] = [:]
+        func text(_ s: String) -> Text {
+            guard let parts = split(s) else { return .fixed(s) }
+            if let i = builtIndex[s] { return .built(i) }
+            builtIndex[s] = values.built.count
+            values.built.append(parts)
+            return .built(values.built.count - 1)
         }
-        collectChecked(root, as: .object(""), path: [], pointer: "", spec: spec, above: above, into: &plan.checked)
+        collectChecked(root, as: .object(""), pointer: "", spec: spec, above: above) {
+            values.checked.append(CheckedObject(fields: FlatObject($0, text: text), pointer: $1, meaning: .init(definition: $2)))
+        }
+        values.unique = IgnitionValidator.uniqueGroups(root).map { $0.map(text) }.filter { group in
+            group.lists.contains { $0.values.contains { if case .built? = $0 { true } else { false } } }
+        }
         // Everything but these checks must pass for the template as it is: then only they can
         // differ from host to host.
-        let full = plan.fullCheck(file: file, root), partial = plan.valueCheck(file: file, root)
+        let full = fullCheck(file: file, root)
+        let partial = check(values, file: file, strings: values.built.map { parts in
+            parts.map { if case .text(let t) = $0 { t } else if case .value(let i) = $0 { marker(i) } else { "" } }.joined()
+        })
         guard full.diagnostics.map(\.located) == partial.diagnostics.map(\.located), full.version == partial.version else { return nil }
-        return plan
+        return IgnitionRenderPlan(references: slots, checks: .values(values))
     }
 
     /// The validator's verdict for the host, or nil when its text must be validated instead.
     func validate(file: String, context: RenderContext) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?)? {
-        if let fixed { return fixed }
-        var values: [String] = []
-        values.reserveCapacity(references.count)
-        for reference in references {
-            let value = TemplateEngine.values(of: reference, in: context).first ?? ""
-            if value.unicodeScalars.contains(where: { $0 == "\0" || $0 == Self.open || $0 == Self.close }) { return nil }
-            values.append(value)
+        let values: Values
+        switch checks {
+        case .fixed(let diagnostics, let version): return (diagnostics, version)
+        case .values(let v): values = v
         }
-        var tree = root
-        for slot in slots {
+        var hostValues: [String] = []
+        hostValues.reserveCapacity(references.count)
+        for slot in references {
+            let value = slot.value(in: context, nic: nil) ?? ""
+            if value.unicodeScalars.contains(where: { $0 == "\0" || $0 == Self.open || $0 == Self.close }) { return nil }
+            hostValues.append(value)
+        }
+        let strings = values.built.map { parts in
             var text = ""
-            for part in slot.parts {
+            for part in parts {
                 switch part {
                 case .text(let s): text += s
-                case .value(let i): text += values[i]
+                case .value(let i): text += hostValues[i]
                 }
             }
-            Self.replace(&tree, at: slot.path[...], with: .string(text))
+            return text
         }
-        return valueCheck(file: file, tree)
+        return Self.check(values, file: file, strings: strings)
     }
 
-    private func fullCheck(file: String, _ tree: JSONValue) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?) {
+    private static func check(_ values: Values, file: String, strings: [String]) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?) {
+        var validator = IgnitionValidator(file: file, spec: values.spec)
+        for object in values.checked {
+            validator.checkSemantics(FlatFields(object: object.fields, strings: strings), meaning: object.meaning, at: object.pointer)
+        }
+        validator.checkUniqueness(values.unique) { text in
+            switch text {
+            case .fixed(let s): s
+            case .built(let i): strings[i]
+            }
+        }
+        return (validator.diagnostics, validator.diagnostics.hasErrors ? nil : values.version)
+    }
+
+    private static func fullCheck(file: String, _ tree: JSONValue) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?) {
         var validator = IgnitionValidator(file: file)
         let version = validator.check(root: tree)
-        return (validator.diagnostics, version)
-    }
-
-    private func valueCheck(file: String, _ tree: JSONValue) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?) {
-        var validator = IgnitionValidator(file: file)
-        let objects = checked.map { (value: Self.value(in: tree, at: $0.path[...]) ?? .null, definition: $0.definition, pointer: $0.pointer) }
-        let version = validator.checkValues(root: tree, objects: objects)
         return (validator.diagnostics, version)
     }
 
@@ -139,19 +171,28 @@ struct IgnitionRenderPlan: Sendable {
         return RenderContext(host: host, iso: iso, server: .init(url: m("server.url")))
     }
 
-    /// Finds the strings with markers; false when a key holds one.
-    private static func collect(_ value: JSONValue, path: [Step], into slots: inout [Slot]) -> Bool {
+    /// Finds the strings with markers, noting the pointer of every container above one; false
+    /// when a key holds one.
+    private static func collect(_ value: JSONValue, pointer: String, above: inout Set<String>) -> Bool {
         switch value {
         case .string(let s):
-            if let parts = split(s) { slots.append(Slot(path: path, parts: parts)) }
+            if split(s) != nil {
+                // Every prefix of the pointer is a container above the string.
+                var prefix = pointer[...]
+                while !prefix.isEmpty {
+                    above.insert(String(prefix))
+                    prefix = prefix[..<(prefix.lastIndex(of: "/") ?? prefix.startIndex)]
+                }
+                above.insert("")
+            }
             return true
         case .array(let items):
-            for (i, item) in items.enumerated() where !collect(item, path: path + [.index(i)], into: &slots) { return false }
+            for (i, item) in items.enumerated() where !collect(item, pointer: JSONPointer.appending(pointer, i), above: &above) { return false }
             return true
         case .object(let members):
             for (key, member) in members {
                 if split(key) != nil { return false }
-                if !collect(member, path: path + [.key(key)], into: &slots) { return false }
+                if !collect(member, pointer: JSONPointer.appending(pointer, key), above: &above) { return false }
             }
             return true
         default:
@@ -183,68 +224,100 @@ struct IgnitionRenderPlan: Sendable {
         return parts
     }
 
-    private static func append(_ pointer: String, _ step: Step) -> String {
-        switch step {
-        case .key(let k): return JSONPointer.appending(pointer, k)
-        case .index(let i): return JSONPointer.appending(pointer, i)
-        }
-    }
-
     /// The objects above a string with a value, in the order the validator checks them (each
-    /// after its members), with their definitions.
-    private static func collectChecked(_ value: JSONValue, as type: IgnitionSpec.FieldType, path: [Step], pointer: String,
-                                       spec: IgnitionSpec, above: Set<String>, into out: inout [CheckedObject]) {
+    /// after its members), with their pointers and definitions.
+    private static func collectChecked(_ value: JSONValue, as type: IgnitionSpec.FieldType, pointer: String, spec: IgnitionSpec,
+                                       above: Set<String>, _ found: (JSONValue, String, String) -> Void) {
         switch (type, value) {
         case (.nullable(let inner), _) where value != .null:
-            collectChecked(value, as: inner, path: path, pointer: pointer, spec: spec, above: above, into: &out)
+            collectChecked(value, as: inner, pointer: pointer, spec: spec, above: above, found)
         case (.array(let item), .array(let items)):
             for (i, element) in items.enumerated() {
                 let child = JSONPointer.appending(pointer, i)
-                if above.contains(child) { collectChecked(element, as: item, path: path + [.index(i)], pointer: child, spec: spec, above: above, into: &out) }
+                if above.contains(child) { collectChecked(element, as: item, pointer: child, spec: spec, above: above, found) }
             }
         case (.object(let name), .object(let members)):
             guard let definition = spec.definitions[name] else { return }
             for (key, member) in members {
                 let child = JSONPointer.appending(pointer, key)
                 if above.contains(child), let memberType = definition.type(of: key) {
-                    collectChecked(member, as: memberType, path: path + [.key(key)], pointer: child, spec: spec, above: above, into: &out)
+                    collectChecked(member, as: memberType, pointer: child, spec: spec, above: above, found)
                 }
             }
-            out.append(CheckedObject(path: path, pointer: pointer, definition: name))
+            found(value, pointer, name)
         default:
             break
         }
     }
+}
 
-    private static func value(in tree: JSONValue, at path: ArraySlice<Step>) -> JSONValue? {
-        guard let step = path.first else { return tree }
-        switch (step, tree) {
-        case (.key(let k), .object(let members)): return members[k].flatMap { value(in: $0, at: path.dropFirst()) }
-        case (.index(let i), .array(let items)) where items.indices.contains(i): return value(in: items[i], at: path.dropFirst())
-        default: return nil
+/// An object as the meaning checks read it (`IgnitionFields`): its string, integer and boolean
+/// members, and its arrays' strings and their objects' strings. Nothing deeper is read.
+struct FlatObject: Sendable {
+    typealias Text = IgnitionRenderPlan.Text
+    enum Member: Sendable { case string(Text), int(Int64), bool(Bool), items([Item]), other }
+    enum Item: Sendable { case string(Text), object([Field]), other }
+    struct Field: Sendable {
+        var key: String
+        var value: Text
+    }
+    struct Entry: Sendable {
+        var key: String
+        var value: Member
+    }
+
+    let members: [Entry]
+
+    init(_ object: JSONValue, text: (String) -> Text) {
+        guard case .object(let members) = object else {
+            self.members = []
+            return
+        }
+        self.members = members.map { key, value in
+            switch value {
+            case .string(let s): return Entry(key: key, value: .string(text(s)))
+            case .int(let i): return Entry(key: key, value: .int(i))
+            case .bool(let b): return Entry(key: key, value: .bool(b))
+            case .array(let items):
+                return Entry(key: key, value: .items(items.map { item in
+                    switch item {
+                    case .string(let s): return .string(text(s))
+                    case .object(let fields):
+                        return .object(fields.compactMap { k, v in v.stringValue.map { Field(key: k, value: text($0)) } })
+                    default: return .other
+                    }
+                }))
+            default: return Entry(key: key, value: .other)
+            }
         }
     }
 
-    // MARK: - Filling in
+    func member(_ key: String) -> Member? { members.first { $0.key == key }?.value }
+}
 
-    /// Puts `new` at `path`, editing containers in place: each one the tree shares with the
-    /// plan's root is copied once, the first time a path passes through it.
-    private static func replace(_ value: inout JSONValue, at path: ArraySlice<Step>, with new: JSONValue) {
-        guard let step = path.first else {
-            value = new
-            return
+/// A flat object with one host's strings.
+struct FlatFields: IgnitionFields {
+    let object: FlatObject
+    let strings: [String]
+
+    private func resolve(_ text: FlatObject.Text) -> String {
+        switch text {
+        case .fixed(let s): s
+        case .built(let i): strings[i]
         }
-        switch step {
-        case .key(let k):
-            guard case .object(var members) = value else { return }
-            value = .null // the only other reference, so `members` is edited in place
-            members.modify(k) { replace(&$0, at: path.dropFirst(), with: new) }
-            value = .object(members)
-        case .index(let i):
-            guard case .array(var items) = value, items.indices.contains(i) else { return }
-            value = .null
-            replace(&items[i], at: path.dropFirst(), with: new)
-            value = .array(items)
+    }
+
+    func string(_ key: String) -> String? { if case .string(let t)? = object.member(key) { resolve(t) } else { nil } }
+    func int(_ key: String) -> Int64? { if case .int(let i)? = object.member(key) { i } else { nil } }
+    func bool(_ key: String) -> Bool? { if case .bool(let b)? = object.member(key) { b } else { nil } }
+    func strings(_ key: String, field: String?) -> [String?]? {
+        guard case .items(let items)? = object.member(key) else { return nil }
+        return items.map { item in
+            switch (item, field) {
+            case (.string(let t), nil): resolve(t)
+            case (.object(let fields), let field?): fields.first { $0.key == field }.map { resolve($0.value) }
+            default: nil
+            }
         }
     }
 }
@@ -254,19 +327,11 @@ final class IgnitionRenderPlans: Sendable {
     static let shared = IgnitionRenderPlans(capacity: 1024)
 
     /// `nil` entries remember templates that have no plan.
-    private let cache = Mutex<[ContentKey: IgnitionRenderPlan?]>([:])
-    private let capacity: Int
+    private let cache: ContentCache<IgnitionRenderPlan?>
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int) { cache = ContentCache(capacity: capacity) }
 
     func plan(file: String, content: String) -> IgnitionRenderPlan? {
-        let key = ContentKey(content)
-        if let hit = cache.withLock({ $0[key] }) { return hit }
-        let plan = IgnitionRenderPlan.make(file: file, content: content)
-        cache.withLock { c in
-            if c.count >= capacity, c[key] == nil { c.remove(at: c.startIndex) } // as PreparedTemplates
-            c[key] = .some(plan)
-        }
-        return plan
+        cache.value(for: content) { IgnitionRenderPlan.make(file: file, content: content) }
     }
 }

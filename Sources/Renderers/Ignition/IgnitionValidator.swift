@@ -46,18 +46,15 @@ struct IgnitionValidator {
     mutating func check(root: JSONValue) -> IgnitionSpec.Version? {
         guard let version = useDeclaredVersion(of: root) else { return nil }
         check(root, as: .object(""), at: "")
-        checkUniqueness(root)
+        checkUniqueness(Self.uniqueGroups(root), resolve: { $0 })
         return diagnostics.hasErrors ? nil : version
     }
 
-    /// Only the checks that read string values (`checkSemantics` of the given objects, each with
-    /// its definition, in document order; uniqueness; the version), for a document whose
-    /// structure and types are known to pass: see `IgnitionRenderPlan`.
-    mutating func checkValues(root: JSONValue, objects: [(value: JSONValue, definition: String, pointer: String)]) -> IgnitionSpec.Version? {
-        guard let version = useDeclaredVersion(of: root) else { return nil }
-        for object in objects { checkSemantics(object.value, definition: object.definition, at: object.pointer) }
-        checkUniqueness(root)
-        return diagnostics.hasErrors ? nil : version
+    /// For the checks of a document whose version is known (`IgnitionRenderPlan` calls
+    /// `checkSemantics` and `checkUniqueness` alone).
+    init(file: String, spec: IgnitionSpec) {
+        self.file = file
+        self.spec = spec
     }
 
     /// The declared spec version, which the rest of the checks then follow.
@@ -142,7 +139,7 @@ struct IgnitionValidator {
         for key in definition.required where members[key] == nil {
             error(pointer, "missing required key \"\(key)\"")
         }
-        checkSemantics(.object(members), definition: name, at: pointer)
+        checkSemantics(JSONFields(.object(members)), meaning: Meaning(definition: name), at: pointer)
     }
 
     /// ` (needs spec 3.5.0 or later)` when a later version knows the key.
@@ -154,92 +151,116 @@ struct IgnitionValidator {
 
     // MARK: - Meaning
 
-    private static let resourceDefinitions: Set<String> = ["resource", "storage/file-contents", "ignition/config-reference", "ignition/ca-reference"]
+    static let resourceDefinitions: Set<String> = ["resource", "storage/file-contents", "ignition/config-reference", "ignition/ca-reference"]
     /// systemd unit types (systemd.unit(5)); Ignition refuses other suffixes.
     static let unitSuffixes: Set<String> = ["service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer", "snapshot", "slice", "scope"]
 
-    private mutating func checkSemantics(_ object: JSONValue, definition: String, at pointer: String) {
-        if Self.resourceDefinitions.contains(definition) { checkResource(object, at: pointer) }
-        switch definition {
-        case "verification":
-            if let hash = object["hash"]?.stringValue { checkHash(hash, at: JSONPointer.appending(pointer, "hash")) }
-        case "storage/file", "storage/directory", "storage/link", "storage/node":
-            if let path = object["path"]?.stringValue { requireAbsolute(path, at: JSONPointer.appending(pointer, "path")) }
-            if case .int(let mode)? = object["mode"], !(0...0o7777).contains(mode) {
+    /// Which meaning checks an object's definition gets, decided once per definition name.
+    struct Meaning: Sendable {
+        enum Kind: Sendable { case verification, node, link, filesystem, device, raid, unit, dropin, none }
+        var isResource: Bool
+        var kind: Kind
+
+        init(definition: String) {
+            isResource = IgnitionValidator.resourceDefinitions.contains(definition)
+            switch definition {
+            case "verification": kind = .verification
+            case "storage/file", "storage/directory", "storage/node": kind = .node
+            case "storage/link": kind = .link
+            case "storage/filesystem": kind = .filesystem
+            case "storage/disk", "storage/luks": kind = .device
+            case "storage/raid": kind = .raid
+            case "systemd/unit": kind = .unit
+            case "systemd/dropin": kind = .dropin
+            default: kind = .none
+            }
+        }
+    }
+
+    /// The checks that read values rather than structure. Pointers are spelled out only for the
+    /// problems found.
+    mutating func checkSemantics(_ object: some IgnitionFields, meaning: Meaning, at pointer: String) {
+        if meaning.isResource { checkResource(object, at: pointer) }
+        switch meaning.kind {
+        case .verification:
+            if let hash = object.string("hash") { checkHash(hash, at: JSONPointer.appending(pointer, "hash")) }
+        case .node, .link:
+            if let path = object.string("path") { requireAbsolute(path, at: JSONPointer.appending(pointer, "path")) }
+            if let mode = object.int("mode"), !(0...0o7777).contains(mode) {
                 error(JSONPointer.appending(pointer, "mode"), "mode \(mode) is out of range: 0 to 4095 (0o7777)")
             }
-            if definition == "storage/link", object["hard"] == .bool(true), let target = object["target"]?.stringValue {
+            if meaning.kind == .link, object.bool("hard") == true, let target = object.string("target") {
                 requireAbsolute(target, at: JSONPointer.appending(pointer, "target"), what: "hard link target")
             }
-        case "storage/filesystem":
-            if let path = object["path"]?.stringValue { requireAbsolute(path, at: JSONPointer.appending(pointer, "path")) }
-            if let device = object["device"]?.stringValue { requireAbsolute(device, at: JSONPointer.appending(pointer, "device"), what: "device") }
-        case "storage/disk", "storage/luks":
-            if let device = object["device"]?.stringValue { requireAbsolute(device, at: JSONPointer.appending(pointer, "device"), what: "device") }
-        case "storage/raid":
-            for (index, device) in (object["devices"]?.arrayValue ?? []).enumerated() {
-                if let device = device.stringValue {
+        case .filesystem:
+            if let path = object.string("path") { requireAbsolute(path, at: JSONPointer.appending(pointer, "path")) }
+            if let device = object.string("device") { requireAbsolute(device, at: JSONPointer.appending(pointer, "device"), what: "device") }
+        case .device:
+            if let device = object.string("device") { requireAbsolute(device, at: JSONPointer.appending(pointer, "device"), what: "device") }
+        case .raid:
+            for (index, device) in (object.strings("devices", field: nil) ?? []).enumerated() {
+                if let device {
                     requireAbsolute(device, at: JSONPointer.appending(JSONPointer.appending(pointer, "devices"), index), what: "device")
                 }
             }
-        case "systemd/unit":
-            if let name = object["name"]?.stringValue { checkUnitName(name, at: JSONPointer.appending(pointer, "name")) }
-        case "systemd/dropin":
-            if let name = object["name"]?.stringValue, !name.hasSuffix(".conf") || name.count <= 5 || name.contains("/") {
+        case .unit:
+            if let name = object.string("name") { checkUnitName(name, at: JSONPointer.appending(pointer, "name")) }
+        case .dropin:
+            if let name = object.string("name"), !name.hasSuffix(".conf") || name.count <= 5 || name.contains("/") {
                 error(JSONPointer.appending(pointer, "name"), "dropin name \"\(name)\" must be a file name ending in .conf")
             }
-        default:
+        case .none:
             break
         }
     }
 
-    private mutating func requireAbsolute(_ path: String, at pointer: String, what: String = "path") {
+    private mutating func requireAbsolute(_ path: String, at pointer: @autoclosure () -> String, what: String = "path") {
         if !path.hasPrefix("/") {
-            error(pointer, "\(what) \"\(path)\" is not absolute")
+            error(pointer(), "\(what) \"\(path)\" is not absolute")
         }
     }
 
-    private mutating func checkUnitName(_ name: String, at pointer: String) {
+    private mutating func checkUnitName(_ name: String, at pointer: @autoclosure () -> String) {
         guard !name.utf8.contains(UInt8(ascii: "/")), let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else {
-            return error(pointer, "unit name \"\(name)\" has no unit type suffix (.service, .socket, .target, .timer, .mount, .path, …)")
+            return error(pointer(), "unit name \"\(name)\" has no unit type suffix (.service, .socket, .target, .timer, .mount, .path, …)")
         }
         let suffix = String(name[name.utf8.index(after: dot)...])
         if !Self.unitSuffixes.contains(suffix) {
-            error(pointer, "unit name \"\(name)\" has an unknown type suffix \".\(suffix)\"; expected one of " + Self.unitSuffixes.sorted().map { "." + $0 }.joined(separator: ", "))
+            error(pointer(), "unit name \"\(name)\" has an unknown type suffix \".\(suffix)\"; expected one of " + Self.unitSuffixes.sorted().map { "." + $0 }.joined(separator: ", "))
         }
     }
 
-    private mutating func checkHash(_ hash: String, at pointer: String) {
+    private mutating func checkHash(_ hash: String, at pointer: @autoclosure () -> String) {
         guard let spec else { return }
         let functions = spec.hashFunctions
         let parts = hash.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         let allowed = functions.keys.sorted().map { "\($0)-<hex>" }.joined(separator: " or ")
         guard parts.count == 2, let length = functions[String(parts[0])] else {
-            return error(pointer, "hash \"\(hash)\" must be \(allowed) in spec \(spec.version)")
+            return error(pointer(), "hash \"\(hash)\" must be \(allowed) in spec \(spec.version)")
         }
         let digest = parts[1]
         guard digest.count == length, digest.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-            return error(pointer, "\(parts[0]) hash must be \(length) lower-case hex digits, found \"\(digest)\"")
+            return error(pointer(), "\(parts[0]) hash must be \(length) lower-case hex digits, found \"\(digest)\"")
         }
     }
 
-    private mutating func checkResource(_ object: JSONValue, at pointer: String) {
+    private mutating func checkResource(_ object: some IgnitionFields, at pointer: String) {
         guard let spec else { return }
         var scheme: String?
-        if let source = object["source"]?.stringValue {
+        if let source = object.string("source") {
             scheme = checkSource(source, at: JSONPointer.appending(pointer, "source"), spec: spec)
         }
-        if let compression = object["compression"]?.stringValue, !compression.isEmpty, compression != "gzip" {
+        if let compression = object.string("compression"), !compression.isEmpty, compression != "gzip" {
             error(JSONPointer.appending(pointer, "compression"), "compression must be \"gzip\" or null, found \"\(compression)\"")
         }
-        if let headers = object["httpHeaders"]?.arrayValue, !headers.isEmpty {
+        if let headers = object.strings("httpHeaders", field: "name"), !headers.isEmpty {
             let headersPointer = JSONPointer.appending(pointer, "httpHeaders")
             if let scheme, scheme != "http", scheme != "https" {
                 error(headersPointer, "httpHeaders are only allowed with http and https sources, not \(scheme)")
             }
             var seen: Set<String> = []
-            for (index, header) in headers.enumerated() {
-                guard let name = header["name"]?.stringValue else { continue }
+            for (index, name) in headers.enumerated() {
+                guard let name else { continue }
                 let namePointer = JSONPointer.appending(JSONPointer.appending(headersPointer, index), "name")
                 if name.isEmpty { error(namePointer, "header name is empty") }
                 if !seen.insert(name.lowercased()).inserted { error(namePointer, "duplicate header \"\(name)\"") }
@@ -248,11 +269,11 @@ struct IgnitionValidator {
     }
 
     /// Checks a source URL; returns its scheme when it has one.
-    private mutating func checkSource(_ source: String, at pointer: String, spec: IgnitionSpec) -> String? {
+    private mutating func checkSource(_ source: String, at pointer: @autoclosure () -> String, spec: IgnitionSpec) -> String? {
         // Bytes, not Characters: every source of every served config passes here.
         let bytes = source.utf8
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon != bytes.startIndex else {
-            error(pointer, source.isEmpty ? "source URL is empty" : "source \"\(source)\" is not a URL (no scheme)")
+            error(pointer(), source.isEmpty ? "source URL is empty" : "source \"\(source)\" is not a URL (no scheme)")
             return nil
         }
         let rawScheme = bytes[..<colon]
@@ -260,29 +281,29 @@ struct IgnitionValidator {
         guard let first = rawScheme.first, isLetter(first),
               rawScheme.allSatisfy({ isLetter($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
         else {
-            error(pointer, "source \"\(source)\" is not a URL (bad scheme)")
+            error(pointer(), "source \"\(source)\" is not a URL (bad scheme)")
             return nil
         }
         let scheme = String(decoding: rawScheme.map { isLetter($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
         guard spec.sourceSchemes.contains(scheme) else {
             let later = IgnitionSpec.all.first { $0.sourceSchemes.contains(scheme) }
             let hint = later.map { " (needs spec \($0.version) or later)" } ?? ""
-            error(pointer, "unsupported source scheme \"\(scheme)\" in spec \(spec.version)\(hint); allowed: \(spec.sourceSchemes.sorted().joined(separator: ", "))")
+            error(pointer(), "unsupported source scheme \"\(scheme)\" in spec \(spec.version)\(hint); allowed: \(spec.sourceSchemes.sorted().joined(separator: ", "))")
             return scheme
         }
         let rest = source[bytes.index(after: colon)...]
         if bytes.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\t") }) {
-            error(pointer, "source URL contains whitespace; percent-encode it")
+            error(pointer(), "source URL contains whitespace; percent-encode it")
         }
         switch scheme {
         case "http", "https", "tftp", "s3", "gs":
             let afterSlashes = rest.hasPrefix("//") ? rest.dropFirst(2) : nil
             let host = afterSlashes?.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
             if host?.isEmpty ?? true {
-                error(pointer, "\(scheme) source \"\(source)\" has no host (\(scheme)://host/…)")
+                error(pointer(), "\(scheme) source \"\(source)\" has no host (\(scheme)://host/…)")
             }
         case "data":
-            checkDataURL(rest, at: pointer)
+            checkDataURL(rest, at: pointer())
         default:
             break
         }
@@ -290,9 +311,9 @@ struct IgnitionValidator {
     }
 
     /// RFC 2397: `data:[<mediatype>][;base64],<data>`.
-    private mutating func checkDataURL(_ rest: Substring, at pointer: String) {
+    private mutating func checkDataURL(_ rest: Substring, at pointer: @autoclosure () -> String) {
         guard let comma = rest.firstIndex(of: ",") else {
-            return error(pointer, "data URL has no ',' before its data")
+            return error(pointer(), "data URL has no ',' before its data")
         }
         let header = rest[..<comma]
         let payload = rest[rest.index(after: comma)...]
@@ -302,14 +323,14 @@ struct IgnitionValidator {
             let padding = payload.utf8.count - stripped.count
             let paddingAtEnd = payload.drop { $0 != "=" }.allSatisfy { $0 == "=" }
             if !alphabet || payload.utf8.count % 4 != 0 || padding > 2 || !paddingAtEnd {
-                error(pointer, "data URL is marked base64 but its data is not valid base64")
+                error(pointer(), "data URL is marked base64 but its data is not valid base64")
             }
         } else {
             var bytes = payload.utf8.makeIterator()
             while let byte = bytes.next() {
                 guard byte == UInt8(ascii: "%") else { continue }
                 guard let a = bytes.next(), let b = bytes.next(), isHex(a), isHex(b) else {
-                    return error(pointer, "data URL has a '%' not followed by two hex digits")
+                    return error(pointer(), "data URL has a '%' not followed by two hex digits")
                 }
             }
         }
@@ -321,41 +342,89 @@ struct IgnitionValidator {
 
     // MARK: - Uniqueness
 
-    /// Ignition refuses two entries for the same path, unit, user, … (they would race).
-    private mutating func checkUniqueness(_ root: JSONValue) {
-        // Pointers are spelled out only for the duplicates found.
-        var paths: [String: (kind: String, index: Int)] = [:]
-        for kind in ["files", "directories", "links"] {
-            for (index, node) in (root["storage"]?[kind]?.arrayValue ?? []).enumerated() {
-                guard let path = node["path"]?.stringValue else { continue }
-                if let first = paths[path] {
-                    error("/storage/\(kind)/\(index)/path", "duplicate path \"\(path)\" (also at /storage/\(first.kind)/\(first.index)/path)")
-                } else {
-                    paths[path] = (kind, index)
-                }
-            }
+    /// Entries that must differ in one member: Ignition refuses two entries for the same path,
+    /// unit, user, … (they would race). Paths are one group over files, directories and links.
+    struct UniqueGroup<Value> {
+        struct List {
+            /// The list's pointer, e.g. `/systemd/units`.
+            var base: String
+            /// Each entry's member, nil where it has none.
+            var values: [Value?]
         }
-        unique(root["systemd"]?["units"], key: "name", base: "/systemd/units", what: "unit")
-        for (index, unit) in (root["systemd"]?["units"]?.arrayValue ?? []).enumerated() {
-            unique(unit["dropins"], key: "name", base: "/systemd/units/\(index)/dropins", what: "dropin")
+        var what: String
+        var key: String
+        var lists: [List]
+
+        func map<Other>(_ transform: (Value) -> Other) -> UniqueGroup<Other> {
+            UniqueGroup<Other>(what: what, key: key, lists: lists.map { .init(base: $0.base, values: $0.values.map { $0.map(transform) }) })
         }
-        unique(root["passwd"]?["users"], key: "name", base: "/passwd/users", what: "user")
-        unique(root["passwd"]?["groups"], key: "name", base: "/passwd/groups", what: "group")
-        unique(root["storage"]?["disks"], key: "device", base: "/storage/disks", what: "disk")
-        unique(root["storage"]?["raid"], key: "name", base: "/storage/raid", what: "raid array")
-        unique(root["storage"]?["luks"], key: "name", base: "/storage/luks", what: "LUKS volume")
-        unique(root["storage"]?["filesystems"], key: "device", base: "/storage/filesystems", what: "filesystem device")
     }
 
-    private mutating func unique(_ list: JSONValue?, key: String, base: String, what: String) {
-        var seen: [String: Int] = [:]
-        for (index, item) in (list?.arrayValue ?? []).enumerated() {
-            guard let value = item[key]?.stringValue else { continue }
-            if let first = seen[value] {
-                error("\(base)/\(index)/\(key)", "duplicate \(what) \"\(value)\" (also at \(base)/\(first))")
-            } else {
-                seen[value] = index
+    /// The groups of a document, with the members' strings.
+    static func uniqueGroups(_ root: JSONValue) -> [UniqueGroup<String>] {
+        func list(_ base: String, _ items: JSONValue?, _ key: String) -> UniqueGroup<String>.List {
+            .init(base: base, values: (items?.arrayValue ?? []).map { $0[key]?.stringValue })
+        }
+        func group(_ what: String, _ key: String, _ base: String, _ items: JSONValue?) -> UniqueGroup<String> {
+            UniqueGroup(what: what, key: key, lists: [list(base, items, key)])
+        }
+        let storage = root["storage"], units = root["systemd"]?["units"]
+        var groups = [UniqueGroup(what: "path", key: "path", lists: ["files", "directories", "links"].map { list("/storage/\($0)", storage?[$0], "path") })]
+        groups.append(group("unit", "name", "/systemd/units", units))
+        for (index, unit) in (units?.arrayValue ?? []).enumerated() {
+            groups.append(group("dropin", "name", "/systemd/units/\(index)/dropins", unit["dropins"]))
+        }
+        groups.append(group("user", "name", "/passwd/users", root["passwd"]?["users"]))
+        groups.append(group("group", "name", "/passwd/groups", root["passwd"]?["groups"]))
+        groups.append(group("disk", "device", "/storage/disks", storage?["disks"]))
+        groups.append(group("raid array", "name", "/storage/raid", storage?["raid"]))
+        groups.append(group("LUKS volume", "name", "/storage/luks", storage?["luks"]))
+        groups.append(group("filesystem device", "device", "/storage/filesystems", storage?["filesystems"]))
+        return groups
+    }
+
+    mutating func checkUniqueness<Value>(_ groups: [UniqueGroup<Value>], resolve: (Value) -> String) {
+        for group in groups {
+            // Pointers are spelled out only for the duplicates found.
+            var seen: [String: (base: String, index: Int)] = [:]
+            for list in group.lists {
+                for (index, value) in list.values.enumerated() {
+                    guard let value = value.map(resolve) else { continue }
+                    if let first = seen[value] {
+                        error("\(list.base)/\(index)/\(group.key)", "duplicate \(group.what) \"\(value)\" (also at \(first.base)/\(first.index)/\(group.key))")
+                    } else {
+                        seen[value] = (list.base, index)
+                    }
+                }
             }
         }
     }
 }
+
+/// What the meaning checks read of an object: its string, integer and boolean members and the
+/// strings in its arrays. The validator reads a parsed document through it, a render plan its
+/// flat per-host view (`IgnitionRenderPlan`).
+protocol IgnitionFields {
+    func string(_ key: String) -> String?
+    func int(_ key: String) -> Int64?
+    func bool(_ key: String) -> Bool?
+    /// An array member's items: each item's string (`field` nil) or its member `field`'s string,
+    /// nil where there is none; nil when the member is not an array.
+    func strings(_ key: String, field: String?) -> [String?]?
+}
+
+/// A parsed object, for the validator.
+struct JSONFields: IgnitionFields {
+    let value: JSONValue
+    init(_ value: JSONValue) { self.value = value }
+
+    func string(_ key: String) -> String? { value[key]?.stringValue }
+    func int(_ key: String) -> Int64? { if case .int(let i)? = value[key] { i } else { nil } }
+    func bool(_ key: String) -> Bool? { if case .bool(let b)? = value[key] { b } else { nil } }
+    func strings(_ key: String, field: String?) -> [String?]? {
+        value[key]?.arrayValue?.map { item in field.map { item[$0]?.stringValue } ?? item.stringValue }
+    }
+}
+
+extension IgnitionValidator.UniqueGroup: Sendable where Value: Sendable {}
+extension IgnitionValidator.UniqueGroup.List: Sendable where Value: Sendable {}

@@ -26,19 +26,72 @@ struct CompiledTemplate: Sendable {
     let nodes: [Node]
     /// Literal bytes of one pass over the tree: what a rendering needs at least.
     private let literalByteCount: Int
+    /// The same template without sections (most Ignition configs), laid out for copying.
+    private let flat: Flat?
+
+    /// All literal bytes in one array, cut by the values between them. Each value is looked up
+    /// and escaped once per rendering, however often the template uses it.
+    private struct Flat: Sendable {
+        struct Run: Sendable {
+            /// Where the literal before the value ends in `literals`.
+            var end: Int
+            /// Index in `slots`; -1 after the last literal.
+            var slot: Int
+        }
+        var literals: [UInt8] = []
+        var runs: [Run] = []
+        var slots: [TemplateSlot] = []
+
+        init?(_ nodes: [Node]) {
+            for node in nodes {
+                switch node {
+                case .literal(let bytes): literals.append(contentsOf: bytes)
+                case .value(let slot):
+                    let index = slots.firstIndex(of: slot) ?? slots.count
+                    if index == slots.count { slots.append(slot) }
+                    runs.append(Run(end: literals.count, slot: index))
+                case .section: return nil
+                }
+            }
+            runs.append(Run(end: literals.count, slot: -1))
+        }
+
+        func write(_ context: RenderContext, escaping: TemplateEscaping, into out: inout [UInt8]) {
+            var values: [[UInt8]] = []
+            values.reserveCapacity(slots.count)
+            for slot in slots {
+                var bytes: [UInt8] = []
+                if let value = slot.value(in: context, nic: nil) { escaping.append(value, to: &bytes) }
+                values.append(bytes)
+            }
+            literals.withUnsafeBufferPointer { literals in
+                var start = 0
+                for run in runs {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: literals[start..<run.end]))
+                    if run.slot >= 0 { out.append(contentsOf: values[run.slot]) }
+                    start = run.end
+                }
+            }
+        }
+    }
 
     /// Throws for content swift-mustache cannot parse; run `TemplateEngine.analyse` first, which
     /// explains nearly every such case better.
     init(_ content: String) throws(TemplateScanner.Failure) {
         nodes = try TemplateCompiler.compile(content)
         literalByteCount = Self.literalBytes(in: nodes)
+        flat = Flat(nodes)
     }
 
     func render(_ context: RenderContext, escaping: TemplateEscaping) -> [UInt8] {
         var out: [UInt8] = []
         // Room for the values and a repeated section or two, so most renderings allocate once.
         out.reserveCapacity(literalByteCount + literalByteCount / 4 + 256)
-        Self.write(nodes, context: context, nic: nil, escaping: escaping, into: &out)
+        if let flat {
+            flat.write(context, escaping: escaping, into: &out)
+        } else {
+            Self.write(nodes, context: context, nic: nil, escaping: escaping, into: &out)
+        }
         return out
     }
 

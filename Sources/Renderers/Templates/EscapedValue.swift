@@ -12,6 +12,11 @@ extension TemplateEscaping {
     }
 
     private static func appendJSONEscaped(_ value: String, to out: inout [UInt8]) {
+        // Most values (names, addresses, URLs) need no escape: one copy.
+        if !value.utf8.contains(where: needsEscape) {
+            out.append(contentsOf: value.utf8)
+            return
+        }
         let backslash = UInt8(ascii: "\\")
         for byte in value.utf8 {
             switch byte {
@@ -36,6 +41,10 @@ extension TemplateEscaping {
                 out.append(byte)
             }
         }
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
