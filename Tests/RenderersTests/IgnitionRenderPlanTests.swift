@@ -20,13 +20,13 @@ import Testing
     static let fitting = ["a.service", "/ns", "h", "/t", "1", "/r", "z", "n", "i", "q", "QUJD", "http://s"]
 
     /// Templates with tags in the strings the validator reads (paths, units, sources, dropins,
-    /// users, header names, RAID devices, disks) and in strings it does not read (contents of units, descriptions).
+    /// users, header names, RAID devices, disks, filesystems) and in strings it does not read (contents of units, descriptions).
     static let templates: [String] = [
         #"{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/etc/{{host.name}}","contents":{"source":"data:,{{host.hostname}}"}},{"path":"{{host.labels.role}}","mode":420}]}}"#,
         #"{"ignition":{"version":"3.4.0"},"systemd":{"units":[{"name":"{{host.name}}","enabled":true,"contents":"[Unit]\nDescription={{iso.name}} {{server.bootconfigURL}}\n"},{"name":"{{host.labels.zone}}.service","dropins":[{"name":"{{host.annotations.note}}.conf"}]}]}}"#,
         #"{"ignition":{"version":"3.2.0","config":{"merge":[{"source":"{{server.url}}/x"}]}},"storage":{"links":[{"path":"/l/{{host.ip}}","target":"{{host.mac}}","hard":true}],"directories":[{"path":"/etc/shared"},{"path":"{{host.namespace}}"}]}}"#,
         #"{"ignition":{"version":"3.4.0"},"passwd":{"users":[{"name":"{{host.labels.role}}"},{"name":"{{host.labels.zone}}"}]},"storage":{"files":[{"path":"/etc/{{iso.targetIQN}}","contents":{"source":"data:;base64,{{iso.portal}}"}}]}}"#,
-        #"{"ignition":{"version":"3.4.0","config":{"merge":[{"source":"{{server.url}}/x","httpHeaders":[{"name":"{{host.labels.role}}","value":"v"},{"name":"X-{{host.name}}"}]}]}},"storage":{"raid":[{"name":"md{{host.ip}}","level":"raid1","devices":["/dev/{{host.mac}}","{{host.labels.zone}}"]}],"disks":[{"device":"{{iso.portal}}"},{"device":"/dev/{{host.hostname}}"}]}}"#,
+        #"{"ignition":{"version":"3.4.0","config":{"merge":[{"source":"{{server.url}}/x","httpHeaders":[{"name":"{{host.labels.role}}","value":"v"},{"name":"X-{{host.name}}"}]}]}},"storage":{"raid":[{"name":"md{{host.ip}}","level":"raid1","devices":["/dev/{{host.mac}}","{{host.labels.zone}}"]}],"disks":[{"device":"{{iso.portal}}"},{"device":"/dev/{{host.hostname}}"}],"filesystems":[{"device":"/dev/{{host.labels.role}}","path":"{{host.labels.zone}}","format":"xfs"}]}}"#,
     ]
 
     @Test func planAgreesWithTheValidatorOnTheRenderedText() throws {

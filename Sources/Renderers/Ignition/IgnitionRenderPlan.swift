@@ -86,8 +86,11 @@ final class IgnitionRenderPlan: Sendable {
             values.built.append(parts)
             return .built(values.built.count - 1)
         }
-        collectChecked(root, as: .object(""), pointer: "", spec: spec, above: above) {
-            values.checked.append(CheckedObject(fields: FlatObject($0, text: text), pointer: $1, meaning: .init(definition: $2)))
+        collectChecked(root, as: .object(""), pointer: "", spec: spec, above: above) { object, pointer, definition in
+            let meaning = IgnitionValidator.Meaning(definition: definition)
+            let fields = FlatObject(object, keeping: meaning.reads, text: text)
+            // Checks that read no string with a value give every host the verdict they give the template.
+            if fields.hasValues { values.checked.append(CheckedObject(fields: fields, pointer: pointer, meaning: meaning)) }
         }
         values.unique = IgnitionValidator.uniqueGroups(root).map { $0.map(text) }.filter { group in
             group.lists.contains { $0.values.contains { if case .built? = $0 { true } else { false } } }
@@ -113,7 +116,9 @@ final class IgnitionRenderPlan: Sendable {
         hostValues.reserveCapacity(references.count)
         for slot in references {
             let value = slot.value(in: context, nic: nil) ?? ""
-            if value.unicodeScalars.contains(where: { $0 == "\0" || $0 == Self.open || $0 == Self.close }) { return nil }
+            // The markers are EF A3 BE and EF A3 BF in UTF-8: only a value with NUL or EF can hold one.
+            if value.utf8.contains(where: { $0 == 0 || $0 == 0xEF }),
+               value.unicodeScalars.contains(where: { $0 == "\0" || $0 == Self.open || $0 == Self.close }) { return nil }
             hostValues.append(value)
         }
         let strings = values.built.map { parts in
@@ -268,12 +273,14 @@ struct FlatObject: Sendable {
 
     let members: [Entry]
 
-    init(_ object: JSONValue, text: (String) -> Text) {
+    /// The members named in `keys`; strings become texts only there, so strings no check reads
+    /// are never put together per host.
+    init(_ object: JSONValue, keeping keys: [String], text: (String) -> Text) {
         guard case .object(let members) = object else {
             self.members = []
             return
         }
-        self.members = members.map { key, value in
+        self.members = members.filter { keys.contains($0.key) }.map { key, value in
             switch value {
             case .string(let s): return Entry(key: key, value: .string(text(s)))
             case .int(let i): return Entry(key: key, value: .int(i))
@@ -293,6 +300,25 @@ struct FlatObject: Sendable {
     }
 
     func member(_ key: String) -> Member? { members.first { $0.key == key }?.value }
+
+    /// Whether a member holds a string with a value.
+    var hasValues: Bool {
+        func built(_ text: Text) -> Bool { if case .built = text { true } else { false } }
+        return members.contains { entry in
+            switch entry.value {
+            case .string(let t): built(t)
+            case .items(let items):
+                items.contains { item in
+                    switch item {
+                    case .string(let t): built(t)
+                    case .object(let fields): fields.contains { built($0.value) }
+                    case .other: false
+                    }
+                }
+            case .int, .bool, .other: false
+            }
+        }
+    }
 }
 
 /// A flat object with one host's strings.

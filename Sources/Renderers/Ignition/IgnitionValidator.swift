@@ -161,6 +161,22 @@ struct IgnitionValidator {
         var isResource: Bool
         var kind: Kind
 
+        /// The members `checkSemantics` reads for this meaning: a render plan keeps only these.
+        var reads: [String] {
+            var keys = isResource ? ["source", "compression", "httpHeaders"] : []
+            switch kind {
+            case .verification: keys.append("hash")
+            case .node: keys += ["path", "mode"]
+            case .link: keys += ["path", "mode", "hard", "target"]
+            case .filesystem: keys += ["path", "device"]
+            case .device: keys.append("device")
+            case .raid: keys.append("devices")
+            case .unit, .dropin: keys.append("name")
+            case .none: break
+            }
+            return keys
+        }
+
         init(definition: String) {
             isResource = IgnitionValidator.resourceDefinitions.contains(definition)
             switch definition {
