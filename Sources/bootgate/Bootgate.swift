@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Default local-boot method: exit, exit1 or sanboot-disk.") var localBoot = "exit"
     @Option(help: "Folder of out-of-process renderer plugins (bootgate-render-<format>).") var pluginDir: String?
     @Option(help: "Seconds between watch keep-alives.") var watchKeepalive = 30
+    @Option(help: "Seconds after which an idle boot-path connection is closed.") var bootIdleTimeout = 60
     @Option(help: "A proxy (CIDR) whose X-Forwarded-For is believed on the boot path; repeatable.") var trustedProxy: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
@@ -45,6 +46,8 @@ struct Serve: AsyncParsableCommand {
         guard let method = LocalBootMethod(rawValue: localBoot) else { throw ValidationError("--local-boot must be exit, exit1 or sanboot-disk") }
         config.settings.localBoot = method
         config.settings.watchKeepAlive = .seconds(watchKeepalive)
+        guard bootIdleTimeout > 0 else { throw ValidationError("--boot-idle-timeout must be at least 1 second") }
+        config.settings.bootIdleTimeout = .seconds(bootIdleTimeout)
         config.settings.trustedProxies = try trustedProxy.map { text in
             guard let cidr = CIDR(text) else { throw ValidationError("--trusted-proxy \(text) is not a CIDR such as 10.0.0.0/8 or 127.0.0.1") }
             return cidr

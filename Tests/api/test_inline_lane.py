@@ -3,6 +3,7 @@ connection's event loop (Sources/Gateway/REST/InlineRouteHandler.swift). These t
 what a client can tell apart: headers, order on one connection, Connection: close, errors."""
 import re
 import socket
+import struct
 import threading
 import time
 
@@ -195,3 +196,51 @@ def test_pipelining_without_reading_still_answers_everything_in_order(server):
     assert found == macs
     lane, hummingbird = data.count(b"Server: bootgate\r\nContent-Length"), data.count(b"\r\nServer: bootgate\r\n\r\n")
     assert lane > 0 and hummingbird > 0 and lane + hummingbird == count, (lane, hummingbird)
+
+
+def test_idle_boot_connections_are_closed_and_busy_ones_kept():
+    """Firmware that resets never closes its connection: the lane closes one that sends nothing
+    for --boot-idle-timeout (to twice that), and keeps one that keeps asking."""
+    from conftest import Server
+    s = Server(examples=True, extra=("--boot-idle-timeout", "1"))
+    try:
+        request = f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        idle, data = raw_exchange(s, request, 1)
+        assert data.startswith(b"HTTP/1.1 200 ")
+        half, _ = raw_exchange(s, b"GET /ipxe?mac=" + MAC.encode(), 0)  # a head that never ends
+        busy, _ = raw_exchange(s, request, 1)
+        started = time.time()
+        for _ in range(8):  # 4 s of a request every half second
+            time.sleep(0.5)
+            busy.sendall(request)
+            assert busy.recv(65536).startswith(b"HTTP/1.1 200 ")
+        for conn in (idle, half):
+            conn.settimeout(5)
+            assert conn.recv(1) == b"", "an idle connection was left open"
+        assert time.time() - started < 6
+    finally:
+        s.close()
+
+
+def test_connections_served_by_the_lane_close_without_errors_logged(server):
+    """A connection the lane served to its end never reached Hummingbird's HTTP handling, and
+    its close is not an error."""
+    request = f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    for _ in range(10):
+        conn, data = raw_exchange(server, request * 3, 3)
+        assert data.count(b"HTTP/1.1 200 ") == 3
+        conn.close()
+        # Reset by the client, as a load generator or a resetting machine does.
+        conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        conn.sendall(request * 3)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        # Opened and closed without a request.
+        socket.create_connection(("127.0.0.1", server.port), timeout=10).close()
+    # And one passed on to Hummingbird mid-way still works and closes quietly.
+    conn, data = raw_exchange(server, request + b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+    assert data.count(b"HTTP/1.1 200 ") == 2
+    conn.close()
+    time.sleep(0.5)
+    assert server.get("/healthz", raw=True).status == 200
+    assert " error " not in server.logtext(), server.logtext()[-2000:]

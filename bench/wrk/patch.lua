@@ -3,6 +3,9 @@
 --   wrk -tT … -s patch.lua URL -- hosts.txt
 dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "report.lua")
 local counter = 1
+-- Distinct per run, so a reused store (BENCH_DATA) never already holds a value and every PATCH
+-- stays a real change.
+local run = os.time()
 local threads = {}
 setup = function(thread)
   thread:set("tid", #threads)
@@ -21,6 +24,6 @@ request = function()
   next_host = next_host + step
   if next_host > #hosts then next_host = (tid or 0) + 1 end
   counter = counter + 1
-  local body = string.format('{"metadata":{"labels":{"bench-seq":"t%d-%d"}}}', tid or 0, counter)
+  local body = string.format('{"metadata":{"labels":{"bench-seq":"r%d-t%d-%d"}}}', run, tid or 0, counter)
   return wrk.format("PATCH", "/api/v1/namespaces/default/baremetalhosts/" .. name, headers, body)
 end

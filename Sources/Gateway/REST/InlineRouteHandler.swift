@@ -17,6 +17,9 @@ import NIOHTTP1
 /// connection goes on to Hummingbird untouched; the handler then leaves the pipeline. Answers
 /// are written in request order, and none is pending when the bytes move on, so a pipelining
 /// client still gets its responses in order; one that stops reading them is passed on too.
+///
+/// While it holds the connection, a connection that sends nothing for `idleTimeout` (to twice
+/// that) is closed, half-sent heads included.
 final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -26,13 +29,54 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let maxHead = 16 * 1024
 
     private let lane: InlineLane
+    /// Succeeds with true when the connection moves on to Hummingbird, false when it closes first.
+    private let handedOver: EventLoopPromise<Bool>
+    private let idleTimeout: TimeAmount
+    private var idleCheck: RepeatedTask?
+    /// Whether bytes arrived since the last idle check.
+    private var active = true
     /// The start of a request whose head has not fully arrived.
     private var partial: ByteBuffer?
     private var peerIP: String?
 
-    init(lane: InlineLane) { self.lane = lane }
+    init(lane: InlineLane, handedOver: EventLoopPromise<Bool>, idleTimeout: TimeAmount) {
+        self.lane = lane
+        self.handedOver = handedOver
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // One timer per connection, not one per request: a check every timeout.
+        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { [weak self] _ in
+            guard let self else { return }
+            if !self.active { context.close(promise: nil) }
+            self.active = false
+        }
+    }
+
+    /// Removed while the connection is open: passed on. (A closing channel removes its handlers
+    /// after `channelInactive`, which has settled it already.)
+    func handlerRemoved(context: ChannelHandlerContext) {
+        settle(passedOn: true)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        settle(passedOn: false)
+        context.fireChannelInactive()
+    }
+
+    private var settled = false
+
+    private func settle(passedOn: Bool) {
+        idleCheck?.cancel()
+        idleCheck = nil
+        guard !settled else { return }
+        settled = true
+        handedOver.succeed(passedOn)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        active = true
         var bytes = unwrapInboundIn(data)
         if var earlier = partial {
             earlier.writeBuffer(&bytes)
@@ -256,18 +300,32 @@ struct InlineLane: Sendable {
 
 /// Puts an `InlineRouteHandler` in front of every connection of a Hummingbird child channel.
 struct InlineLaneChannel<Inner: ServerChildChannel>: ServerChildChannel {
-    typealias Value = Inner.Value
+    struct Value: ServerChildChannelValue {
+        var inner: Inner.Value
+        var handedOver: EventLoopFuture<Bool>
+        var channel: any Channel { inner.channel }
+    }
     let inner: Inner
     let lane: InlineLane
+    let idleTimeout: Duration
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            try channel.pipeline.syncOperations.addHandler(InlineRouteHandler(lane: lane), position: .first)
-            return value
+            let handedOver = channel.eventLoop.makePromise(of: Bool.self)
+            do {
+                try channel.pipeline.syncOperations.addHandler(InlineRouteHandler(lane: lane, handedOver: handedOver, idleTimeout: .init(idleTimeout)), position: .first)
+            } catch {
+                handedOver.fail(error)
+                throw error
+            }
+            return Value(inner: value, handedOver: handedOver.futureResult)
         }
     }
 
+    /// Hummingbird handles only connections the lane passed on. One the lane served to the end
+    /// never reached its HTTP upgrade negotiation, which would report the close as an error.
     func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
+        guard (try? await value.handedOver.get()) == true else { return }
+        await inner.handle(value: value.inner, logger: logger)
     }
 }

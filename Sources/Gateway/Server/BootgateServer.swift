@@ -35,7 +35,7 @@ public enum BootgateServer {
                 guard head.path?.split(separator: "?").first == "/rpc/ws" else { return .dontUpgrade }
                 let session = JSONRPCWebSocketSession(server: rpc, remoteIP: channel.remoteAddress?.ipAddress ?? "")
                 return .upgrade([:]) { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
-            }, lane: lane)
+            }, lane: lane, idleTimeout: config.settings.bootIdleTimeout)
         }
         let app = Application(responder: responder, server: server,
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: serverName),

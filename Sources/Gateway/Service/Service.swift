@@ -165,6 +165,10 @@ public struct ServiceSettings: Sendable {
     public var publicURL = "http://192.168.200.2:8082"
     public var eventCapacity = 10_000
     public var watchKeepAlive: Duration = .seconds(30)
+    /// A boot-path connection with no request for this long is closed: firmware that resets
+    /// never closes its connection, and a rack rebooting daily would otherwise leave a socket
+    /// per boot open for good.
+    public var bootIdleTimeout: Duration = .seconds(60)
     /// Changes kept in memory for watch resumption; older ones come from the store's log.
     public var watchHistory = 1_000
     public init() {}

@@ -23,11 +23,15 @@ struct CompiledTemplate: Sendable {
         var inverted: Bool
     }
 
-    let nodes: [Node]
+    /// A template without sections (most Ignition configs) is kept flat, laid out for copying.
+    private enum Layout: Sendable {
+        case flat(Flat)
+        case tree([Node])
+    }
+
+    private let layout: Layout
     /// Literal bytes of one pass over the tree: what a rendering needs at least.
     private let literalByteCount: Int
-    /// The same template without sections (most Ignition configs), laid out for copying.
-    private let flat: Flat?
 
     /// All literal bytes in one array, cut by the values between them. Each value is looked up
     /// and escaped once per rendering, however often the template uses it.
@@ -43,6 +47,7 @@ struct CompiledTemplate: Sendable {
         var slots: [TemplateSlot] = []
 
         init?(_ nodes: [Node]) {
+            literals.reserveCapacity(CompiledTemplate.literalBytes(in: nodes))
             for node in nodes {
                 switch node {
                 case .literal(let bytes): literals.append(contentsOf: bytes)
@@ -78,19 +83,18 @@ struct CompiledTemplate: Sendable {
     /// Throws for content swift-mustache cannot parse; run `TemplateEngine.analyse` first, which
     /// explains nearly every such case better.
     init(_ content: String) throws(TemplateScanner.Failure) {
-        nodes = try TemplateCompiler.compile(content)
+        let nodes = try TemplateCompiler.compile(content)
         literalByteCount = Self.literalBytes(in: nodes)
-        flat = Flat(nodes)
+        layout = Flat(nodes).map(Layout.flat) ?? .tree(nodes)
     }
 
     func render(_ context: RenderContext, escaping: TemplateEscaping) -> [UInt8] {
         var out: [UInt8] = []
         // Room for the values and a repeated section or two, so most renderings allocate once.
         out.reserveCapacity(literalByteCount + literalByteCount / 4 + 256)
-        if let flat {
-            flat.write(context, escaping: escaping, into: &out)
-        } else {
-            Self.write(nodes, context: context, nic: nil, escaping: escaping, into: &out)
+        switch layout {
+        case .flat(let flat): flat.write(context, escaping: escaping, into: &out)
+        case .tree(let nodes): Self.write(nodes, context: context, nic: nil, escaping: escaping, into: &out)
         }
         return out
     }
