@@ -2,7 +2,9 @@
 bookmarks and keep-alives."""
 import http.client
 import json
+import os
 import socket
+import time
 
 import pytest
 
@@ -132,3 +134,50 @@ def test_sigterm_ends_open_watches_and_exits(server):
     w.close()
     server.start()  # the data folder is intact
     assert server.get(HOSTS + "/server1").status == 200
+
+
+def open_sockets(server):
+    fd_dir = f"/proc/{server.proc.pid}/fd"
+    count = 0
+    for fd in os.listdir(fd_dir):
+        try:
+            count += os.readlink(os.path.join(fd_dir, fd)).startswith("socket:")
+        except FileNotFoundError:  # closed while counting
+            pass
+    return count
+
+
+def wait_for(predicate, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_watchers_that_hang_up_are_dropped_at_once(server):
+    """A watcher that goes away is let go when it closes, not at the next keep-alive (30 s)."""
+    before = open_sockets(server)
+    watches = [Watch(server, HOSTS + "?watch=true") for _ in range(40)]
+    for w in watches:
+        assert w.event()["type"] == "ADDED"
+    assert open_sockets(server) >= before + 40
+    for w in watches:
+        w.resp.close()
+        w.close()
+    assert wait_for(lambda: open_sockets(server) <= before, 5), f"{open_sockets(server)} sockets open, {before} before"
+    # One that only closes its sending side (half-close) is let go too.
+    half = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    half.sendall(f"GET {HOSTS}?watch=true HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert half.recv(65536).startswith(b"HTTP/1.1 200 ")
+    half.shutdown(socket.SHUT_WR)
+    started = time.time()
+    while half.recv(65536):
+        pass
+    assert time.time() - started < 5
+    # The server still streams to the watchers that stay.
+    stay = Watch(server, HOSTS + "?watch=true&resourceVersion=" + server.get(HOSTS).body["metadata"]["resourceVersion"])
+    assert server.post(HOSTS, host("after-hangups", "52:54:00:ab:cd:ef")).status == 201
+    assert stay.event()["object"]["metadata"]["name"] == "after-hangups"
+    stay.close()

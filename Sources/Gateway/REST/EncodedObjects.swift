@@ -41,7 +41,8 @@ final class EncodedObjects: Sendable {
             }
             let bytes = JSONWriter.bytes(o.json)
             out.append(contentsOf: bytes)
-            if !Self.holdsSecret(o) { fresh.append((stamps[i].key, Entry(revision: stamps[i].revision, bytes: bytes))) }
+            // Kept at its exact size: the writer's buffer grows by doubling.
+            if !Self.holdsSecret(o) { fresh.append((stamps[i].key, Entry(revision: stamps[i].revision, bytes: bytes.trimmed))) }
         }
         out.append(contentsOf: shell[split...])
         if !fresh.isEmpty {

@@ -47,10 +47,11 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         // One timer per connection, not one per request: a check every timeout.
-        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { [weak self] _ in
-            guard let self else { return }
-            if !self.active { context.close(promise: nil) }
-            self.active = false
+        // The task runs on this loop; it is cancelled when the connection closes or moves on.
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop), bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: idleTimeout, delay: idleTimeout) { _ in
+            if !handler.value.active { bound.value.close(promise: nil) }
+            handler.value.active = false
         }
     }
 

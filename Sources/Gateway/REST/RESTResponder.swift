@@ -51,7 +51,7 @@ public struct RESTResponder: HTTPResponder {
             }
             do {
                 let result = try await op.handler(service, req)
-                return encode(result, accept: req.accept, head: method == "HEAD")
+                return encode(result, accept: req.accept, head: method == "HEAD", connection: context.channel)
             } catch {
                 if error.code >= 500 { service.logger.error("\(op.id) failed: \(error.message)") }
                 return Self.error(error)
@@ -78,8 +78,10 @@ public struct RESTResponder: HTTPResponder {
         return Self.withCORS(Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))))
     }
 
-    func encode(_ result: OperationResult, accept: String?, head: Bool) -> Response {
-        if case .watch(let kind, let stream) = result { return watchResponse(kind, stream, table: TableView.wanted(accept)) }
+    func encode(_ result: OperationResult, accept: String?, head: Bool, connection: (any Channel)?) -> Response {
+        if case .watch(let kind, let stream) = result {
+            return watchResponse(kind, connection.map { WatchHangup.ending(stream, when: $0) } ?? stream, table: TableView.wanted(accept))
+        }
         return RESTReply(result, accept: accept, lists: service.encoded)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
     }
 

@@ -6,6 +6,7 @@ import ServiceLifecycle
 @_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
 @_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
 private let M_ARENA_MAX: Int32 = -8
+private let M_MMAP_THRESHOLD: Int32 = -3
 #endif
 
 /// Keeps the resident size near what the index holds. glibc gives each thread that allocates
@@ -23,6 +24,11 @@ struct MemoryTrimmer: ServiceLifecycle.Service {
     static func limitArenas() {
         #if canImport(Glibc)
         _ = mallopt(M_ARENA_MAX, 2)
+        // Buffers of 256 KB and more (a list of 10,000 hosts is 5 MB, and 16 clients may be
+        // reading one each) get pages of their own, which go back to the system when freed.
+        // Left alone, glibc raises this threshold to the largest buffer freed so far, and the
+        // next lists are cut from the arenas, where they leave holes behind.
+        _ = mallopt(M_MMAP_THRESHOLD, 256 * 1024)
         #endif
     }
 

@@ -5,10 +5,10 @@
 /// tags differ. The plan parses the template once, rendered with a marker per value. Structure,
 /// types, keys and version are then known to pass; what can differ per host is only what the
 /// validator reads from strings with values. So the plan keeps, flat, just that: each such
-/// string as text and values, the objects whose meaning checks read them (or sit above them)
-/// with the members those checks read, and the uniqueness groups they are in. Per host it puts
-/// the host's values into those strings and runs the validator's own checks on them; no tree is
-/// built. A template whose structure does not pass on its own has no plan.
+/// string as text and values, the objects whose meaning checks read one (with only the members
+/// those checks read), and the uniqueness groups holding one. Per host it puts the host's
+/// values into those strings and runs the validator's own checks on them; no tree is built. A
+/// template whose verdict on its own differs from what these checks alone give has no plan.
 ///
 /// There is no plan (the rendered text is parsed and validated as before) for a template with
 /// sections, a tag outside a JSON string, inside a key or in the version, or `iso.portalPort`

@@ -59,6 +59,7 @@ struct CompiledTemplate: Sendable {
                 }
             }
             runs.append(Run(end: literals.count, slot: -1))
+            runs = runs.trimmed
         }
 
         func write(_ context: RenderContext, escaping: TemplateEscaping, into out: inout [UInt8]) {

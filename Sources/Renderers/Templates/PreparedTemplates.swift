@@ -36,7 +36,7 @@ final class PreparedTemplates: Sendable {
             let uses = analysis.uses.compactMap { use in
                 TemplateSlot(reference: use.reference).map { SlotUse(slot: $0, reference: use.reference, line: use.line) }
             }
-            return Prepared(template: template, uses: uses)
+            return Prepared(template: template, uses: uses.trimmed)
         }
     }
 }
