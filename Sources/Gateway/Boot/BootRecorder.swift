@@ -15,8 +15,13 @@ final class BootRecorder: Sendable {
         var last: String
     }
 
-    private let state = Mutex<(pending: [ObjectKey: Pending], scheduled: Bool)>(([:], false))
-    private let lastBatch = Mutex<Duration>(.zero)
+    private struct State {
+        var pending: [ObjectKey: Pending] = [:]
+        var scheduled = false
+        var lastBatch: Duration = .zero
+    }
+
+    private let state = Mutex(State())
 
     /// Notes a boot; returns true when the caller should schedule a flush.
     func note(_ key: ObjectKey, at time: String) -> Bool {
@@ -31,7 +36,7 @@ final class BootRecorder: Sendable {
 
     /// How long to wait before writing the next batch.
     var delay: Duration {
-        min(Self.maximumDelay, max(Self.minimumDelay, lastBatch.withLock { $0 } * 9))
+        min(Self.maximumDelay, max(Self.minimumDelay, state.withLock { $0.lastBatch } * 9))
     }
 
     /// The boots to write now. The batch stays scheduled until `finished`, so batches never overlap.
@@ -45,8 +50,8 @@ final class BootRecorder: Sendable {
     /// Records how long the batch took; true when boots arrived meanwhile and the caller
     /// should schedule the next batch.
     func finished(in duration: Duration) -> Bool {
-        lastBatch.withLock { $0 = duration }
-        return state.withLock { s in
+        state.withLock { s in
+            s.lastBatch = duration
             s.scheduled = !s.pending.isEmpty
             return s.scheduled
         }

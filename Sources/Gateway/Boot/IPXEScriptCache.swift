@@ -1,4 +1,4 @@
-import Synchronization
+import Renderers
 
 /// The last iPXE answer per host and MAC, valid while neither the host nor its ISO changes.
 /// Writing a script re-checks every value that goes into it; a host that boots again (or a
@@ -18,23 +18,16 @@ final class IPXEScriptCache: Sendable {
         var problem: String?
     }
 
-    private let entries = Mutex<[Key: Entry]>([:])
-    private let capacity: Int
+    private let entries: BoundedCache<Key, Entry>
 
-    init(capacity: Int = 65_536) { self.capacity = capacity }
+    init(capacity: Int = 65_536) { entries = BoundedCache(capacity: capacity) }
 
     func answer(_ key: Key, hostRevision: Int64, isoRevision: Int64) -> Service.IPXEAnswer? {
-        entries.withLock { e in
-            guard let hit = e[key], hit.hostRevision == hostRevision, hit.isoRevision == isoRevision else { return nil }
-            return Service.IPXEAnswer(script: hit.script, host: nil, problem: hit.problem)
-        }
+        guard let hit = entries[key], hit.hostRevision == hostRevision, hit.isoRevision == isoRevision else { return nil }
+        return Service.IPXEAnswer(script: hit.script, host: nil, problem: hit.problem)
     }
 
     func store(_ answer: Service.IPXEAnswer, for key: Key, hostRevision: Int64, isoRevision: Int64) {
-        entries.withLock { e in
-            // Full: one arbitrary entry goes, so a fleet larger than the cache never empties it at once.
-            if e.count >= capacity, e[key] == nil { e.remove(at: e.startIndex) }
-            e[key] = Entry(hostRevision: hostRevision, isoRevision: isoRevision, script: answer.script, problem: answer.problem)
-        }
+        entries.store(Entry(hostRevision: hostRevision, isoRevision: isoRevision, script: answer.script, problem: answer.problem), for: key)
     }
 }

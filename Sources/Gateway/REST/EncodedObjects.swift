@@ -1,5 +1,4 @@
 import Renderers
-import Synchronization
 
 /// Each object's JSON as a REST list writes it, kept per revision, so listing 10,000 hosts
 /// copies bytes instead of encoding 10,000 trees. Objects holding a secret (a host read with
@@ -10,10 +9,9 @@ final class EncodedObjects: Sendable {
         var bytes: [UInt8]
     }
 
-    private let entries = Mutex<[ObjectKey: Entry]>([:])
-    private let capacity: Int
+    private let entries: BoundedCache<ObjectKey, Entry>
 
-    init(capacity: Int = 200_000) { self.capacity = capacity }
+    init(capacity: Int = 200_000) { entries = BoundedCache(capacity: capacity) }
 
     /// The list document as mkube writes it, byte for byte what `JSONWriter` writes for the
     /// whole list (and a newline).
@@ -26,8 +24,8 @@ final class EncodedObjects: Sendable {
         let split = shell.count - 3
         // Key and revision are read from each object's JSON once.
         let stamps = items.map { (key: $0.key, revision: $0.resourceVersion) }
-        let cached: [[UInt8]?] = entries.withLock { e in
-            stamps.map { stamp in e[stamp.key].flatMap { $0.revision == stamp.revision ? $0.bytes : nil } }
+        let cached: [[UInt8]?] = zip(entries.values(for: stamps.map(\.key)), stamps).map { entry, stamp in
+            entry.flatMap { $0.revision == stamp.revision ? $0.bytes : nil }
         }
         var fresh: [(ObjectKey, Entry)] = []
         var out: [UInt8] = []
@@ -45,14 +43,7 @@ final class EncodedObjects: Sendable {
             if !Self.holdsSecret(o) { fresh.append((stamps[i].key, Entry(revision: stamps[i].revision, bytes: bytes.trimmed))) }
         }
         out.append(contentsOf: shell[split...])
-        if !fresh.isEmpty {
-            entries.withLock { e in
-                for (key, entry) in fresh {
-                    if e.count >= capacity, e[key] == nil { e.remove(at: e.startIndex) }
-                    e[key] = entry
-                }
-            }
-        }
+        entries.store(fresh)
         return out
     }
 

@@ -267,7 +267,7 @@ struct InlineLane: Sendable {
             }
             return .other(RESTReply(result, accept: request.accept, lists: service.encoded) ?? RESTReply.error(.internalError("\(operation.id) returned a stream")))
         } catch {
-            if error.code >= 500 { service.logger.error("\(operation.id) failed: \(error.message)") }
+            service.noteFailure(of: operation.id, error)
             return .other(RESTReply.error(error))
         }
     }

@@ -53,7 +53,7 @@ public struct RESTResponder: HTTPResponder {
                 let result = try await op.handler(service, req)
                 return encode(result, accept: req.accept, head: method == "HEAD", connection: context.channel)
             } catch {
-                if error.code >= 500 { service.logger.error("\(op.id) failed: \(error.message)") }
+                service.noteFailure(of: op.id, error)
                 return Self.error(error)
             }
         case .methodNotAllowed(let allowed):

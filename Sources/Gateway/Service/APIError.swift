@@ -81,3 +81,10 @@ public struct APIError: Error, Sendable, Equatable {
         return .object(obj)
     }
 }
+
+extension Service {
+    /// A 5xx answer is bootgate's own failure, so it is logged, whichever transport gave it.
+    func noteFailure(of operationID: String, _ error: APIError) {
+        if error.code >= 500 { logger.error("\(operationID) failed: \(error.message)") }
+    }
+}

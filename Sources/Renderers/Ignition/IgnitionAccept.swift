@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Reads the Ignition spec version a client advertises in its `Accept` header.
 ///
 /// Ignition asks with `Accept: application/vnd.coreos.ignition+json;version=3.6.0, */*;q=0.1`
@@ -9,17 +7,14 @@ enum IgnitionAccept {
     static let mediaType = "application/vnd.coreos.ignition+json"
 
     /// Installers of one image all send the same header: each distinct one is parsed once.
-    private static let parsed = Mutex<[String: IgnitionSpec.Version?]>([:])
+    private static let parsed = BoundedCache<String, IgnitionSpec.Version?>(capacity: 64)
 
     /// The highest version advertised for the Ignition media type, nil when none is advertised.
     static func maxVersion(_ accept: String?) -> IgnitionSpec.Version? {
         guard let accept else { return nil }
-        if let hit = parsed.withLock({ $0[accept] }) { return hit }
+        if let hit = parsed[accept] { return hit }
         let version = parse(accept)
-        parsed.withLock { cache in
-            if cache.count >= 64 { cache.removeAll() }
-            cache[accept] = .some(version)
-        }
+        parsed.store(version, for: accept)
         return version
     }
 
