@@ -7,6 +7,7 @@ import ServiceLifecycle
 @_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
 private let M_ARENA_MAX: Int32 = -8
 private let M_MMAP_THRESHOLD: Int32 = -3
+private let M_TRIM_THRESHOLD: Int32 = -1
 #endif
 
 /// Keeps the resident size near what the index holds. glibc gives each thread that allocates
@@ -29,6 +30,10 @@ struct MemoryTrimmer: ServiceLifecycle.Service {
         // Left alone, glibc raises this threshold to the largest buffer freed so far, and the
         // next lists are cut from the arenas, where they leave holes behind.
         _ = mallopt(M_MMAP_THRESHOLD, 256 * 1024)
+        // Setting that also fixes the trim threshold at 128 KB, and free() would then hand the
+        // top of the heap back (and the next allocations fault it in again) all through a
+        // storm. Trimming is the quiet-time job of `run()` instead.
+        _ = mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024)
         #endif
     }
 
