@@ -144,8 +144,7 @@ cpu_ticks() { # user+system clock ticks of a process and its children (nginx: ma
 wrk_run() { # name url connections duration lua [args...]: raw output in $raw/NAME.txt, NAME.json
     local name=$1 target=$2 c=$3 d=$4 lua=$5
     shift 5
-    local t=$threads pid=$server_pid
-    [ -n "$nginx_pid" ] && pid=$nginx_pid
+    local t=$threads pid=${measure_pid:-$server_pid}
     [ "$c" -lt "$t" ] && t=$c
     local cpu0 cpu1
     cpu0=$(cpu_ticks "$pid")
@@ -156,6 +155,16 @@ wrk_run() { # name url connections duration lua [args...]: raw output in $raw/NA
     # Server CPU per request (all cores) and resident memory after the run.
     python3 bench/wrk_annotate.py "$raw/$name.json" "$name" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" "$(tree_rss_kib "$pid")"
     sleep 1
+}
+
+nginx_run() { measure_pid=$nginx_pid wrk_run "$@"; }
+
+wait_quiet() { # until bootgate has used no CPU for a second (its boot counters are written after a run), at most 15 s
+    local before after i
+    for i in $(seq 1 15); do
+        before=$(cpu_ticks "$server_pid"); sleep 1; after=$(cpu_ticks "$server_pid")
+        [ $((after - before)) -le 1 ] && return 0
+    done
 }
 
 revision() { curl -sf "$url/api/v1/iscsi-cdroms" | python3 -c "import json,sys; print(json.load(sys.stdin)['metadata']['resourceVersion'])"; }
@@ -230,6 +239,19 @@ http {
 }
 EOF
 
+# nginx runs beside bootgate from here on, idle but for its own runs: the runs the targets are
+# judged on alternate (bootgate, then nginx with the same script), so a machine whose speed
+# drifts over the minutes of a run skews neither side.
+say "nginx $(nginx -v 2>&1 | sed 's/.*\///'), static files of the same sizes on $nurl"
+t0=$EPOCHREALTIME
+"$nginx_bin" -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/nginx.log" 2>&1 &
+nginx_pid=$!
+t1=$(python3 bench/wait_http.py "$nurl/ipxe.txt" 30) || { echo "bench: nginx did not start" >&2; cat "$work/nginx.log" "$work/nginx/error.log" >&2; exit 1; }
+nginx_startup=$(python3 -c "print(round($t1 - $t0, 3))")
+sleep 1
+nginx_rss=$(tree_rss_kib "$nginx_pid")
+nginx_run nginx-warmup "$nurl/ipxe.txt" 64 3s plain.lua
+
 # --- 1-3: read paths ----------------------------------------------------------------------------
 say "warm-up"
 wrk_run warmup-ipxe "$url" 64 3s ipxe.lua "$lists/macs.txt"
@@ -243,10 +265,16 @@ fi
 if want ipxe; then
     say "1. /ipxe?mac=<random of $hosts>, $conns connections, $duration"
     wrk_run ipxe "$url" "$conns" "$duration" ipxe.lua "$lists/macs.txt"
+    wait_quiet
+    # The same wrk script (a random MAC per request): the client's own cost per request is
+    # then the same on both sides of the ratio.
+    nginx_run nginx-ipxe-script "$nurl" "$conns" "$duration" ipxe.lua "$lists/macs.txt"
 fi
 if want bootconfig; then
     say "2. /api/v1/bootconfig (X-Forwarded-For: random host IP), $conns connections, $duration"
     wrk_run bootconfig "$url" "$conns" "$duration" bootconfig.lua "$lists/ips.txt"
+    wait_quiet
+    nginx_run nginx-bootconfig-script "$nurl" "$conns" "$duration" bootconfig.lua "$lists/ips.txt"
 fi
 if want list; then
     say "3. /api/v1/baremetalhosts ($hosts hosts), $list_conns connections, $duration"
@@ -282,23 +310,11 @@ echo "{\"startup_s\": $startup, \"first_start_empty_s\": $first_start, \"rss_aft
 echo "   resident after load ${rss_end} KiB (peak ${hwm_end} KiB), 10 s later ${rss_settled} KiB"
 stop_server
 
-# --- nginx, the limit -----------------------------------------------------------------------------
-say "nginx $(nginx -v 2>&1 | sed 's/.*\///'), static files of the same sizes on $nurl"
-t0=$EPOCHREALTIME
-"$nginx_bin" -c "$work/nginx/nginx.conf" -p "$work/nginx" >"$work/nginx.log" 2>&1 &
-nginx_pid=$!
-t1=$(python3 bench/wait_http.py "$nurl/ipxe.txt" 30) || { echo "bench: nginx did not start" >&2; cat "$work/nginx.log" "$work/nginx/error.log" >&2; exit 1; }
-nginx_startup=$(python3 -c "print(round($t1 - $t0, 3))")
-sleep 1
-nginx_rss=$(tree_rss_kib "$nginx_pid")
-wrk_run nginx-warmup "$nurl/ipxe.txt" 64 3s plain.lua
-want ipxe && wrk_run nginx-ipxe "$nurl/ipxe.txt" "$conns" "$duration" plain.lua
-want bootconfig && wrk_run nginx-bootconfig "$nurl/bootconfig.ign" "$conns" "$duration" plain.lua
-# The same wrk scripts as bootgate's runs (a random MAC or X-Forwarded-For per request): the
-# client's own cost per request is then the same on both sides of the ratio.
-want ipxe && wrk_run nginx-ipxe-script "$nurl" "$conns" "$duration" ipxe.lua "$lists/macs.txt"
-want bootconfig && wrk_run nginx-bootconfig-script "$nurl" "$conns" "$duration" bootconfig.lua "$lists/ips.txt"
-want list && wrk_run nginx-list "$nurl/hosts.json" "$list_conns" "$duration" plain.lua
+# --- nginx, the limit: the fixed-URL runs and the list ------------------------------------------
+say "nginx at fixed URLs (wrk's own pre-built request)"
+want ipxe && nginx_run nginx-ipxe "$nurl/ipxe.txt" "$conns" "$duration" plain.lua
+want bootconfig && nginx_run nginx-bootconfig "$nurl/bootconfig.ign" "$conns" "$duration" plain.lua
+want list && nginx_run nginx-list "$nurl/hosts.json" "$list_conns" "$duration" plain.lua
 echo "{\"startup_s\": $nginx_startup, \"rss_kib\": $nginx_rss}" >"$raw/nginx.json"
 kill "$nginx_pid" 2>/dev/null || true
 wait "$nginx_pid" 2>/dev/null || true
