@@ -40,3 +40,25 @@ def test_acknowledged_writes_survive_sigkill():
             assert items[name]["metadata"]["resourceVersion"] == rv
     finally:
         s.close()
+
+
+def test_a_second_server_on_the_same_store_is_refused():
+    """Two servers on one store would each keep their own index and revision counter and write
+    over each other's changes: the second is refused, naming the first; after a SIGKILL the
+    store is free again."""
+    import subprocess
+    from bootgate_process import BINARY, free_port
+    s = Server(examples=False)
+    try:
+        started = time.time()
+        second = subprocess.run([BINARY, "serve", "--listen", f"127.0.0.1:{free_port()}", "--data", s.data, "--examples", "none"],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert f"in use by another bootgate (pid {s.proc.pid})" in second.stdout + second.stderr, second.stdout + second.stderr
+        assert time.time() - started < 30
+        assert s.get("/healthz", raw=True).status == 200
+        s.kill()
+        s.start()
+        assert s.get("/healthz", raw=True).status == 200
+    finally:
+        s.close()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a commit is on disk
 /// before it is acknowledged. Objects live in `objects`; every commit appends to `changes`,
@@ -9,11 +10,14 @@ public final class SQLiteStore: ObjectStore {
     /// How many revisions of change log to keep for watch resumption.
     private let retainedRevisions: Int64
     private let sealer: SecretSealer
+    /// Held until `close()`: see `StoreLock`.
+    private let lock: Mutex<StoreLock?>
 
     public init(directory: String, retainedRevisions: Int64 = 100_000) throws(StoreError) {
         self.retainedRevisions = retainedRevisions
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            lock = Mutex(try StoreLock(directory: directory))
             sealer = try SecretSealer.keyFile(directory + "/secret.key")
             var config = Configuration()
             config.prepareDatabase { db in
@@ -34,6 +38,8 @@ public final class SQLiteStore: ObjectStore {
                     INSERT OR IGNORE INTO meta VALUES ('revision', 0), ('compacted', 0);
                     """)
             }
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw .io("opening SQLite store in \(directory): \(error)")
         }
@@ -130,6 +136,7 @@ public final class SQLiteStore: ObjectStore {
 
     public func close() async {
         try? pool.close()
+        lock.withLock { $0 = nil }
     }
 
     private func decode(kind: String, json: Data) throws -> ResourceObject {
