@@ -85,6 +85,34 @@ import Testing
         }
     }
 
+    /// The examples are what operators start from, so they must take the fast path: each
+    /// Ignition example gets a render plan, and its verdict for a host with good values and for
+    /// one whose values break the config is the full validator's on the rendered text.
+    @Test func ignitionExamplesHaveRenderPlansThatAgreeWithTheValidator() throws {
+        let ignition = try Self.load().filter { $0.format == "ignition" }
+        #expect(!ignition.isEmpty)
+        var broken = RenderContext.sample
+        broken.host.name = "not/a unit"
+        broken.host.hostname = "two words\n"
+        broken.server.url = "no scheme"
+        var refusals = 0
+        for example in ignition {
+            let main = try #require(MainFile.select(in: example.files, names: IgnitionRenderer().mainFileNames))
+            let content = try #require(example.files[main])
+            let plan = try #require(IgnitionRenderPlan.make(file: main, content: content), "\(example.name) has no render plan")
+            for context in [RenderContext.sample, broken] {
+                let text = try TemplateEngine.renderBytes(file: main, content: content, context: context, escaping: .jsonString)
+                let full = IgnitionValidator.validate(file: main, bytes: text)
+                let planned = try #require(plan.validate(file: main, context: context))
+                #expect(planned.diagnostics.map(\.located) == full.diagnostics.map(\.located), "\(example.name)")
+                #expect(planned.version == full.version)
+                if full.diagnostics.hasErrors { refusals += 1 }
+            }
+        }
+        // The broken values must break something, or the comparison proves little.
+        #expect(refusals > 0)
+    }
+
     @Test func builderTargetHasWhatTheSpecAsks() throws {
         let target = try #require(try Self.load().first { $0.name == "builder-target" }?.files["config.ign"])
         for needle in ["\"core\"", "sshAuthorizedKeys", "console=ttyS0,115200n8", "console=ttyS1,115200n8", "cockpit.socket",
