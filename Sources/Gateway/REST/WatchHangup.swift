@@ -16,9 +16,14 @@ enum WatchHangup {
             for await item in stream { relay.yield(item) }
             relay.finish()
         }
-        // Cancelling the forwarding ends its iteration of `stream`, which unsubscribes it.
-        relay.onTermination = { _ in forward.cancel() }
         let hangup = HangupHandler { relay.finish() }
+        // Cancelling the forwarding ends its iteration of `stream`, which unsubscribes it. The
+        // handler goes too: a watch that ends by itself (`timeoutSeconds`) leaves a connection
+        // that may serve other requests, whose half-closure must not close it.
+        relay.onTermination = { _ in
+            forward.cancel()
+            connection.pipeline.removeHandler(hangup, promise: nil)
+        }
         connection.pipeline.addHandler(hangup, position: .first).whenComplete { _ in
             // Closed before the handler was in place: it will not hear of it.
             if !connection.isActive { relay.finish() }
@@ -32,17 +37,18 @@ enum WatchHangup {
 
         init(_ hungUp: @escaping @Sendable () -> Void) { self.hungUp = hungUp }
 
+        // `hungUp` comes last: it removes this handler from the pipeline.
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if case ChannelEvent.inputClosed? = event as? ChannelEvent {
-                hungUp()
-                context.close(promise: nil)
-            }
             context.fireUserInboundEventTriggered(event)
+            if case ChannelEvent.inputClosed? = event as? ChannelEvent {
+                context.close(promise: nil)
+                hungUp()
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            hungUp()
             context.fireChannelInactive()
+            hungUp()
         }
     }
 }
