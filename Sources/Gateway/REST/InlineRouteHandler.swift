@@ -35,6 +35,8 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var idleCheck: RepeatedTask?
     /// Whether bytes arrived since the last idle check.
     private var active = true
+    /// Whether `handedOver` is completed.
+    private var settled = false
     /// The start of a request whose head has not fully arrived.
     private var partial: ByteBuffer?
     private var peerIP: String?
@@ -65,8 +67,6 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         settle(passedOn: false)
         context.fireChannelInactive()
     }
-
-    private var settled = false
 
     private func settle(passedOn: Bool) {
         idleCheck?.cancel()

@@ -17,7 +17,18 @@
 final class IgnitionRenderPlan: Sendable {
     enum Part: Sendable { case text(String), value(Int) }
     /// A string the checks read: as written, or the host's (`strings[i]` in `validate`).
-    enum Text: Sendable { case fixed(String), built(Int) }
+    enum Text: Sendable {
+        case fixed(String), built(Int)
+
+        var isBuilt: Bool { if case .built = self { true } else { false } }
+
+        func resolved(in strings: [String]) -> String {
+            switch self {
+            case .fixed(let s): s
+            case .built(let i): strings[i]
+            }
+        }
+    }
 
     /// Marker number → the value that replaces it.
     private let references: [TemplateSlot]
@@ -93,14 +104,12 @@ final class IgnitionRenderPlan: Sendable {
             if fields.hasValues { values.checked.append(CheckedObject(fields: fields, pointer: pointer, meaning: meaning)) }
         }
         values.unique = IgnitionValidator.uniqueGroups(root).map { $0.map(text) }.filter { group in
-            group.lists.contains { $0.values.contains { if case .built? = $0 { true } else { false } } }
+            group.lists.contains { $0.values.contains { $0?.isBuilt == true } }
         }
         // Everything but these checks must pass for the template as it is: then only they can
         // differ from host to host.
         let full = fullCheck(file: file, root)
-        let partial = check(values, file: file, strings: values.built.map { parts in
-            parts.map { if case .text(let t) = $0 { t } else if case .value(let i) = $0 { marker(i) } else { "" } }.joined()
-        })
+        let partial = check(values, file: file, strings: strings(values, with: slots.indices.map(marker)))
         guard full.diagnostics.map(\.located) == partial.diagnostics.map(\.located), full.version == partial.version else { return nil }
         return IgnitionRenderPlan(references: slots, checks: .values(values))
     }
@@ -121,7 +130,12 @@ final class IgnitionRenderPlan: Sendable {
                value.unicodeScalars.contains(where: { $0 == "\0" || $0 == Self.open || $0 == Self.close }) { return nil }
             hostValues.append(value)
         }
-        let strings = values.built.map { parts in
+        return Self.check(values, file: file, strings: Self.strings(values, with: hostValues))
+    }
+
+    /// The strings with values, put together from `values` (one per marker number).
+    private static func strings(_ values: Values, with hostValues: [String]) -> [String] {
+        values.built.map { parts in
             var text = ""
             for part in parts {
                 switch part {
@@ -131,7 +145,6 @@ final class IgnitionRenderPlan: Sendable {
             }
             return text
         }
-        return Self.check(values, file: file, strings: strings)
     }
 
     private static func check(_ values: Values, file: String, strings: [String]) -> (diagnostics: [Diagnostic], version: IgnitionSpec.Version?) {
@@ -139,12 +152,7 @@ final class IgnitionRenderPlan: Sendable {
         for object in values.checked {
             validator.checkSemantics(FlatFields(object: object.fields, strings: strings), meaning: object.meaning, at: object.pointer)
         }
-        validator.checkUniqueness(values.unique) { text in
-            switch text {
-            case .fixed(let s): s
-            case .built(let i): strings[i]
-            }
-        }
+        validator.checkUniqueness(values.unique) { $0.resolved(in: strings) }
         return (validator.diagnostics, validator.diagnostics.hasErrors ? nil : values.version)
     }
 
@@ -303,15 +311,14 @@ struct FlatObject: Sendable {
 
     /// Whether a member holds a string with a value.
     var hasValues: Bool {
-        func built(_ text: Text) -> Bool { if case .built = text { true } else { false } }
-        return members.contains { entry in
+        members.contains { entry in
             switch entry.value {
-            case .string(let t): built(t)
+            case .string(let t): t.isBuilt
             case .items(let items):
                 items.contains { item in
                     switch item {
-                    case .string(let t): built(t)
-                    case .object(let fields): fields.contains { built($0.value) }
+                    case .string(let t): t.isBuilt
+                    case .object(let fields): fields.contains { $0.value.isBuilt }
                     case .other: false
                     }
                 }
@@ -326,12 +333,7 @@ struct FlatFields: IgnitionFields {
     let object: FlatObject
     let strings: [String]
 
-    private func resolve(_ text: FlatObject.Text) -> String {
-        switch text {
-        case .fixed(let s): s
-        case .built(let i): strings[i]
-        }
-    }
+    private func resolve(_ text: FlatObject.Text) -> String { text.resolved(in: strings) }
 
     func string(_ key: String) -> String? { if case .string(let t)? = object.member(key) { resolve(t) } else { nil } }
     func int(_ key: String) -> Int64? { if case .int(let i)? = object.member(key) { i } else { nil } }

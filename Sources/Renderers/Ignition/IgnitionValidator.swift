@@ -151,7 +151,7 @@ struct IgnitionValidator {
 
     // MARK: - Meaning
 
-    static let resourceDefinitions: Set<String> = ["resource", "storage/file-contents", "ignition/config-reference", "ignition/ca-reference"]
+    private static let resourceDefinitions: Set<String> = ["resource", "storage/file-contents", "ignition/config-reference", "ignition/ca-reference"]
     /// systemd unit types (systemd.unit(5)); Ignition refuses other suffixes.
     static let unitSuffixes: Set<String> = ["service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer", "snapshot", "slice", "scope"]
 
