@@ -67,6 +67,34 @@ struct ServiceFixture {
         #expect(try g.service.get(ObjectKey(.bareMetalHost, namespace: "default", name: "h1")).bootConfigRef == "c1")
     }
 
+    /// `/ipxe` answers from its cache without looking at the index, so every change a script
+    /// depends on must retire what is cached, and boot counters (written during a storm) must not.
+    @Test func cachedScriptsFollowEveryChangeTheyDependOn() async throws {
+        let f = try await ServiceFixture.make()
+        let service = f.service
+        let iso = try await f.create(.iscsiCdrom, #"{"metadata":{"name":"iso1"}}"#).key
+        let host = try await f.create(.bareMetalHost, #"{"metadata":{"name":"h1"},"spec":{"bootMACAddress":"52:54:00:00:00:01","image":"iso1"}}"#).key
+        func script() throws -> String { String(decoding: try service.ipxe(mac: "52-54-00-00-00-01", record: true), as: UTF8.self) }
+
+        #expect(try script().contains("no iSCSI target yet"))
+        _ = try await service.patch(iso, patch: f.json(#"{"status":{"targetIQN":"iqn.2000-02.test:iso1","portalIP":"127.0.0.2"}}"#), type: .merge)
+        #expect(try script().hasSuffix("sanboot iscsi:127.0.0.2::::iqn.2000-02.test:iso1\n"))
+
+        let epoch = service.index.scriptEpoch
+        await service.flushBootRecords()
+        #expect(try service.get(host).json.value(at: ["status", "bootCount"])?.intValue == 1)
+        #expect(service.index.scriptEpoch == epoch, "boot counters leave cached scripts alone")
+
+        _ = try await service.patch(host, patch: f.json(#"{"spec":{"image":"localboot"}}"#), type: .merge)
+        #expect(try script().hasSuffix("exit\n") && script().contains("local disk"))
+        _ = try await service.patch(host, patch: f.json(#"{"spec":{"image":"iso1","bootMACAddress":"52:54:00:00:00:02"}}"#), type: .merge)
+        #expect(try script().contains("no BareMetalHost has MAC 52:54:00:00:00:01"))
+        _ = try await service.patch(host, patch: f.json(#"{"spec":{"bootMACAddress":"52:54:00:00:00:01"}}"#), type: .merge)
+        #expect(try script().contains("sanboot"))
+        _ = try await service.delete(host)
+        #expect(try script().contains("no BareMetalHost has MAC 52:54:00:00:00:01"))
+    }
+
     @Test func watchResumesFromTheStoreWhenMemoryIsShort() async throws {
         let f = try await ServiceFixture.make(retained: 100_000, history: 2)
         let first = try await f.create(.bootConfig, #"{"metadata":{"name":"c0"},"spec":{"data":{"a":"b"}}}"#)

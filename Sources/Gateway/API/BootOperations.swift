@@ -17,8 +17,7 @@ enum BootOperations {
                       parameters: [.init("mac", "MAC address in any case, separated by ':' or '-' or not at all", required: true)], body: nil,
                       responses: [script, .init(400, "Malformed MAC", schema: "Status")], inline: { service, req throws(APIError) in
                 guard let mac = req.query["mac"], !mac.isEmpty else { throw .badRequest("query parameter mac is required, e.g. /ipxe?mac=${net0/mac}") }
-                let answer = try service.ipxe(mac: mac, record: true, ip: clientIP(service, req))
-                return .bytes(Array(answer.script.utf8), contentType: ipxeText, status: 200, headers: [])
+                return .bytes(try service.ipxe(mac: mac, record: true, ip: clientIP(service, req)), contentType: ipxeText, status: 200, headers: [])
             }),
             Operation.inline(id: "boot.config", method: .get, path: "/api/v1/bootconfig",
                       summary: "The calling machine's config, found by its source address and rendered for it", tag: "boot",
@@ -62,7 +61,7 @@ enum BootOperations {
                 guard let host = try? service.host(forIP: ip), let mac = MACAddress.normalize(host.bootMAC) else {
                     return .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
                 }
-                return .bytes(Array(try service.ipxe(mac: mac, record: true, ip: ip).script.utf8), contentType: ipxeText, status: 200, headers: [])
+                return .bytes(try service.ipxe(mac: mac, record: true, ip: ip), contentType: ipxeText, status: 200, headers: [])
             }),
             Operation.inline(id: "boot.localboot", method: .get, path: "/api/v1/ipxe/localboot", summary: "mkube's legacy local-boot script", tag: "boot",
                       parameters: [], body: nil, responses: [script], inline: { _, _ throws(APIError) in

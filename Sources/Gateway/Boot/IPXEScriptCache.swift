@@ -1,33 +1,45 @@
 import Renderers
 
-/// The last iPXE answer per host and MAC, valid while neither the host nor its ISO changes.
-/// Writing a script re-checks every value that goes into it; a host that boots again (or a
-/// rack that retries) gets the checked script back instead.
+/// The boot path's iPXE answer per MAC, good while the index's `scriptEpoch` stands. A hit
+/// needs no index lookup at all: writing a script re-checks every value that goes into it,
+/// and a rack that boots again (or retries) gets the checked script back.
 final class IPXEScriptCache: Sendable {
-    struct Key: Hashable, Sendable {
+    /// What `/ipxe` sends a MAC and records about it. Holds no host object, which would keep
+    /// every superseded version of every host alive.
+    struct Served: Sendable {
         var host: ObjectKey
-        var mac: String
-    }
-
-    /// Script and problem only: holding the answer's host would keep every superseded version
-    /// of every host alive.
-    private struct Entry: Sendable {
-        var hostRevision: Int64
-        var isoRevision: Int64
-        var script: String
+        /// `host` as the event log writes it.
+        var hostText: String
+        var body: [UInt8]
+        /// Why the machine does not boot what it should (ISO missing, no IQN).
         var problem: String?
+        /// The event's detail: the problem, or the command the script ends with.
+        var detail: String
+
+        init(host: ObjectKey, answer: Service.IPXEAnswer) {
+            self.host = host
+            hostText = host.description
+            body = Array(answer.script.utf8)
+            problem = answer.problem
+            detail = answer.problem ?? Service.lastLine(answer.script)
+        }
     }
 
-    private let entries: BoundedCache<Key, Entry>
+    private struct Entry: Sendable {
+        var epoch: Int64
+        var served: Served
+    }
+
+    private let entries: BoundedCache<String, Entry>
 
     init(capacity: Int = 65_536) { entries = BoundedCache(capacity: capacity) }
 
-    func answer(_ key: Key, hostRevision: Int64, isoRevision: Int64) -> Service.IPXEAnswer? {
-        guard let hit = entries[key], hit.hostRevision == hostRevision, hit.isoRevision == isoRevision else { return nil }
-        return Service.IPXEAnswer(script: hit.script, host: nil, problem: hit.problem)
+    func served(mac: String, epoch: Int64) -> Served? {
+        guard let hit = entries[mac], hit.epoch == epoch else { return nil }
+        return hit.served
     }
 
-    func store(_ answer: Service.IPXEAnswer, for key: Key, hostRevision: Int64, isoRevision: Int64) {
-        entries.store(Entry(hostRevision: hostRevision, isoRevision: isoRevision, script: answer.script, problem: answer.problem), for: key)
+    func store(_ served: Served, mac: String, epoch: Int64) {
+        entries.store(Entry(epoch: epoch, served: served), for: mac)
     }
 }

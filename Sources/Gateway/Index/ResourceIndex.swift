@@ -14,6 +14,9 @@ public final class ResourceIndex: Sendable {
         /// `spec.bootConfigRef` and `spec.image` → hosts, so reference checks are not scans.
         public var hostsByConfig: [String: Set<ObjectKey>] = [:]
         public var hostsByImage: [String: Set<ObjectKey>] = [:]
+        /// Counts the changes an iPXE script can depend on: every change but a host's status
+        /// (its boot counters). Scripts cached under one count are good while it stands.
+        public var scriptEpoch: Int64 = 0
 
         public func object(_ key: ObjectKey) -> ResourceObject? { objects[key.kind]?[key] }
         public func all(_ kind: ResourceKind) -> [ResourceObject] { Array((objects[kind] ?? [:]).values) }
@@ -30,7 +33,9 @@ public final class ResourceIndex: Sendable {
         }
 
         mutating func put(_ object: ResourceObject) {
-            if let old = self.object(object.key) {
+            let old = self.object(object.key)
+            if old?.kind != .bareMetalHost || old?.json["spec"] != object.json["spec"] { scriptEpoch += 1 }
+            if let old {
                 // A status update (boot counters) leaves every lookup table as it is.
                 if old.kind != .bareMetalHost || Self.lookupFields(old) == Self.lookupFields(object) {
                     objects[object.kind, default: [:]][object.key] = object
@@ -48,6 +53,7 @@ public final class ResourceIndex: Sendable {
         }
 
         mutating func remove(_ object: ResourceObject) {
+            scriptEpoch += 1
             objects[object.kind]?[object.key] = nil
             guard object.kind == .bareMetalHost else { return }
             for mac in Self.macs(of: object) { Self.drop(object.key, from: &hostsByMAC, at: mac) }
@@ -76,14 +82,19 @@ public final class ResourceIndex: Sendable {
     }
 
     private let state = Mutex(State())
+    /// `State.scriptEpoch`, readable without the lock: a cached script's check on the boot path.
+    private let epoch = Atomic<Int64>(0)
 
     public init() {}
 
     public func load(_ snapshot: StoreSnapshot) {
         state.withLock { s in
+            let epoch = s.scriptEpoch
             s = State()
             for o in snapshot.objects { s.put(o) }
             s.revision = snapshot.revision
+            s.scriptEpoch += epoch + 1 // never a count an earlier state had
+            self.epoch.store(s.scriptEpoch, ordering: .releasing)
         }
     }
 
@@ -93,8 +104,13 @@ public final class ResourceIndex: Sendable {
                 if c.type == .deleted { s.remove(c.object) } else { s.put(c.object) }
                 s.revision = max(s.revision, c.revision)
             }
+            epoch.store(s.scriptEpoch, ordering: .releasing)
         }
     }
+
+    /// Changes only after the state it describes is in place, so a script cached under the
+    /// current value was written from a state no older than any reader's.
+    public var scriptEpoch: Int64 { epoch.load(ordering: .acquiring) }
 
     /// Runs `body` on the current state under the lock: keep it short.
     public func read<T: Sendable, E: Error>(_ body: (borrowing State) throws(E) -> T) throws(E) -> T {

@@ -12,43 +12,37 @@ extension Service {
 
     public struct IPXEAnswer: Sendable {
         public var script: String
-        public var host: ResourceObject?
         /// Why the machine does not boot what it should (unknown MAC, ISO missing, no IQN).
         public var problem: String?
     }
 
-    /// The script for a MAC in any spelling. A malformed MAC is a 400.
-    public func ipxe(mac raw: String, record: Bool, ip: String = "") throws(APIError) -> IPXEAnswer {
+    /// The script for a MAC in any spelling, as bytes to send. A malformed MAC is a 400.
+    public func ipxe(mac raw: String, record: Bool, ip: String = "") throws(APIError) -> [UInt8] {
         guard let mac = MACAddress.normalize(raw) else {
             throw .badRequest("mac \"\(raw)\" is not a MAC address (six hex pairs, separated by ':' or '-', or none)")
         }
-        // Looked up and scripted under the index lock: no copy of the index per boot.
-        let found: (ResourceObject, IPXEAnswer)? = index.read { s in
-            guard let key = s.hostsByMAC[mac]?.min(), let host = s.object(key) else { return nil }
-            let cacheKey = IPXEScriptCache.Key(host: key, mac: mac)
-            // The script depends on the host's spec (generation) and the ISO's status (revision):
-            // boot counters written to the host's status leave it valid.
-            let hostRevision = host.json["metadata"]?["generation"]?.intValue ?? host.resourceVersion
-            let isoRevision = s.object(ObjectKey(.iscsiCdrom, name: host.image))?.resourceVersion ?? 0
-            if var hit = scripts.answer(cacheKey, hostRevision: hostRevision, isoRevision: isoRevision) {
-                hit.host = host
-                return (host, hit)
-            }
-            let answer = ipxe(for: host, mac: mac, s)
-            scripts.store(answer, for: cacheKey, hostRevision: hostRevision, isoRevision: isoRevision)
-            return (host, answer)
-        }
-        guard let (host, answer) = found else {
+        guard let served = scripts.served(mac: mac, epoch: index.scriptEpoch) ?? writeScript(mac: mac) else {
             let reason = "bootgate: no BareMetalHost has MAC \(mac); create one with spec.bootMACAddress \(mac)"
-            if record { recordEvent(.ipxeRefused, host: nil, mac: mac, ip: ip, detail: reason) }
-            return IPXEAnswer(script: IPXEScript.refusal(reason), host: nil, problem: reason)
+            if record { recordEvent(.ipxeRefused, host: "", mac: mac, ip: ip, detail: reason) }
+            return Array(IPXEScript.refusal(reason).utf8)
         }
         if record {
-            recordEvent(answer.problem == nil ? .ipxe : .ipxeRefused, host: host, mac: mac, ip: ip,
-                        detail: answer.problem ?? Self.lastLine(answer.script))
-            if answer.problem == nil { noteBoot(host.key) }
+            recordEvent(served.problem == nil ? .ipxe : .ipxeRefused, host: served.hostText, mac: mac, ip: ip, detail: served.detail)
+            if served.problem == nil { noteBoot(served.host) }
         }
-        return answer
+        return served.body
+    }
+
+    /// Looks the MAC's host up and writes its script into the cache; nil when no host has it.
+    private func writeScript(mac: String) -> IPXEScriptCache.Served? {
+        // Under the index lock: no copy of the index, and the epoch is the state's own.
+        let found: (IPXEScriptCache.Served, Int64)? = index.read { s in
+            guard let key = s.hostsByMAC[mac]?.min(), let host = s.object(key) else { return nil }
+            return (IPXEScriptCache.Served(host: key, answer: ipxe(for: host, mac: mac, s)), s.scriptEpoch)
+        }
+        guard let (served, epoch) = found else { return nil }
+        scripts.store(served, mac: mac, epoch: epoch)
+        return served
     }
 
     func ipxe(for host: ResourceObject, mac: String, _ state: ResourceIndex.State) -> IPXEAnswer {
@@ -57,18 +51,18 @@ extension Service {
         do throws(IPXEScript.Invalid) {
             if image.isEmpty || image == localBootImage {
                 let method = LocalBootMethod(rawValue: host.string("spec", "localBoot")) ?? settings.localBoot
-                return IPXEAnswer(script: try IPXEScript.localBoot(host: name, mac: mac, method: method), host: host)
+                return IPXEAnswer(script: try IPXEScript.localBoot(host: name, mac: mac, method: method))
             }
             guard let iso = state.object(ObjectKey(.iscsiCdrom, name: image)) else {
-                return refusal(host, "bootgate: ISO \(image) of host \(host.key) does not exist")
+                return refusal("bootgate: ISO \(image) of host \(host.key) does not exist")
             }
             let target = iscsiTarget(iso)
             if target.iqn.isEmpty {
-                return refusal(host, "bootgate: ISO \(image) has no iSCSI target yet (status.targetIQN is empty); host \(host.key) cannot boot it")
+                return refusal("bootgate: ISO \(image) has no iSCSI target yet (status.targetIQN is empty); host \(host.key) cannot boot it")
             }
-            return IPXEAnswer(script: try IPXEScript.sanboot(iso: image, host: name, mac: mac, target: target), host: host)
+            return IPXEAnswer(script: try IPXEScript.sanboot(iso: image, host: name, mac: mac, target: target))
         } catch {
-            return refusal(host, "bootgate: cannot write an iPXE script for host \(host.key): \(error.description)")
+            return refusal("bootgate: cannot write an iPXE script for host \(host.key): \(error.description)")
         }
     }
 
@@ -82,8 +76,8 @@ extension Service {
         return String(script[start..<end])
     }
 
-    private func refusal(_ host: ResourceObject, _ reason: String) -> IPXEAnswer {
-        IPXEAnswer(script: IPXEScript.refusal(reason), host: host, problem: reason)
+    private func refusal(_ reason: String) -> IPXEAnswer {
+        IPXEAnswer(script: IPXEScript.refusal(reason), problem: reason)
     }
 
     /// Portal, port and LUN from the ISO's status, with the server's default portal.
@@ -294,7 +288,12 @@ extension Service {
     }
 
     func recordEvent(_ type: BootEventType, host: ResourceObject?, mac: String, ip: String, detail: String) {
-        events.record(.init(time: Timestamp.milliseconds(), type: type.rawValue, host: host?.key.description ?? "", mac: mac, ip: ip, detail: detail))
+        recordEvent(type, host: host?.key.description ?? "", mac: mac, ip: ip, detail: detail)
+    }
+
+    /// `host` as `namespace/name`, empty when no host matched.
+    func recordEvent(_ type: BootEventType, host: String, mac: String, ip: String, detail: String) {
+        events.record(.init(time: Timestamp.milliseconds(), type: type.rawValue, host: host, mac: mac, ip: ip, detail: detail))
     }
 
     func noteBoot(_ key: ObjectKey) {
