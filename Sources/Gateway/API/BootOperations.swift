@@ -28,9 +28,9 @@ enum BootOperations {
                       inline: { service, req throws(APIError) in
                 let ip = clientIP(service, req)
                 do throws(APIError) {
-                    let host = try service.host(forIP: ip)
-                    guard let served = try service.configNow(for: host, file: req.query["file"], accept: req.accept) else { return nil }
-                    return configServed(service, host, ip, served)
+                    let subject = try service.configSubject(forIP: ip)
+                    guard let served = try service.configNow(for: subject, file: req.query["file"], accept: req.accept) else { return nil }
+                    return configServed(service, subject.host, ip, served)
                 } catch {
                     throw configRefused(service, ip, error)
                 }
@@ -38,8 +38,8 @@ enum BootOperations {
                 // Only configs whose renderer is a plugin get here.
                 let ip = clientIP(service, req)
                 do throws(APIError) {
-                    let host = try service.host(forIP: ip)
-                    return configServed(service, host, ip, try await service.config(for: host, file: req.query["file"], accept: req.accept))
+                    let subject = try service.configSubject(forIP: ip)
+                    return configServed(service, subject.host, ip, try await service.config(for: subject, file: req.query["file"], accept: req.accept))
                 } catch {
                     throw configRefused(service, ip, error)
                 }
@@ -115,8 +115,8 @@ enum BootOperations {
         ]
     }
 
-    static func configServed(_ service: Service, _ host: ResourceObject, _ ip: String, _ served: Service.ServedConfig) -> OperationResult {
-        service.recordEvent(.config, host: host, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip,
+    static func configServed(_ service: Service, _ host: BootHost, _ ip: String, _ served: Service.ServedConfig) -> OperationResult {
+        service.recordEvent(.config, host: host.keyText, mac: host.context.mac, ip: ip,
                             detail: "\(served.configName)/\(served.file) \(served.rendered.body.count) bytes")
         return .bytes(served.rendered.body, contentType: served.rendered.contentType, status: 200, headers: [])
     }

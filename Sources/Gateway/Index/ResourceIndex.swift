@@ -14,12 +14,21 @@ public final class ResourceIndex: Sendable {
         /// `spec.bootConfigRef` and `spec.image` → hosts, so reference checks are not scans.
         public var hostsByConfig: [String: Set<ObjectKey>] = [:]
         public var hostsByImage: [String: Set<ObjectKey>] = [:]
+        /// Every host as the config path reads it.
+        public var bootHosts: [ObjectKey: BootHost] = [:]
         /// Counts the changes an iPXE script can depend on: every change but a host's status
         /// (its boot counters). Scripts cached under one count are good while it stands.
         public var scriptEpoch: Int64 = 0
 
         public func object(_ key: ObjectKey) -> ResourceObject? { objects[key.kind]?[key] }
         public func all(_ kind: ResourceKind) -> [ResourceObject] { Array((objects[kind] ?? [:]).values) }
+
+        /// The hosts with an address, by `spec.ip` first, then `spec.nics[].ip`; sorted.
+        public func hostKeys(forIP ip: String) -> [ObjectKey] {
+            var keys = hostsByIP[ip] ?? []
+            if keys.isEmpty { keys = hostsByNICIP[ip] ?? [] }
+            return keys.sorted()
+        }
 
         /// Hosts that reference a config through `bootConfigRef`.
         public func hosts(referencingConfig name: String) -> [ResourceObject] {
@@ -39,12 +48,14 @@ public final class ResourceIndex: Sendable {
                 // A status update (boot counters) leaves every lookup table as it is.
                 if old.kind != .bareMetalHost || Self.lookupFields(old) == Self.lookupFields(object) {
                     objects[object.kind, default: [:]][object.key] = object
+                    if object.kind == .bareMetalHost { bootHosts[object.key] = BootHost(object) }
                     return
                 }
                 remove(old)
             }
             objects[object.kind, default: [:]][object.key] = object
             guard object.kind == .bareMetalHost else { return }
+            bootHosts[object.key] = BootHost(object)
             for mac in Self.macs(of: object) { hostsByMAC[mac, default: []].insert(object.key) }
             if !object.ip.isEmpty { hostsByIP[object.ip, default: []].insert(object.key) }
             for nic in object.nics where !nic.ip.isEmpty { hostsByNICIP[nic.ip, default: []].insert(object.key) }
@@ -56,6 +67,7 @@ public final class ResourceIndex: Sendable {
             scriptEpoch += 1
             objects[object.kind]?[object.key] = nil
             guard object.kind == .bareMetalHost else { return }
+            bootHosts[object.key] = nil
             for mac in Self.macs(of: object) { Self.drop(object.key, from: &hostsByMAC, at: mac) }
             if !object.ip.isEmpty { Self.drop(object.key, from: &hostsByIP, at: object.ip) }
             for nic in object.nics where !nic.ip.isEmpty { Self.drop(object.key, from: &hostsByNICIP, at: nic.ip) }

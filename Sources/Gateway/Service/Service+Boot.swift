@@ -102,18 +102,52 @@ extension Service {
 
     /// The host a booted machine is, by its address: `spec.ip`, then `spec.nics[].ip`.
     public func host(forIP ip: String) throws(APIError) -> ResourceObject {
-        let hosts = index.read { s in
-            var keys = s.hostsByIP[ip] ?? []
-            if keys.isEmpty { keys = s.hostsByNICIP[ip] ?? [] }
-            return keys.sorted().compactMap { s.object($0) }
+        let (keys, host) = index.read { s in
+            let keys = s.hostKeys(forIP: ip)
+            return (keys, keys.count == 1 ? s.object(keys[0]) : nil)
         }
-        if hosts.isEmpty {
-            throw APIError(code: 404, reason: "NotFound", message: "no BareMetalHost has IP \(ip) (spec.ip or spec.nics[].ip)")
+        try Self.checkOneHost(keys, ip: ip)
+        guard let host else { throw Self.noHost(ip) }
+        return host
+    }
+
+    /// What serving a config to a host reads: the host and the config and ISO it names.
+    public struct ConfigSubject: Sendable {
+        public var host: BootHost
+        var config: ResourceObject?
+        var iso: ResourceObject?
+    }
+
+    /// `host(forIP:)` for the config path, with the host's config and ISO, in one look at the index.
+    public func configSubject(forIP ip: String) throws(APIError) -> ConfigSubject {
+        let (keys, subject) = index.read { s in
+            let keys = s.hostKeys(forIP: ip)
+            return (keys, keys.count == 1 ? s.bootHosts[keys[0]].map { Self.subject($0, in: s) } : nil)
         }
-        if hosts.count > 1 {
-            throw APIError(code: 409, reason: "Conflict", message: "IP \(ip) belongs to several BareMetalHosts: \(hosts.map { $0.key.description }.joined(separator: ", ")); give each host its own IP")
+        try Self.checkOneHost(keys, ip: ip)
+        guard let subject else { throw Self.noHost(ip) }
+        return subject
+    }
+
+    /// The subject for a host as given (preview passes one with another config).
+    func configSubject(for host: ResourceObject) -> ConfigSubject {
+        index.read { s in Self.subject(BootHost(host), in: s) }
+    }
+
+    private static func subject(_ host: BootHost, in s: borrowing ResourceIndex.State) -> ConfigSubject {
+        ConfigSubject(host: host, config: host.configRef.isEmpty ? nil : s.object(ObjectKey(.bootConfig, name: host.configRef)),
+                      iso: host.image.isEmpty ? nil : s.object(ObjectKey(.iscsiCdrom, name: host.image)))
+    }
+
+    private static func checkOneHost(_ keys: [ObjectKey], ip: String) throws(APIError) {
+        if keys.isEmpty { throw noHost(ip) }
+        if keys.count > 1 {
+            throw APIError(code: 409, reason: "Conflict", message: "IP \(ip) belongs to several BareMetalHosts: \(keys.map(\.description).joined(separator: ", ")); give each host its own IP")
         }
-        return hosts[0]
+    }
+
+    private static func noHost(_ ip: String) -> APIError {
+        APIError(code: 404, reason: "NotFound", message: "no BareMetalHost has IP \(ip) (spec.ip or spec.nics[].ip)")
     }
 
     public struct ServedConfig: Sendable {
@@ -123,30 +157,30 @@ extension Service {
     }
 
     /// The host's config file rendered for it. `file` picks one of several files.
-    public func config(for host: ResourceObject, file: String?, accept: String?) async throws(APIError) -> ServedConfig {
-        let source = try configSource(for: host, file: file)
-        if let served = try configNow(source, host: host, accept: accept) { return served }
+    public func config(for subject: ConfigSubject, file: String?, accept: String?) async throws(APIError) -> ServedConfig {
+        let source = try configSource(for: subject, file: file)
+        if let served = try configNow(source, subject, accept: accept) { return served }
         do throws(RenderFailure) {
-            let rendered = try await source.renderer.render(file: source.file, files: source.files, context: renderContext(for: host), options: RenderOptions(accept: accept))
+            let rendered = try await source.renderer.render(file: source.file, files: source.files, context: renderContext(for: subject), options: RenderOptions(accept: accept))
             return ServedConfig(configName: source.configName, file: source.file, rendered: rendered)
         } catch {
-            throw source.failure(error, host: host)
+            throw source.failure(error, host: subject.host)
         }
     }
 
     /// `config(for:)` without suspending; nil, having done nothing, when the config's renderer
     /// must be awaited (a plugin).
-    public func configNow(for host: ResourceObject, file: String?, accept: String?) throws(APIError) -> ServedConfig? {
-        try configNow(configSource(for: host, file: file), host: host, accept: accept)
+    public func configNow(for subject: ConfigSubject, file: String?, accept: String?) throws(APIError) -> ServedConfig? {
+        try configNow(configSource(for: subject, file: file), subject, accept: accept)
     }
 
-    private func configNow(_ source: ConfigSource, host: ResourceObject, accept: String?) throws(APIError) -> ServedConfig? {
+    private func configNow(_ source: ConfigSource, _ subject: ConfigSubject, accept: String?) throws(APIError) -> ServedConfig? {
         guard let renderer = source.renderer as? any InlineRenderer else { return nil }
         do throws(RenderFailure) {
-            let rendered = try renderer.renderNow(file: source.file, files: source.files, context: renderContext(for: host), options: RenderOptions(accept: accept))
+            let rendered = try renderer.renderNow(file: source.file, files: source.files, context: renderContext(for: subject), options: RenderOptions(accept: accept))
             return ServedConfig(configName: source.configName, file: source.file, rendered: rendered)
         } catch {
-            throw source.failure(error, host: host)
+            throw source.failure(error, host: subject.host)
         }
     }
 
@@ -157,8 +191,8 @@ extension Service {
         var files: [String: String]
         var renderer: any Renderer
 
-        func failure(_ error: RenderFailure, host: ResourceObject) -> APIError {
-            let message = "BootConfig \"\(configName)\" file \(file) cannot be served to host \(host.key): \(error.message)"
+        func failure(_ error: RenderFailure, host: BootHost) -> APIError {
+            let message = "BootConfig \"\(configName)\" file \(file) cannot be served to host \(host.keyText): \(error.message)"
             switch error.kind {
             case .notAcceptable: return .notAcceptable(message)
             case .invalid, .rendererFailed: return .internalError(message)
@@ -166,11 +200,11 @@ extension Service {
         }
     }
 
-    func configSource(for host: ResourceObject, file: String?) throws(APIError) -> ConfigSource {
-        let ref = host.bootConfigRef
-        if ref.isEmpty { throw APIError(code: 404, reason: "NotFound", message: "BareMetalHost \(host.key) has no bootConfigRef") }
-        guard let config = index.object(ObjectKey(.bootConfig, name: ref)) else {
-            throw APIError(code: 404, reason: "NotFound", message: "BootConfig \"\(ref)\" not found (referenced by BareMetalHost \(host.key))")
+    func configSource(for subject: ConfigSubject, file: String?) throws(APIError) -> ConfigSource {
+        let ref = subject.host.configRef
+        if ref.isEmpty { throw APIError(code: 404, reason: "NotFound", message: "BareMetalHost \(subject.host.keyText) has no bootConfigRef") }
+        guard let config = subject.config else {
+            throw APIError(code: 404, reason: "NotFound", message: "BootConfig \"\(ref)\" not found (referenced by BareMetalHost \(subject.host.keyText))")
         }
         guard let renderer = renderers.renderer(for: config.format) else {
             throw .internalError("BootConfig \"\(ref)\" has format \"\(config.format)\", which no renderer handles")
@@ -193,22 +227,12 @@ extension Service {
     }
 
     /// What templates see for a host: the host, its ISO (if it boots one), this server.
-    public func renderContext(for host: ResourceObject) -> RenderContext {
-        let nics = (host.json.value(at: ["spec", "nics"])?.arrayValue ?? []).map { nic in
-            RenderContext.NIC(mac: MACAddress.normalize(nic["mac"]?.stringValue ?? "") ?? (nic["mac"]?.stringValue ?? ""),
-                              ip: nic["ip"]?.stringValue ?? "", role: nic["role"]?.stringValue ?? "",
-                              hostname: nic["hostname"]?.stringValue ?? "", network: nic["network"]?.stringValue ?? "")
-        }
-        let hostname = host.string("spec", "hostname")
-        let ctxHost = RenderContext.Host(name: host.name, namespace: host.namespace, hostname: hostname.isEmpty ? host.name : hostname,
-                                         mac: MACAddress.normalize(host.bootMAC) ?? host.bootMAC, ip: host.ip, nics: nics,
-                                         labels: host.labels, annotations: host.annotations)
-        var iso: RenderContext.ISO?
-        if let o = index.object(ObjectKey(.iscsiCdrom, name: host.image)) {
+    func renderContext(for subject: ConfigSubject) -> RenderContext {
+        let iso = subject.iso.map { o in
             let t = iscsiTarget(o)
-            iso = RenderContext.ISO(name: o.name, targetIQN: t.iqn, portal: t.portal, portalPort: t.port ?? 3260)
+            return RenderContext.ISO(name: o.name, targetIQN: t.iqn, portal: t.portal, portalPort: t.port ?? 3260)
         }
-        return RenderContext(host: ctxHost, iso: iso, server: .init(url: settings.publicURL))
+        return RenderContext(host: subject.host.context, iso: iso, server: .init(url: settings.publicURL))
     }
 
     // MARK: boot completion
@@ -253,7 +277,7 @@ extension Service {
         var config: JSONValue = .null
         if !host.bootConfigRef.isEmpty {
             do throws(APIError) {
-                let served = try await self.config(for: host, file: nil, accept: nil)
+                let served = try await self.config(for: configSubject(for: host), file: nil, accept: nil)
                 config = .object(JSONObject([("name", .string(served.configName)), ("file", .string(served.file)),
                                              ("contentType", .string(served.rendered.contentType)),
                                              ("body", .string(String(decoding: served.rendered.body, as: UTF8.self)))]))
