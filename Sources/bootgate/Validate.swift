@@ -73,9 +73,11 @@ struct Validate: AsyncParsableCommand {
 
 /// `bootgate render --host NS/NAME`: what that host would receive, from a data folder or a server.
 struct Render: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print what a host would receive if it booted now (its rendered config, or --ipxe its script).")
+    static let configuration = CommandConfiguration(abstract: "Print what a host would receive if it booted now (its rendered config, or --ipxe its script); or check every host's config.")
 
-    @Option(help: "The host, as namespace/name (or name in default).") var host: String
+    @Option(help: "The host, as namespace/name (or name in default).") var host: String?
+    @Flag(help: "Render every host's config from a data folder (--data) and list the hosts that would be refused, with the time it took.") var everyHost = false
+    @Option(help: "With --every-host: passes over all hosts (the time of each is printed).") var rounds = 1
     @Option(help: "Render this BootConfig instead of the host's own.") var config: String?
     @Flag(help: "Print the iPXE script instead of the config.") var ipxe = false
     @Option(help: "Read a data folder directly (offline).") var data: String?
@@ -84,18 +86,23 @@ struct Render: AsyncParsableCommand {
     @Option(help: "Default iSCSI portal (offline mode).") var iscsiPortal = "192.168.10.1"
     @Option(help: "Folder of out-of-process renderer plugins (offline mode).") var pluginDir: String?
 
+    func validate() throws {
+        if everyHost {
+            guard host == nil, config == nil, !ipxe else { throw ValidationError("--every-host takes no --host, --config or --ipxe") }
+            guard data != nil else { throw ValidationError("--every-host reads a data folder: give --data") }
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        } else if host == nil {
+            throw ValidationError("give --host, or --every-host")
+        }
+    }
+
     func run() async throws {
-        let parts = host.split(separator: "/", maxSplits: 1).map(String.init)
+        if everyHost { return try await renderEveryHost() }
+        let parts = (host ?? "").split(separator: "/", maxSplits: 1).map(String.init)
         let key = ObjectKey(.bareMetalHost, namespace: parts.count == 2 ? parts[0] : "default", name: parts.last ?? "")
         let preview: JSONValue
-        if let data {
-            guard FileManager.default.fileExists(atPath: data + "/bootgate.sqlite") else { throw ValidationError("no bootgate store in \(data)") }
-            var settings = ServiceSettings()
-            settings.publicURL = publicURL
-            settings.iscsiPortal = iscsiPortal
-            let service = try await Service.open(store: try SQLiteStore(directory: data), settings: settings,
-                                                 renderers: await RendererRegistry(pluginDirectory: pluginDir, logger: quietLogger()), logger: quietLogger())
-            preview = try await service.preview(key, config: config)
+        if data != nil {
+            preview = try await openStore().preview(key, config: config)
         } else {
             var path = "/api/v1/namespaces/\(key.namespace)/baremetalhosts/\(key.name)/preview"
             if let config { path += "?config=" + (config.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? config) }
@@ -110,6 +117,34 @@ struct Render: AsyncParsableCommand {
         }
         print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
         if !(preview["problems"]?.arrayValue ?? []).isEmpty { throw ExitCode(1) }
+    }
+
+    /// Offline, against the folder a stopped server left (the store lock refuses a live one).
+    private func openStore() async throws -> Service {
+        guard let data, FileManager.default.fileExists(atPath: data + "/bootgate.sqlite") else { throw ValidationError("no bootgate store in \(data ?? "")") }
+        var settings = ServiceSettings()
+        settings.publicURL = publicURL
+        settings.iscsiPortal = iscsiPortal
+        return try await Service.open(store: try SQLiteStore(directory: data), settings: settings,
+                                      renderers: await RendererRegistry(pluginDirectory: pluginDir, logger: quietLogger()), logger: quietLogger())
+    }
+
+    private func renderEveryHost() async throws {
+        let service = try await openStore()
+        var refused: [(host: String, message: String)] = []
+        for round in 1...rounds {
+            let start = ContinuousClock.now
+            let result = await service.renderEveryConfig()
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let each = result.rendered + result.refused.count == 0 ? 0 : seconds / Double(result.rendered + result.refused.count) * 1e6
+            print("round \(round): \(result.rendered) configs rendered, \(result.refused.count) refused, in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", each)) µs per host)")
+            refused = result.refused
+        }
+        for r in refused.prefix(20) { FileHandle.standardError.write(Data("refused: \(r.host): \(r.message)\n".utf8)) }
+        if refused.count > 20 { FileHandle.standardError.write(Data("… and \(refused.count - 20) more\n".utf8)) }
+        await service.store.close()
+        if !refused.isEmpty { throw ExitCode(1) }
     }
 }
 

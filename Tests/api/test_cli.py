@@ -1,8 +1,9 @@
 """`bootgate apply -f`: a multi-document YAML file, create or update, idempotent."""
+import json
 import os
 import subprocess
 
-from conftest import BINARY, ROOT
+from conftest import BINARY, HOSTS, ROOT, host
 
 
 def apply(server, path):
@@ -58,3 +59,26 @@ def test_render_from_a_server_and_offline(server):
                              capture_output=True, text=True, timeout=60)
     assert offline.returncode == 0, offline.stderr
     assert offline.stdout == online.stdout
+
+
+def test_render_every_host_lists_the_hosts_that_would_be_refused(server):
+    # Host values go into the template at boot time, so one host of a config can be refused
+    # (a space in its data URL) while the others are served.
+    ign = json.dumps({"ignition": {"version": "3.4.0"},
+                      "storage": {"files": [{"path": "/etc/motd", "contents": {"source": "data:,{{host.annotations.motd}}"}}]}})
+    assert server.post("/api/v1/bootconfigs", {"apiVersion": "v1", "kind": "BootConfig", "metadata": {"name": "motd"},
+                                               "spec": {"format": "ignition", "data": {"config.ign": ign}}}).status == 201
+    for name, motd in [("m1", "hello%20world"), ("m2", "hello world")]:
+        body = host(name, f"52:54:00:00:00:2{name[1]}", ref="motd", ip=f"10.0.0.2{name[1]}")
+        body["metadata"]["annotations"] = {"motd": motd}
+        assert server.post(HOSTS, body).status == 201
+    hosts_with_configs = sum(1 for h in server.get(HOSTS).body["items"] if h["spec"].get("bootConfigRef"))
+    server.stop()
+    p = subprocess.run([BINARY, "render", "--every-host", "--rounds", "2", "--data", server.data], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    rounds = p.stdout.splitlines()
+    assert len(rounds) == 2 and all(f"{hosts_with_configs - 1} configs rendered, 1 refused" in r for r in rounds), p.stdout
+    assert p.stderr.strip() == ("refused: default/m2: BootConfig \"motd\" file config.ign cannot be served to host default/m2: "
+                                "config.ign#/storage/files/0/contents/source: source URL contains whitespace; percent-encode it")
+    wrong = subprocess.run([BINARY, "render", "--every-host", "--host", "m1", "--data", server.data], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode != 0 and "--every-host takes no --host" in wrong.stderr

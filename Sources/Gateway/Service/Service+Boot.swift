@@ -226,6 +226,25 @@ extension Service {
         throw .badRequest("BootConfig \"\(config)\" has several files and none is the main one (\(renderer.mainFileNames.joined(separator: ", "))); pick one with ?file=: \(files.keys.sorted().joined(separator: ", "))")
     }
 
+    /// Every host's config rendered as it would be served now (`bootgate render --every-host`):
+    /// how many rendered, and the hosts that would be refused, with why.
+    public func renderEveryConfig() async -> (rendered: Int, refused: [(host: String, message: String)]) {
+        let hosts = index.read { s in s.all(.bareMetalHost) }.filter { !$0.bootConfigRef.isEmpty }.sorted { $0.key < $1.key }
+        var rendered = 0, refused: [(host: String, message: String)] = []
+        for host in hosts {
+            let subject = configSubject(for: host)
+            do throws(APIError) {
+                if try configNow(for: subject, file: nil, accept: nil) == nil {
+                    _ = try await config(for: subject, file: nil, accept: nil)
+                }
+                rendered += 1
+            } catch {
+                refused.append((subject.host.keyText, error.message))
+            }
+        }
+        return (rendered, refused)
+    }
+
     /// What templates see for a host: the host, its ISO (if it boots one), this server.
     func renderContext(for subject: ConfigSubject) -> RenderContext {
         let iso = subject.iso.map { o in
