@@ -125,6 +125,7 @@ struct Render: AsyncParsableCommand {
         var settings = ServiceSettings()
         settings.publicURL = publicURL
         settings.iscsiPortal = iscsiPortal
+        settings.precheckConfigs = false
         return try await Service.open(store: try SQLiteStore(directory: data), settings: settings,
                                       renderers: await RendererRegistry(pluginDirectory: pluginDir, logger: quietLogger()), logger: quietLogger())
     }

@@ -55,6 +55,25 @@ import Testing
         #expect(invalid > checked / 20 && invalid < checked * 19 / 20, "\(invalid) of \(checked) invalid")
     }
 
+    /// Verdicts are remembered by file name and values: asking again, in any order, gives what
+    /// the checks gave, and a remembered verdict never answers for other values or another file.
+    @Test func rememberedVerdictsAnswerOnlyForTheirFileAndValues() throws {
+        let plan = try #require(IgnitionRenderPlan.make(file: "config.ign", content: Self.templates[0]))
+        let good = Self.context { Self.fitting[$0] }
+        let bad = Self.context { $0 == 2 ? "two words" : Self.fitting[$0] } // a space in the data URL
+        for _ in 0..<3 {
+            for (context, file) in [(good, "config.ign"), (bad, "config.ign"), (bad, "other.ign"), (good, "other.ign")] {
+                let verdict = try #require(plan.validate(file: file, context: context))
+                if context == bad {
+                    #expect(verdict.diagnostics.map(\.located) == ["\(file)#/storage/files/0/contents/source: source URL contains whitespace; percent-encode it"])
+                    #expect(verdict.version == nil)
+                } else {
+                    #expect(verdict.diagnostics.isEmpty && verdict.version?.description == "3.4.0")
+                }
+            }
+        }
+    }
+
     @Test func templatesWhoseStructureCanChangeHaveNoPlan() {
         let sections = #"{"ignition":{"version":"3.4.0"},"storage":{"files":[{{#host.nics}}{"path":"/etc/{{mac}}"}{{/host.nics}}]}}"#
         let inKey = #"{"ignition":{"version":"3.4.0"},"{{host.name}}":1}"#

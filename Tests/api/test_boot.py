@@ -1,5 +1,7 @@
 """The boot path over HTTP: /ipxe by MAC, configs by source IP (and trusted X-Forwarded-For),
 boot-complete, preview, events."""
+import json
+import os
 import time
 
 import pytest
@@ -190,3 +192,38 @@ def test_renderers_list(boot):
     assert formats["kickstart"]["contentType"] == "text/plain"
     assert "cloud-init" in formats
     assert any(v["name"] == "host.name" for v in r["variables"])
+
+
+def test_configs_are_checked_for_each_host_when_written_and_at_start(boot):
+    """A config can pass for one host and break for another (host values go into it): bootgate
+    renders it for each host when the host, the config or its ISO is written, and at start,
+    and logs the hosts that would be refused at boot."""
+    ign = lambda suffix: json.dumps({"ignition": {"version": "3.4.0"}, "storage": {"files": [
+        {"path": "/etc/motd", "contents": {"source": "data:,{{host.annotations.motd}}" + suffix}}]}})
+    assert boot.post("/api/v1/bootconfigs", {"apiVersion": "v1", "kind": "BootConfig", "metadata": {"name": "motd"},
+                                             "spec": {"format": "ignition", "data": {"config.ign": ign("")}}}).status == 201
+    for name, motd in [("m1", "hello%20world"), ("m2", "hello world")]:
+        body = host(name, f"52:54:00:00:00:3{name[1]}", ref="motd", ip=f"10.0.0.3{name[1]}")
+        body["metadata"]["annotations"] = {"motd": motd}
+        assert boot.post(HOSTS, body).status == 201
+    warning = "host default/m2 would be refused its config at boot: BootConfig \"motd\" file config.ign cannot be served to host default/m2: config.ign#/storage/files/0/contents/source: source URL contains whitespace; percent-encode it"
+
+    def log():
+        with open(os.path.join(boot.data, "server.log"), errors="replace") as f:
+            return f.read()
+
+    def warnings_once(count):
+        deadline = time.time() + 5
+        while time.time() < deadline and log().count(warning) < count:
+            time.sleep(0.05)
+        assert log().count(warning) == count, log()[-2000:]
+        assert "host default/m1 would be refused" not in log()
+
+    warnings_once(1)  # the host's write
+    boot.patch("/api/v1/bootconfigs/motd", {"spec": {"data": {"config.ign": ign("!")}}})
+    warnings_once(2)  # its config's write
+    boot.get("/api/v1/bootconfig", headers=xff("10.0.0.31"))  # a boot writes counters, not inputs
+    time.sleep(1)
+    warnings_once(2)
+    boot.restart()
+    warnings_once(3)  # the check at start

@@ -80,6 +80,24 @@ public final class ResourceIndex: Sendable {
             if map[index]?.isEmpty == true { map[index] = nil }
         }
 
+        /// Hosts a change (not yet applied) can change the rendered config of. A host's status
+        /// (its boot counters) is no input to its config.
+        func hostsAffected(by change: StoredChange) -> Set<ObjectKey> {
+            let o = change.object
+            switch o.kind {
+            case .bareMetalHost:
+                guard change.type != .deleted else { return [] }
+                let unchanged = object(o.key).map { old in
+                    old.json["spec"] == o.json["spec"]
+                        && old.json["metadata"]?["labels"] == o.json["metadata"]?["labels"]
+                        && old.json["metadata"]?["annotations"] == o.json["metadata"]?["annotations"]
+                } ?? false
+                return unchanged ? [] : [o.key]
+            case .bootConfig: return hostsByConfig[o.name] ?? []
+            case .iscsiCdrom: return hostsByImage[o.name] ?? []
+            }
+        }
+
         /// What the lookup tables are built from.
         static func lookupFields(_ host: ResourceObject) -> [String] {
             [host.bootMAC, host.ip, host.bootConfigRef, host.image] + host.nics.flatMap { [$0.mac, $0.ip] }
@@ -110,13 +128,19 @@ public final class ResourceIndex: Sendable {
         }
     }
 
-    public func apply(_ changes: [StoredChange]) {
+    /// Applies committed changes; returns the hosts whose config may now render differently
+    /// (the host's own fields, or its config or ISO, changed), for `Service.precheck`.
+    @discardableResult
+    public func apply(_ changes: [StoredChange]) -> Set<ObjectKey> {
         state.withLock { s in
+            var affected: Set<ObjectKey> = []
             for c in changes {
+                affected.formUnion(s.hostsAffected(by: c))
                 if c.type == .deleted { s.remove(c.object) } else { s.put(c.object) }
                 s.revision = max(s.revision, c.revision)
             }
             epoch.store(s.scriptEpoch, ordering: .releasing)
+            return affected.filter { s.bootHosts[$0] != nil }
         }
     }
 

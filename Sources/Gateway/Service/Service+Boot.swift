@@ -129,6 +129,11 @@ extension Service {
         return subject
     }
 
+    /// The subject for a host by its key; nil when it is gone.
+    func configSubject(forKey key: ObjectKey) -> ConfigSubject? {
+        index.read { s in s.bootHosts[key].map { Self.subject($0, in: s) } }
+    }
+
     /// The subject for a host as given (preview passes one with another config).
     func configSubject(for host: ResourceObject) -> ConfigSubject {
         index.read { s in Self.subject(BootHost(host), in: s) }
@@ -229,10 +234,11 @@ extension Service {
     /// Every host's config rendered as it would be served now (`bootgate render --every-host`):
     /// how many rendered, and the hosts that would be refused, with why.
     public func renderEveryConfig() async -> (rendered: Int, refused: [(host: String, message: String)]) {
-        let hosts = index.read { s in s.all(.bareMetalHost) }.filter { !$0.bootConfigRef.isEmpty }.sorted { $0.key < $1.key }
+        let keys = index.read { s in s.bootHosts.values.filter { !$0.configRef.isEmpty }.map(\.key) }.sorted()
         var rendered = 0, refused: [(host: String, message: String)] = []
-        for host in hosts {
-            let subject = configSubject(for: host)
+        for key in keys {
+            // Looked up one by one, as the config path does.
+            guard let subject = configSubject(forKey: key) else { continue }
             do throws(APIError) {
                 if try configNow(for: subject, file: nil, accept: nil) == nil {
                     _ = try await config(for: subject, file: nil, accept: nil)

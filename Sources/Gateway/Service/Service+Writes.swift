@@ -246,8 +246,9 @@ extension Service {
                 throw .internalError("the store could not commit the write: \(error)")
             }
         }
-        index.apply(changes)
+        let affected = index.apply(changes)
         hub.publish(changes)
+        precheck(affected)
         return changes
     }
 

@@ -25,7 +25,9 @@ public final class Service: Sendable {
         // Recent history lets watches resume across a restart without touching the store.
         let recent = (try? await store.changes(after: max(0, snapshot.revision - 1000), limit: 1000)) ?? []
         let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
-        return Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
+        let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
+        service.precheck(index.read { s in Set(s.bootHosts.keys) })
+        return service
     }
 
     init(store: any ObjectStore, index: ResourceIndex, hub: WatchHub, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) {
@@ -171,5 +173,8 @@ public struct ServiceSettings: Sendable {
     public var bootIdleTimeout: Duration = .seconds(60)
     /// Changes kept in memory for watch resumption; older ones come from the store's log.
     public var watchHistory = 1_000
+    /// Check hosts' configs when they are written and at start (`Service.precheck`). Off for
+    /// the offline tools, which check what they are asked to themselves.
+    public var precheckConfigs = true
     public init() {}
 }

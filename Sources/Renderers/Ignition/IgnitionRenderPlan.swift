@@ -34,6 +34,21 @@ final class IgnitionRenderPlan: Sendable {
     private let references: [TemplateSlot]
     /// What the checks read, or the verdict when no string holds a value (the same for every host).
     private let checks: Checks
+    /// Verdicts by the values they were reached with. A verdict is a function of the template
+    /// (this plan), the file name and the values alone, so one found here is the one the checks
+    /// would give again; no change to a host, ISO or config can make it stale. Bootgate checks a
+    /// host's config when the host or its config is written, so a booting machine finds its
+    /// verdict here and its request only renders.
+    private let verdicts = BoundedCache<VerdictKey, KnownVerdict>(capacity: 16_384)
+
+    private struct VerdictKey: Hashable, Sendable {
+        var file: String
+        var values: [String]
+    }
+    private struct KnownVerdict: Sendable {
+        var diagnostics: [Diagnostic]
+        var version: IgnitionSpec.Version?
+    }
 
     private enum Checks: Sendable {
         case fixed(diagnostics: [Diagnostic], version: IgnitionSpec.Version?)
@@ -130,7 +145,11 @@ final class IgnitionRenderPlan: Sendable {
                value.unicodeScalars.contains(where: { $0 == "\0" || $0 == Self.open || $0 == Self.close }) { return nil }
             hostValues.append(value)
         }
-        return Self.check(values, file: file, strings: Self.strings(values, with: hostValues))
+        let key = VerdictKey(file: file, values: hostValues)
+        if let known = verdicts[key] { return (known.diagnostics, known.version) }
+        let verdict = Self.check(values, file: file, strings: Self.strings(values, with: hostValues))
+        verdicts.store(KnownVerdict(diagnostics: verdict.diagnostics, version: verdict.version), for: key)
+        return verdict
     }
 
     /// The strings with values, put together from `values` (one per marker number).
