@@ -30,6 +30,8 @@ isos=${BENCH_ISOS:-500}
 configs=${BENCH_CONFIGS:-1000}
 duration=${BENCH_DURATION:-10s}
 conns=${BENCH_CONNECTIONS:-256}
+# 1b: each connection waits this long after every answer, so the load stays below saturation.
+pace_ms=${BENCH_PACE_MS:-10}
 list_conns=${BENCH_LIST_CONNECTIONS:-16}
 write_conns=${BENCH_WRITE_CONNECTIONS:-16}
 watchers=${BENCH_WATCHERS:-1000}
@@ -269,6 +271,15 @@ if want ipxe; then
     # The same wrk script (a random MAC per request): the client's own cost per request is
     # then the same on both sides of the ratio.
     nginx_run nginx-ipxe-script "$nurl" "$conns" "$duration" ipxe.lua "$lists/macs.txt"
+    # wrk keeps every connection busy, so at saturation the latency is the queue it builds
+    # (connections / rate, Little's law), not the server's. Below saturation it is the server's.
+    say "1b. /ipxe below saturation: $conns connections, each waiting $pace_ms ms after every answer (at most $((conns * 1000 / pace_ms)) req/s), $duration"
+    export WRK_PACE_MS=$pace_ms
+    wait_quiet
+    wrk_run ipxe-paced "$url" "$conns" "$duration" ipxe-paced.lua "$lists/macs.txt"
+    wait_quiet
+    nginx_run nginx-ipxe-paced "$nurl" "$conns" "$duration" ipxe-paced.lua "$lists/macs.txt"
+    unset WRK_PACE_MS
 fi
 if want bootconfig; then
     say "2. /api/v1/bootconfig (X-Forwarded-For: random host IP), $conns connections, $duration"
@@ -326,6 +337,6 @@ import json, sys
 d = json.load(open(sys.argv[1])); d["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
 json.dump(d, open(sys.argv[1], "w"), indent=1)
 EOF
-python3 bench/report.py "$raw" --json "$results/latest.json" --config "hosts=$hosts isos=$isos configs=$configs duration=$duration connections=$conns list_connections=$list_conns write_connections=$write_conns watchers=$watchers rounds=$rounds"
+python3 bench/report.py "$raw" --json "$results/latest.json" --config "hosts=$hosts isos=$isos configs=$configs duration=$duration connections=$conns pace_ms=$pace_ms list_connections=$list_conns write_connections=$write_conns watchers=$watchers rounds=$rounds"
 cp "$raw"/*.txt "$results"/ 2>/dev/null || true
 echo "raw results: $results/latest.json"

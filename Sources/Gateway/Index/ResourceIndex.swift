@@ -48,7 +48,7 @@ public final class ResourceIndex: Sendable {
                 // A status update (boot counters) leaves every lookup table as it is.
                 if old.kind != .bareMetalHost || Self.lookupFields(old) == Self.lookupFields(object) {
                     objects[object.kind, default: [:]][object.key] = object
-                    if object.kind == .bareMetalHost { bootHosts[object.key] = BootHost(object) }
+                    if object.kind == .bareMetalHost, !Self.sameConfigInputs(old, object) { bootHosts[object.key] = BootHost(object) }
                     return
                 }
                 remove(old)
@@ -87,15 +87,18 @@ public final class ResourceIndex: Sendable {
             switch o.kind {
             case .bareMetalHost:
                 guard change.type != .deleted else { return [] }
-                let unchanged = object(o.key).map { old in
-                    old.json["spec"] == o.json["spec"]
-                        && old.json["metadata"]?["labels"] == o.json["metadata"]?["labels"]
-                        && old.json["metadata"]?["annotations"] == o.json["metadata"]?["annotations"]
-                } ?? false
-                return unchanged ? [] : [o.key]
+                return object(o.key).map { Self.sameConfigInputs($0, o) } == true ? [] : [o.key]
             case .bootConfig: return hostsByConfig[o.name] ?? []
             case .iscsiCdrom: return hostsByImage[o.name] ?? []
             }
+        }
+
+        /// Whether two versions of a host give its config the same values: a status update
+        /// (boot counters) does.
+        static func sameConfigInputs(_ a: ResourceObject, _ b: ResourceObject) -> Bool {
+            a.json["spec"] == b.json["spec"]
+                && a.json["metadata"]?["labels"] == b.json["metadata"]?["labels"]
+                && a.json["metadata"]?["annotations"] == b.json["metadata"]?["annotations"]
         }
 
         /// What the lookup tables are built from.

@@ -13,7 +13,9 @@ extension Service {
         guard settings.precheckConfigs, !hosts.isEmpty else { return }
         Task(priority: .background) { [self] in
             var refused = 0
-            for key in hosts.sorted() {
+            for (i, key) in hosts.sorted().enumerated() {
+                // The check at start covers every host: leave the pool to requests now and then.
+                if i % 256 == 255 { await Task.yield() }
                 guard let subject = configSubject(forKey: key), !subject.host.configRef.isEmpty else { continue }
                 do throws(APIError) {
                     // Only what renders without waiting: plugins run when a machine asks.
