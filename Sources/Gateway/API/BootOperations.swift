@@ -156,13 +156,13 @@ enum BootOperations {
     /// Events as JSON, each with the seconds since the previous event of the same host, so the
     /// time each boot phase took is visible.
     static func eventList(_ events: [BootEventLog.Event]) -> JSONValue {
-        var last: [String: Date] = [:]
+        var last: [String: Int64] = [:]
         let items: [JSONValue] = events.map { e in
             var o = JSONObject([("time", .string(e.time)), ("type", .string(e.type)), ("host", .string(e.host)),
                                 ("mac", .string(e.mac)), ("ip", .string(e.ip)), ("detail", .string(e.detail))])
-            if let t = try? Date(e.time, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)), !e.host.isEmpty {
-                if let previous = last[e.host] { o["secondsSincePrevious"] = .double((t.timeIntervalSince(previous) * 1000).rounded() / 1000) }
-                last[e.host] = t
+            if !e.host.isEmpty {
+                if let previous = last[e.host] { o["secondsSincePrevious"] = .double(Double(e.milliseconds - previous) / 1000) }
+                last[e.host] = e.milliseconds
             }
             return .object(o)
         }

@@ -4,7 +4,10 @@ import Synchronization
 /// so an operator can see how long each phase took.
 public final class BootEventLog: Sendable {
     public struct Event: Sendable, Hashable {
-        public var time: String
+        /// Milliseconds since 1970; formatted only when the log is read.
+        public var milliseconds: Int64
+        /// RFC 3339 with milliseconds.
+        public var time: String { Timestamp.milliseconds(at: milliseconds) }
         public var type: String
         /// `namespace/name`, empty when no host matched.
         public var host: String

@@ -12,7 +12,8 @@ final class BootRecorder: Sendable {
     static let maximumDelay: Duration = .seconds(10)
     struct Pending: Sendable {
         var count: Int64
-        var last: String
+        /// The last boot, in seconds since 1970 (formatted when written).
+        var last: Int
     }
 
     private struct State {
@@ -24,7 +25,7 @@ final class BootRecorder: Sendable {
     private let state = Mutex(State())
 
     /// Notes a boot; returns true when the caller should schedule a flush.
-    func note(_ key: ObjectKey, at time: String) -> Bool {
+    func note(_ key: ObjectKey, at time: Int) -> Bool {
         state.withLock { s in
             s.pending[key, default: Pending(count: 0, last: time)].count += 1
             s.pending[key]?.last = time

@@ -5,12 +5,25 @@ public struct SourceIPResolver: Sendable {
 
     public init(trustedProxies: [CIDR]) { self.trustedProxies = trustedProxies }
 
+    /// Every config request passes here: the header is read right to left in place, without
+    /// splitting it into an array first.
     public func clientIP(peer: String, forwardedFor: String?) -> String {
         let peer = Self.unmapped(peer)
-        guard isTrusted(peer), let header = forwardedFor, !header.isEmpty else { return peer }
-        let hops = header.split(separator: ",").map { Self.unmapped(Self.trimmed($0)) }
-        for hop in hops.reversed() where !isTrusted(hop) { return hop }
-        return hops.first ?? peer
+        guard let header = forwardedFor, !header.isEmpty, isTrusted(peer) else { return peer }
+        let bytes = header.utf8
+        var end = bytes.endIndex
+        var leftmost: String?
+        while true {
+            let comma = bytes[..<end].lastIndex(of: UInt8(ascii: ","))
+            let start = comma.map { bytes.index(after: $0) } ?? bytes.startIndex
+            if start < end { // an empty hop (`a,,b`) is no hop
+                let hop = Self.unmapped(Self.trimmed(Substring(bytes[start..<end])))
+                if !isTrusted(hop) { return hop }
+                leftmost = hop
+            }
+            guard let comma else { return leftmost ?? peer }
+            end = comma
+        }
     }
 
     func isTrusted(_ ip: String) -> Bool { trustedProxies.contains { $0.contains(ip) } }
@@ -25,7 +38,9 @@ public struct SourceIPResolver: Sendable {
 
     /// `::ffff:10.0.0.1` is 10.0.0.1, as hosts are registered by their IPv4 address.
     static func unmapped(_ ip: String) -> String {
-        ip.lowercased().hasPrefix("::ffff:") && ip.contains(".") ? String(ip.dropFirst(7)) : ip
+        let prefix = "::ffff:".utf8
+        let mapped = ip.utf8.starts(with: prefix) { $0 | 0x20 == $1 } && ip.utf8.contains(UInt8(ascii: "."))
+        return mapped ? String(ip.dropFirst(prefix.count)) : ip
     }
 }
 

@@ -10,15 +10,24 @@ enum Timestamp {
 
     /// RFC 3339 in whole seconds (`2026-12-01T06:40:00Z`), as Kubernetes writes `creationTimestamp`.
     static func seconds() -> String {
-        rfc3339.text(at: now().tv_sec) + "Z"
+        seconds(at: now().tv_sec)
+    }
+
+    static func seconds(at second: Int) -> String {
+        rfc3339.text(at: second) + "Z"
+    }
+
+    /// Milliseconds since 1970: what the boot path stores per request, formatted when read.
+    static func nowMilliseconds() -> Int64 {
+        let t = now()
+        return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
     }
 
     /// RFC 3339 with milliseconds (`…06:40:00.123Z`), for boot events a few of which share a second.
-    static func milliseconds() -> String {
-        let t = now()
-        let ms = Int(t.tv_nsec) / 1_000_000
-        let fraction = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        return rfc3339.text(at: t.tv_sec) + "." + fraction + "Z"
+    static func milliseconds(at ms: Int64) -> String {
+        let (second, fraction) = ms.quotientAndRemainder(dividingBy: 1000)
+        let digits = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
+        return rfc3339.text(at: Int(second)) + "." + digits + "Z"
     }
 
     /// The HTTP `Date` header value (RFC 9110 IMF-fixdate: `Tue, 01 Dec 2026 06:40:00 GMT`).

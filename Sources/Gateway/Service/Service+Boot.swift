@@ -328,7 +328,7 @@ extension Service {
         let status = host.json["status"]
         let count = (status?["bootCount"]?.intValue ?? 0) + p.count
         host.json.set(.int(count), at: ["status", "bootCount"])
-        host.json.set(.string(p.last), at: ["status", "lastBoot"])
+        host.json.set(.string(Timestamp.seconds(at: p.last)), at: ["status", "lastBoot"])
         // Key order only changes when the fields are new: the first boot.
         if status?["bootCount"] == nil || status?["lastBoot"] == nil {
             host.json = ResourceKind.bareMetalHost.schema.normalize(host.json)
@@ -342,11 +342,11 @@ extension Service {
 
     /// `host` as `namespace/name`, empty when no host matched.
     func recordEvent(_ type: BootEventType, host: String, mac: String, ip: String, detail: String) {
-        events.record(.init(time: Timestamp.milliseconds(), type: type.rawValue, host: host, mac: mac, ip: ip, detail: detail))
+        events.record(.init(milliseconds: Timestamp.nowMilliseconds(), type: type.rawValue, host: host, mac: mac, ip: ip, detail: detail))
     }
 
     func noteBoot(_ key: ObjectKey) {
-        if bootRecorder.note(key, at: Self.timestamp()) { scheduleBootFlush() }
+        if bootRecorder.note(key, at: Int(Timestamp.nowMilliseconds() / 1000)) { scheduleBootFlush() }
     }
 
     private func scheduleBootFlush() {
