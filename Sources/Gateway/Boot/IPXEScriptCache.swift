@@ -5,16 +5,16 @@ import Renderers
 /// and a rack that boots again (or retries) gets the checked script back.
 final class IPXEScriptCache: Sendable {
     /// What `/ipxe` sends a MAC and records about it. Holds no host object, which would keep
-    /// every superseded version of every host alive.
-    struct Served: Sendable {
-        var host: ObjectKey
+    /// every superseded version of every host alive; a class, so a hit is one retain.
+    final class Served: Sendable {
+        let host: ObjectKey
         /// `host` as the event log writes it.
-        var hostText: String
-        var body: [UInt8]
+        let hostText: String
+        let body: [UInt8]
         /// Why the machine does not boot what it should (ISO missing, no IQN).
-        var problem: String?
+        let problem: String?
         /// The event's detail: the problem, or the command the script ends with.
-        var detail: String
+        let detail: String
 
         init(host: ObjectKey, answer: Service.IPXEAnswer) {
             self.host = host

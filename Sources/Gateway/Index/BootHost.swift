@@ -1,15 +1,16 @@
 import Renderers
 
 /// A host as the config path reads it, taken from its JSON when it is written: a rack asking
-/// for its configs then costs no JSON walking, label maps or MAC parsing per request.
-public struct BootHost: Sendable {
-    public var key: ObjectKey
+/// for its configs then costs no JSON walking, label maps or MAC parsing per request. A class:
+/// handing one on is a single retain, where the fields would be a dozen.
+public final class BootHost: Sendable {
+    public let key: ObjectKey
     /// `key` as boot events write it.
-    public var keyText: String
-    public var configRef: String
-    public var image: String
+    public let keyText: String
+    public let configRef: String
+    public let image: String
     /// What templates see of the host.
-    public var context: RenderContext.Host
+    public let context: RenderContext.Host
 
     public init(_ host: ResourceObject) {
         key = host.key

@@ -23,11 +23,10 @@ public final class ResourceIndex: Sendable {
         public func object(_ key: ObjectKey) -> ResourceObject? { objects[key.kind]?[key] }
         public func all(_ kind: ResourceKind) -> [ResourceObject] { Array((objects[kind] ?? [:]).values) }
 
-        /// The hosts with an address, by `spec.ip` first, then `spec.nics[].ip`; sorted.
-        public func hostKeys(forIP ip: String) -> [ObjectKey] {
-            var keys = hostsByIP[ip] ?? []
-            if keys.isEmpty { keys = hostsByNICIP[ip] ?? [] }
-            return keys.sorted()
+        /// The hosts with an address, by `spec.ip` first, then `spec.nics[].ip`.
+        public func hostKeys(forIP ip: String) -> Set<ObjectKey> {
+            if let keys = hostsByIP[ip], !keys.isEmpty { return keys }
+            return hostsByNICIP[ip] ?? []
         }
 
         /// Hosts that reference a config through `bootConfigRef`.

@@ -104,7 +104,7 @@ extension Service {
     public func host(forIP ip: String) throws(APIError) -> ResourceObject {
         let (keys, host) = index.read { s in
             let keys = s.hostKeys(forIP: ip)
-            return (keys, keys.count == 1 ? s.object(keys[0]) : nil)
+            return (keys, keys.count == 1 ? keys.first.flatMap { s.object($0) } : nil)
         }
         try Self.checkOneHost(keys, ip: ip)
         guard let host else { throw Self.noHost(ip) }
@@ -122,7 +122,7 @@ extension Service {
     public func configSubject(forIP ip: String) throws(APIError) -> ConfigSubject {
         let (keys, subject) = index.read { s in
             let keys = s.hostKeys(forIP: ip)
-            return (keys, keys.count == 1 ? s.bootHosts[keys[0]].map { Self.subject($0, in: s) } : nil)
+            return (keys, keys.count == 1 ? keys.first.flatMap { s.bootHosts[$0] }.map { Self.subject($0, in: s) } : nil)
         }
         try Self.checkOneHost(keys, ip: ip)
         guard let subject else { throw Self.noHost(ip) }
@@ -144,10 +144,10 @@ extension Service {
                       iso: host.image.isEmpty ? nil : s.object(ObjectKey(.iscsiCdrom, name: host.image)))
     }
 
-    private static func checkOneHost(_ keys: [ObjectKey], ip: String) throws(APIError) {
+    private static func checkOneHost(_ keys: Set<ObjectKey>, ip: String) throws(APIError) {
         if keys.isEmpty { throw noHost(ip) }
         if keys.count > 1 {
-            throw APIError(code: 409, reason: "Conflict", message: "IP \(ip) belongs to several BareMetalHosts: \(keys.map(\.description).joined(separator: ", ")); give each host its own IP")
+            throw APIError(code: 409, reason: "Conflict", message: "IP \(ip) belongs to several BareMetalHosts: \(keys.sorted().map(\.description).joined(separator: ", ")); give each host its own IP")
         }
     }
 
