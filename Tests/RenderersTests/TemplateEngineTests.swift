@@ -128,6 +128,12 @@ import Testing
         }
         // Unused values do not matter.
         #expect(try TemplateEngine.render(file: "ks.cfg", content: "# {{host.name}}\n", context: ctx, escaping: .none) == "# sample-host\n")
+        // Content first rendered escaped is kept without its uses; unescaped it is still checked.
+        let shared = "# {{host.annotations.evil}} once escaped\n"
+        _ = try TemplateEngine.render(file: "a.ign", content: shared, context: ctx, escaping: .jsonString)
+        #expect(throws: RenderFailure.self) {
+            try TemplateEngine.render(file: "ks.cfg", content: shared, context: ctx, escaping: .none)
+        }
     }
 
     @Test func keepsBlankLinesAndStandaloneTagsBehaveLikeMustache() throws {

@@ -2,8 +2,9 @@
 final class PreparedTemplates: Sendable {
     struct Prepared: Sendable {
         var template: CompiledTemplate
-        /// Every value the template uses, with its line, for the check of `.none` escaping.
-        var uses: [SlotUse]
+        /// Every value the template uses, with its line, for the check of `.none` escaping; nil
+        /// when first prepared for escaped output (an Ignition file), which never reads it.
+        var uses: [SlotUse]?
     }
 
     struct SlotUse: Sendable {
@@ -21,7 +22,15 @@ final class PreparedTemplates: Sendable {
 
     /// Analysis comes first: content it refuses is never compiled, and its diagnostics name the
     /// problem better than the compiler could.
-    func prepared(file: String, content: String) throws(RenderFailure) -> Prepared {
+    /// `needsUses` when rendering with `.none` escaping: the uses then come with the template.
+    func prepared(file: String, content: String, needsUses: Bool) throws(RenderFailure) -> Prepared {
+        var prepared = try prepare(file: file, content: content, keepingUses: needsUses)
+        // Content kept for escaped output once and now rendered unescaped (rare): found again.
+        if needsUses, prepared.uses == nil { prepared.uses = Self.uses(in: TemplateEngine.analyse(content)) }
+        return prepared
+    }
+
+    private func prepare(file: String, content: String, keepingUses: Bool) throws(RenderFailure) -> Prepared {
         try cache.value(for: content) { () throws(RenderFailure) -> Prepared in
             let analysis = TemplateEngine.analyse(content)
             if !analysis.failures.isEmpty {
@@ -33,10 +42,13 @@ final class PreparedTemplates: Sendable {
             } catch {
                 throw RenderFailure(.invalid, [Diagnostic(file: file, line: error.line, message: error.message)])
             }
-            let uses = analysis.uses.compactMap { use in
-                TemplateSlot(reference: use.reference).map { SlotUse(slot: $0, reference: use.reference, line: use.line) }
-            }
-            return Prepared(template: template, uses: uses.trimmed)
+            return Prepared(template: template, uses: keepingUses ? Self.uses(in: analysis) : nil)
         }
+    }
+
+    private static func uses(in analysis: TemplateEngine.Analysis) -> [SlotUse] {
+        analysis.uses.compactMap { use in
+            TemplateSlot(reference: use.reference).map { SlotUse(slot: $0, reference: use.reference, line: use.line) }
+        }.trimmed
     }
 }

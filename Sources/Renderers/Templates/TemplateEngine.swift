@@ -51,8 +51,8 @@ public enum TemplateEngine {
     /// `render` as the UTF-8 bytes a response body wants, without a String in between.
     public static func renderBytes(file: String, content: String, context: RenderContext, escaping: TemplateEscaping) throws(RenderFailure) -> [UInt8] {
         guard isTemplate(content) else { return Array(content.utf8) }
-        let prepared = try PreparedTemplates.shared.prepared(file: file, content: content)
-        if escaping == .none { try refuseUnsafeValues(prepared.uses, file: file, context: context) }
+        let prepared = try PreparedTemplates.shared.prepared(file: file, content: content, needsUses: escaping == .none)
+        if escaping == .none { try refuseUnsafeValues(prepared.uses ?? [], file: file, context: context) }
         return prepared.template.render(context, escaping: escaping)
     }
 
