@@ -153,6 +153,18 @@ import Testing
         }
     }
 
+    /// A section-free template reads its literals from its own content (the text the index
+    /// holds) instead of a copy; only text split around a standalone tag is copied.
+    @Test func flatTemplatesReadTheirContentInPlace() throws {
+        let flat = "{\"x\": \"{{host.name}}\", \"y\": \"{{host.mac}}{{host.ip}}\"}\n"
+        let standalone = "a {{host.name}}\n  {{! note }}\nb {{host.ip}}\n"
+        for (content, copies) in [(flat, false), (standalone, true), ("{{#iso}}{{iso.name}}{{/iso}}", true), ("x{{host.name}}", false)] {
+            let template = try CompiledTemplate(content)
+            #expect(template.copiesLiterals == copies, "\(content.debugDescription)")
+            if case .compared = Self.compare(content, label: "in place") {} else { Issue.record("not compared: \(content.debugDescription)") }
+        }
+    }
+
     @Test func presentEmptyLabelIsTrue() throws {
         var ctx = RenderContext.sample
         ctx.host.labels["gpu"] = ""

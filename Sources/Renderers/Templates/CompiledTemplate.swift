@@ -5,7 +5,8 @@
 /// rendering, kept in the tests), including its whitespace rules for standalone tags.
 struct CompiledTemplate: Sendable {
     enum Node: Sendable {
-        case literal([UInt8])
+        /// Text as written, and where it is in the content when it is one piece of it.
+        case literal([UInt8], source: Range<Int>?)
         case value(TemplateSlot)
         case section(Section, [Node])
     }
@@ -33,33 +34,58 @@ struct CompiledTemplate: Sendable {
     /// Literal bytes of one pass over the tree: what a rendering needs at least.
     private let literalByteCount: Int
 
-    /// All literal bytes in one array, cut by the values between them. Each value is looked up
-    /// and escaped once per rendering, however often the template uses it.
+    /// The literal text cut by the values between them. Each value is looked up and escaped
+    /// once per rendering, however often the template uses it.
     private struct Flat: Sendable {
         struct Run: Sendable {
-            /// Where the literal before the value ends in `literals`.
-            var end: Int
+            /// The literal before the value, in `literals`.
+            var literal: Range<Int>
             /// Index in `slots`; -1 after the last literal.
             var slot: Int
         }
-        var literals: [UInt8] = []
+        /// The template's own text when every literal is a piece of it (it is the text the index
+        /// holds, so it costs nothing), else the literals copied one after the other.
+        enum Literals: Sendable {
+            case source(String)
+            case copied([UInt8])
+        }
+        var literals: Literals
         var runs: [Run] = []
         var slots: [TemplateSlot] = []
 
-        init?(_ nodes: [Node]) {
-            literals.reserveCapacity(CompiledTemplate.literalBytes(in: nodes))
+        init?(_ nodes: [Node], content: String) {
+            let inContent = content.utf8.withContiguousStorageIfAvailable { _ in true } == true
+                && nodes.allSatisfy { if case .literal(_, nil) = $0 { false } else { true } }
+            var copied: [UInt8] = []
+            if !inContent { copied.reserveCapacity(CompiledTemplate.literalBytes(in: nodes)) }
+            var literal = 0..<0
             for node in nodes {
                 switch node {
-                case .literal(let bytes): literals.append(contentsOf: bytes)
+                case .literal(let bytes, let source):
+                    if let source, inContent {
+                        literal = source
+                    } else {
+                        literal = copied.count..<(copied.count + bytes.count)
+                        copied.append(contentsOf: bytes)
+                    }
                 case .value(let slot):
                     let index = slots.firstIndex(of: slot) ?? slots.count
                     if index == slots.count { slots.append(slot) }
-                    runs.append(Run(end: literals.count, slot: index))
+                    runs.append(Run(literal: literal, slot: index))
+                    literal = literal.upperBound..<literal.upperBound
                 case .section: return nil
                 }
             }
-            runs.append(Run(end: literals.count, slot: -1))
+            runs.append(Run(literal: literal, slot: -1))
             runs = runs.trimmed
+            literals = inContent ? .source(content) : .copied(copied)
+        }
+
+        private func withLiterals(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+            switch literals {
+            case .source(let text): _ = text.utf8.withContiguousStorageIfAvailable(body)
+            case .copied(let bytes): bytes.withUnsafeBufferPointer(body)
+            }
         }
 
         func write(_ context: RenderContext, escaping: TemplateEscaping, into out: inout [UInt8]) {
@@ -70,12 +96,10 @@ struct CompiledTemplate: Sendable {
                 if let value = slot.value(in: context, nic: nil) { escaping.append(value, to: &bytes) }
                 values.append(bytes)
             }
-            literals.withUnsafeBufferPointer { literals in
-                var start = 0
+            withLiterals { literals in
                 for run in runs {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: literals[start..<run.end]))
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: literals[run.literal]))
                     if run.slot >= 0 { out.append(contentsOf: values[run.slot]) }
-                    start = run.end
                 }
             }
         }
@@ -86,7 +110,14 @@ struct CompiledTemplate: Sendable {
     init(_ content: String) throws(TemplateScanner.Failure) {
         let nodes = try TemplateCompiler.compile(content)
         literalByteCount = Self.literalBytes(in: nodes)
-        layout = Flat(nodes).map(Layout.flat) ?? .tree(nodes)
+        layout = Flat(nodes, content: content).map(Layout.flat) ?? .tree(nodes)
+    }
+
+    /// Whether the literals are kept apart from the content (sections, or text split around a
+    /// standalone tag), rather than read from the content itself.
+    var copiesLiterals: Bool {
+        if case .flat(let flat) = layout, case .source = flat.literals { return false }
+        return true
     }
 
     func render(_ context: RenderContext, escaping: TemplateEscaping) -> [UInt8] {
@@ -104,7 +135,7 @@ struct CompiledTemplate: Sendable {
                               escaping: TemplateEscaping, into out: inout [UInt8]) {
         for node in nodes {
             switch node {
-            case .literal(let bytes):
+            case .literal(let bytes, _):
                 out.append(contentsOf: bytes)
             case .value(let slot):
                 if let value = slot.value(in: context, nic: nic) { escaping.append(value, to: &out) }
@@ -132,7 +163,7 @@ struct CompiledTemplate: Sendable {
     private static func literalBytes(in nodes: [Node]) -> Int {
         nodes.reduce(0) { total, node in
             switch node {
-            case .literal(let bytes): total + bytes.count
+            case .literal(let bytes, _): total + bytes.count
             case .value: total
             case .section(_, let body): total + literalBytes(in: body)
             }

@@ -48,7 +48,7 @@ struct TemplateCompiler {
 
     /// The whole content, or a section body up to and including its closing tag.
     private mutating func block(closing: String?, startsLine atStart: Bool, inNics: Bool) throws(Failure) -> [Node] {
-        var out = NodeList()
+        var out = NodeList(source: text)
         var startsLine = atStart
         var indent: Substring = ""
         while position < text.endIndex {
@@ -217,12 +217,30 @@ struct TemplateCompiler {
     }
 }
 
-/// Nodes of one level, with adjacent text merged into one literal run.
+/// Nodes of one level, with adjacent text merged into one literal run, and where that run is
+/// in the content when it is one piece of it (text left out around standalone tags splits it).
 private struct NodeList {
+    let source: String
     private var nodes: [CompiledTemplate.Node] = []
     private var pending: [UInt8] = []
+    /// UTF-8 offsets of `pending` in `source`; nil once it is not one contiguous piece.
+    private var pendingRange: Range<Int>?
 
-    mutating func append(_ text: Substring) { pending.append(contentsOf: text.utf8) }
+    init(source: String) { self.source = source }
+
+    mutating func append(_ text: Substring) {
+        guard !text.isEmpty else { return }
+        let start = source.utf8.distance(from: source.startIndex, to: text.startIndex)
+        let end = start + text.utf8.count
+        if pending.isEmpty {
+            pendingRange = start..<end
+        } else if let range = pendingRange, range.upperBound == start {
+            pendingRange = range.lowerBound..<end
+        } else {
+            pendingRange = nil
+        }
+        pending.append(contentsOf: text.utf8)
+    }
 
     mutating func append(_ node: CompiledTemplate.Node) {
         flush()
@@ -236,7 +254,8 @@ private struct NodeList {
 
     private mutating func flush() {
         guard !pending.isEmpty else { return }
-        nodes.append(.literal(pending))
+        nodes.append(.literal(pending, source: pendingRange))
         pending = []
+        pendingRange = nil
     }
 }
