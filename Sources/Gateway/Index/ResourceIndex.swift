@@ -40,26 +40,37 @@ public final class ResourceIndex: Sendable {
             all(.iscsiCdrom).filter { $0.bootConfigs.contains(name) }.sorted { $0.key < $1.key }
         }
 
-        mutating func put(_ object: ResourceObject) {
+        /// Puts an object; true for a host whose config may now render differently (not a status
+        /// update: boot counters are no input to it), for `Service.precheck`.
+        @discardableResult
+        mutating func put(_ object: ResourceObject) -> Bool {
             let old = self.object(object.key)
-            if old?.kind != .bareMetalHost || old?.json["spec"] != object.json["spec"] { scriptEpoch += 1 }
-            if let old {
-                // A status update (boot counters) leaves every lookup table as it is.
-                if old.kind != .bareMetalHost || Self.lookupFields(old) == Self.lookupFields(object) {
-                    objects[object.kind, default: [:]][object.key] = object
-                    if object.kind == .bareMetalHost, !Self.sameConfigInputs(old, object) { bootHosts[object.key] = BootHost(object) }
-                    return
-                }
-                remove(old)
+            let isHost = object.kind == .bareMetalHost
+            // Scripts depend on a host's spec; a status update leaves them and every lookup table
+            // (all built from the spec) as they are.
+            let sameSpec = isHost && old.map { $0.json["spec"] == object.json["spec"] } == true
+            if !sameSpec { scriptEpoch += 1 }
+            let sameInputs = sameSpec && old.map { old in
+                old.json["metadata"]?["labels"] == object.json["metadata"]?["labels"]
+                    && old.json["metadata"]?["annotations"] == object.json["metadata"]?["annotations"]
+            } == true
+            if let old, sameSpec || !isHost || Self.lookupFields(old) == Self.lookupFields(object) {
+                objects[object.kind, default: [:]][object.key] = object
+            } else {
+                if let old { remove(old) }
+                objects[object.kind, default: [:]][object.key] = object
+                if isHost { addLookups(object) }
             }
-            objects[object.kind, default: [:]][object.key] = object
-            guard object.kind == .bareMetalHost else { return }
-            bootHosts[object.key] = BootHost(object)
-            for mac in Self.macs(of: object) { hostsByMAC[mac, default: []].insert(object.key) }
-            if !object.ip.isEmpty { hostsByIP[object.ip, default: []].insert(object.key) }
-            for nic in object.nics where !nic.ip.isEmpty { hostsByNICIP[nic.ip, default: []].insert(object.key) }
-            if !object.bootConfigRef.isEmpty { hostsByConfig[object.bootConfigRef, default: []].insert(object.key) }
-            if !object.image.isEmpty { hostsByImage[object.image, default: []].insert(object.key) }
+            if isHost, !sameInputs { bootHosts[object.key] = BootHost(object) }
+            return isHost && !sameInputs
+        }
+
+        private mutating func addLookups(_ host: ResourceObject) {
+            for mac in Self.macs(of: host) { hostsByMAC[mac, default: []].insert(host.key) }
+            if !host.ip.isEmpty { hostsByIP[host.ip, default: []].insert(host.key) }
+            for nic in host.nics where !nic.ip.isEmpty { hostsByNICIP[nic.ip, default: []].insert(host.key) }
+            if !host.bootConfigRef.isEmpty { hostsByConfig[host.bootConfigRef, default: []].insert(host.key) }
+            if !host.image.isEmpty { hostsByImage[host.image, default: []].insert(host.key) }
         }
 
         mutating func remove(_ object: ResourceObject) {
@@ -79,25 +90,13 @@ public final class ResourceIndex: Sendable {
             if map[index]?.isEmpty == true { map[index] = nil }
         }
 
-        /// Hosts a change (not yet applied) can change the rendered config of. A host's status
-        /// (its boot counters) is no input to its config.
-        func hostsAffected(by change: StoredChange) -> Set<ObjectKey> {
-            let o = change.object
-            switch o.kind {
-            case .bareMetalHost:
-                guard change.type != .deleted else { return [] }
-                return object(o.key).map { Self.sameConfigInputs($0, o) } == true ? [] : [o.key]
-            case .bootConfig: return hostsByConfig[o.name] ?? []
-            case .iscsiCdrom: return hostsByImage[o.name] ?? []
+        /// The hosts whose config a config or ISO goes into.
+        func hostsUsing(_ object: ResourceObject) -> Set<ObjectKey> {
+            switch object.kind {
+            case .bareMetalHost: []
+            case .bootConfig: hostsByConfig[object.name] ?? []
+            case .iscsiCdrom: hostsByImage[object.name] ?? []
             }
-        }
-
-        /// Whether two versions of a host give its config the same values: a status update
-        /// (boot counters) does.
-        static func sameConfigInputs(_ a: ResourceObject, _ b: ResourceObject) -> Bool {
-            a.json["spec"] == b.json["spec"]
-                && a.json["metadata"]?["labels"] == b.json["metadata"]?["labels"]
-                && a.json["metadata"]?["annotations"] == b.json["metadata"]?["annotations"]
         }
 
         /// What the lookup tables are built from.
@@ -137,8 +136,12 @@ public final class ResourceIndex: Sendable {
         state.withLock { s in
             var affected: Set<ObjectKey> = []
             for c in changes {
-                affected.formUnion(s.hostsAffected(by: c))
-                if c.type == .deleted { s.remove(c.object) } else { s.put(c.object) }
+                affected.formUnion(s.hostsUsing(c.object))
+                if c.type == .deleted {
+                    s.remove(c.object)
+                } else if s.put(c.object) {
+                    affected.insert(c.object.key)
+                }
                 s.revision = max(s.revision, c.revision)
             }
             epoch.store(s.scriptEpoch, ordering: .releasing)

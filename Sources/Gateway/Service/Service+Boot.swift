@@ -234,16 +234,24 @@ extension Service {
     /// Every host's config rendered as it would be served now (`bootgate render --every-host`):
     /// how many rendered, and the hosts that would be refused, with why.
     public func renderEveryConfig() async -> (rendered: Int, refused: [(host: String, message: String)]) {
-        let keys = index.read { s in s.bootHosts.values.filter { !$0.configRef.isEmpty }.map(\.key) }.sorted()
+        await renderConfigs(of: index.read { s in Array(s.bootHosts.keys) }, plugins: true)
+    }
+
+    /// The configs of these hosts (those with one) rendered as they would be served now, in key
+    /// order, each host looked up as the config path looks it up. `plugins: false` leaves out
+    /// configs whose renderer is a plugin (a process per host). Yields every 256 hosts.
+    func renderConfigs(of hosts: [ObjectKey], plugins: Bool) async -> (rendered: Int, refused: [(host: String, message: String)]) {
         var rendered = 0, refused: [(host: String, message: String)] = []
-        for key in keys {
-            // Looked up one by one, as the config path does.
-            guard let subject = configSubject(forKey: key) else { continue }
+        for (i, key) in hosts.sorted().enumerated() {
+            if i % 256 == 255 { await Task.yield() }
+            guard let subject = configSubject(forKey: key), !subject.host.configRef.isEmpty else { continue }
             do throws(APIError) {
-                if try configNow(for: subject, file: nil, accept: nil) == nil {
+                if try configNow(for: subject, file: nil, accept: nil) != nil {
+                    rendered += 1
+                } else if plugins {
                     _ = try await config(for: subject, file: nil, accept: nil)
+                    rendered += 1
                 }
-                rendered += 1
             } catch {
                 refused.append((subject.host.keyText, error.message))
             }

@@ -12,23 +12,14 @@ extension Service {
     func precheck(_ hosts: Set<ObjectKey>) {
         guard settings.precheckConfigs, !hosts.isEmpty else { return }
         Task(priority: .background) { [self] in
-            var refused = 0
-            for (i, key) in hosts.sorted().enumerated() {
-                // The check at start covers every host: leave the pool to requests now and then.
-                if i % 256 == 255 { await Task.yield() }
-                guard let subject = configSubject(forKey: key), !subject.host.configRef.isEmpty else { continue }
-                do throws(APIError) {
-                    // Only what renders without waiting: plugins run when a machine asks.
-                    _ = try configNow(for: subject, file: nil, accept: nil)
-                } catch {
-                    refused += 1
-                    if refused <= Self.precheckLogLimit {
-                        logger.warning("host \(subject.host.keyText) would be refused its config at boot: \(error.message)")
-                    }
-                }
+            // Only what renders without waiting: plugins run when a machine asks. The check at
+            // start covers every host; `renderConfigs` leaves the pool to requests now and then.
+            let refused = await renderConfigs(of: Array(hosts), plugins: false).refused
+            for r in refused.prefix(Self.precheckLogLimit) {
+                logger.warning("host \(r.host) would be refused its config at boot: \(r.message)")
             }
-            if refused > Self.precheckLogLimit {
-                logger.warning("\(refused) hosts in all would be refused their configs at boot (bootgate render --every-host lists them)")
+            if refused.count > Self.precheckLogLimit {
+                logger.warning("\(refused.count) hosts in all would be refused their configs at boot (bootgate render --every-host lists them)")
             }
         }
     }
