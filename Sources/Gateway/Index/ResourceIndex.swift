@@ -36,6 +36,11 @@ public final class ResourceIndex: Sendable {
         public func hosts(bootingISO name: String) -> [ResourceObject] {
             (hostsByImage[name] ?? []).sorted().compactMap { object($0) }
         }
+        /// `status.assignedTo` of a config: the names of the hosts referencing it. Derived here
+        /// when read, never stored, so a host write does not rewrite its config.
+        public func hostNames(usingConfig name: String) -> [String] {
+            Array(Set((hostsByConfig[name] ?? []).map(\.name))).sorted()
+        }
         public func isos(listingConfig name: String) -> [ResourceObject] {
             all(.iscsiCdrom).filter { $0.bootConfigs.contains(name) }.sorted { $0.key < $1.key }
         }
@@ -130,13 +135,17 @@ public final class ResourceIndex: Sendable {
     }
 
     /// Applies committed changes; returns the hosts whose config may now render differently
-    /// (the host's own fields, or its config or ISO, changed), for `Service.precheck`.
+    /// (the host's own fields, or what a template reads of its config or ISO), for
+    /// `Service.precheck`. A label on a config changes no host.
     @discardableResult
     public func apply(_ changes: [StoredChange]) -> Set<ObjectKey> {
         state.withLock { s in
             var affected: Set<ObjectKey> = []
             for c in changes {
-                affected.formUnion(s.hostsUsing(c.object))
+                let new = c.type == .deleted ? nil : c.object
+                if c.object.kind != .bareMetalHost, RenderInputs.differ(s.object(c.object.key), new) {
+                    affected.formUnion(s.hostsUsing(c.object))
+                }
                 if c.type == .deleted {
                     s.remove(c.object)
                 } else if s.put(c.object) {

@@ -3,6 +3,7 @@ import Renderers
 /// Each object's JSON as a REST list writes it, kept per revision, so listing 10,000 hosts
 /// copies bytes instead of encoding 10,000 trees. Objects holding a secret (a host read with
 /// `includeSecrets`) are never kept: a password must not sit in a second place in memory.
+/// Configs are never kept either (see `cacheable`).
 final class EncodedObjects: Sendable {
     private struct Entry: Sendable {
         var revision: Int64
@@ -40,11 +41,16 @@ final class EncodedObjects: Sendable {
             let bytes = JSONWriter.bytes(o.json)
             out.append(contentsOf: bytes)
             // Kept at its exact size: the writer's buffer grows by doubling.
-            if !Self.holdsSecret(o) { fresh.append((stamps[i].key, Entry(revision: stamps[i].revision, bytes: bytes.trimmed))) }
+            if Self.cacheable(o) { fresh.append((stamps[i].key, Entry(revision: stamps[i].revision, bytes: bytes.trimmed))) }
         }
         out.append(contentsOf: shell[split...])
         entries.store(fresh)
         return out
+    }
+
+    /// A config's `status.assignedTo` changes without its revision (it is derived when read).
+    static func cacheable(_ o: ResourceObject) -> Bool {
+        o.kind != .bootConfig && !holdsSecret(o)
     }
 
     static func holdsSecret(_ o: ResourceObject) -> Bool {

@@ -84,33 +84,4 @@ enum ReferenceRules {
             throw .conflict(object.key, "cannot delete \(object.kind.rawValue) \"\(object.name)\": still referenced by \(referrers.joined(separator: ", ")); remove those references first")
         }
     }
-
-    /// Host names (mkube keeps names only) whose `bootConfigRef` is `config`, after replacing
-    /// `replacing` (old → new) in the index's view.
-    static func assignedTo(config: String, _ state: State, replacing: (old: ResourceObject?, new: ResourceObject?)?) -> [String] {
-        var hosts = state.hosts(referencingConfig: config)
-        if let replacing {
-            if let old = replacing.old { hosts.removeAll { $0.key == old.key } }
-            if let new = replacing.new, new.bootConfigRef == config { hosts.append(new) }
-        }
-        return Array(Set(hosts.map(\.name))).sorted()
-    }
-
-    /// BootConfig `status.assignedTo` rewrites implied by a host changing (or going away).
-    static func assignedToUpdates(changing old: ResourceObject?, to new: ResourceObject?, _ state: State) -> [StoreWrite] {
-        guard (old ?? new)?.kind == .bareMetalHost else { return [] }
-        let refs = Set([old?.bootConfigRef, new?.bootConfigRef].compactMap { $0 }.filter { !$0.isEmpty })
-        var writes: [StoreWrite] = []
-        for ref in refs.sorted() {
-            guard var config = state.object(ObjectKey(.bootConfig, name: ref)) else { continue }
-            let assigned = assignedTo(config: ref, state, replacing: (old, new))
-            let current = config.strings("status", "assignedTo")
-            if current == assigned { continue }
-            let expected = config.resourceVersion
-            config.json.set(assigned.isEmpty ? nil : .array(assigned.map { .string($0) }), at: ["status", "assignedTo"])
-            config.json = ResourceKind.bootConfig.schema.normalize(config.json)
-            writes.append(.put(config, expectedRevision: expected))
-        }
-        return writes
-    }
 }

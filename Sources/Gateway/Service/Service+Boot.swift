@@ -234,17 +234,19 @@ extension Service {
     /// Every host's config rendered as it would be served now (`bootgate render --every-host`):
     /// how many rendered, and the hosts that would be refused, with why.
     public func renderEveryConfig() async -> (rendered: Int, refused: [(host: String, message: String)]) {
-        await renderConfigs(of: index.read { s in Array(s.bootHosts.keys) }, plugins: true)
+        let result = await renderConfigs(of: index.read { s in Array(s.bootHosts.keys) }, plugins: true)
+        return (result.rendered, result.refused)
     }
 
     /// The configs of these hosts (those with one) rendered as they would be served now, in key
     /// order, each host looked up as the config path looks it up. `plugins: false` leaves out
     /// configs whose renderer is a plugin (a process per host). Yields every 256 hosts.
-    func renderConfigs(of hosts: [ObjectKey], plugins: Bool) async -> (rendered: Int, refused: [(host: String, message: String)]) {
-        var rendered = 0, refused: [(host: String, message: String)] = []
+    func renderConfigs(of hosts: [ObjectKey], plugins: Bool) async -> (rendered: Int, checked: Int, refused: [(host: String, message: String)]) {
+        var rendered = 0, checked = 0, refused: [(host: String, message: String)] = []
         for (i, key) in hosts.sorted().enumerated() {
             if i % 256 == 255 { await Task.yield() }
             guard let subject = configSubject(forKey: key), !subject.host.configRef.isEmpty else { continue }
+            checked += 1
             do throws(APIError) {
                 if try configNow(for: subject, file: nil, accept: nil) != nil {
                     rendered += 1
@@ -256,7 +258,7 @@ extension Service {
                 refused.append((subject.host.keyText, error.message))
             }
         }
-        return (rendered, refused)
+        return (rendered, checked, refused)
     }
 
     /// What templates see for a host: the host, its ISO (if it boots one), this server.

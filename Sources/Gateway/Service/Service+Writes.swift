@@ -126,10 +126,8 @@ extension Service {
     public func delete(_ key: ObjectKey, options: WriteOptions = WriteOptions()) async throws(APIError) -> ResourceObject {
         try await serialized { () async throws(APIError) -> ResourceObject in
             guard let current = index.object(key) else { throw .notFound(key) }
-            let writes = try index.read { state throws(APIError) -> [StoreWrite] in
-                try ReferenceRules.checkDelete(current, state)
-                return [.delete(key, expectedRevision: current.resourceVersion)] + ReferenceRules.assignedToUpdates(changing: current, to: nil, state)
-            }
+            try index.read { state throws(APIError) in try ReferenceRules.checkDelete(current, state) }
+            let writes: [StoreWrite] = [.delete(key, expectedRevision: current.resourceVersion)]
             if options.dryRun { return present(current, includeSecrets: options.includeSecrets) }
             let changes = try await commitWrites(writes)
             return present(changes.first { $0.object.key == key }?.object ?? current, includeSecrets: options.includeSecrets)
@@ -202,6 +200,8 @@ extension Service {
             }
             HostRules.carryOver(&object, from: previous)
         }
+        // Derived when read (`present`): storing it would make every host write rewrite its config.
+        if object.kind == .bootConfig { object.json.set(nil, at: ["status", "assignedTo"]) }
         object.json = object.kind.schema.normalize(object.json)
         if let previous, Self.sameContent(object.json, previous.json) {
             // Nothing changes: no new revision, no watch event (as Kubernetes does).
@@ -210,29 +210,15 @@ extension Service {
         var causes = ObjectRules.check(object)
         if object.kind == .bootConfig { causes += await formatCauses(object) }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
-        let writes = try plan(&object, previous: previous)
-        if let previous, Self.sameContent(object.json, previous.json) { return previous }
+        try index.read { state throws(APIError) in try ReferenceRules.check(object, previous: previous, state) }
         if options.dryRun { return object }
+        let writes: [StoreWrite] = [.put(object, expectedRevision: previous?.resourceVersion)]
         let changes = try await commitWrites(writes)
         return changes.first { $0.object.key == object.key }?.object ?? object
     }
 
-    /// Checks references against the index (read in place: no copy outlives the check, so the
-    /// commit's index update copies nothing) and lists the writes, bookkeeping included.
-    func plan(_ object: inout ResourceObject, previous: ResourceObject?) throws(APIError) -> [StoreWrite] {
-        try index.read { state throws(APIError) -> [StoreWrite] in
-            if object.kind == .bootConfig {
-                let assigned = ReferenceRules.assignedTo(config: object.name, state, replacing: nil)
-                object.json.set(assigned.isEmpty ? nil : .array(assigned.map { .string($0) }), at: ["status", "assignedTo"])
-                object.json = object.kind.schema.normalize(object.json)
-            }
-            try ReferenceRules.check(object, previous: previous, state)
-            return [.put(object, expectedRevision: previous?.resourceVersion)]
-                + ReferenceRules.assignedToUpdates(changing: previous, to: object, state)
-        }
-    }
-
-    /// Commits, then updates the index and tells watchers, in commit order.
+    /// Commits, then waits until the store's feed has brought the commit into the index (and
+    /// to watchers): the client then reads its own write.
     func commitWrites(_ writes: [StoreWrite]) async throws(APIError) -> [StoredChange] {
         let changes: [StoredChange]
         do {
@@ -246,9 +232,7 @@ extension Service {
                 throw .internalError("the store could not commit the write: \(error)")
             }
         }
-        let affected = index.apply(changes)
-        hub.publish(changes)
-        precheck(affected)
+        if let revision = changes.first?.revision { await applied.wait(for: revision) }
         return changes
     }
 

@@ -3,8 +3,9 @@ import Logging
 import Renderers
 
 /// The one place every operation is written. REST and JSON-RPC are thin adapters over it.
-/// Writes are serialised through `WriteGate`, validated against the index in the same critical
-/// section as the store commit, then applied to the index and published to watchers.
+/// Writes are serialised through `WriteGate` and validated against the index in the same
+/// critical section as the store commit; the store's change feed then brings them into the
+/// index and to watchers, and the write is acknowledged once the index has applied it.
 public final class Service: Sendable {
     public let store: any ObjectStore
     public let index: ResourceIndex
@@ -16,6 +17,8 @@ public final class Service: Sendable {
     let bootRecorder = BootRecorder()
     let scripts = IPXEScriptCache()
     let encoded = EncodedObjects()
+    let prechecks = PrecheckQueue()
+    let applied: AppliedRevision
     let logger: Logger
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
@@ -26,13 +29,31 @@ public final class Service: Sendable {
         let recent = (try? await store.changes(after: max(0, snapshot.revision - 1000), limit: 1000)) ?? []
         let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
+        service.follow(store.follow(after: snapshot.revision))
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
+    }
+
+    /// The one way into the index and the watch hub: the store's feed of committed changes.
+    private func follow(_ feed: AsyncThrowingStream<[StoredChange], any Error>) {
+        Task { [self] in
+            do {
+                for try await batch in feed {
+                    let affected = index.apply(batch)
+                    hub.publish(batch)
+                    applied.advance(to: batch[0].revision)
+                    precheck(affected)
+                }
+            } catch {
+                logger.error("the store's change feed failed: \(error)")
+            }
+        }
     }
 
     init(store: any ObjectStore, index: ResourceIndex, hub: WatchHub, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) {
         self.store = store
         self.index = index
+        self.applied = AppliedRevision(index.revision)
         self.hub = hub
         self.settings = settings
         self.renderers = renderers
@@ -93,12 +114,26 @@ public final class Service: Sendable {
         return present(o, includeSecrets: includeSecrets)
     }
 
-    /// The object as a client sees it: BMC passwords removed unless asked for.
+    /// The object as a client sees it: BMC passwords removed unless asked for; a config's
+    /// `status.assignedTo` (the hosts referencing it, as mkube keeps it) filled in from the index.
     func present(_ o: ResourceObject, includeSecrets: Bool) -> ResourceObject {
-        guard o.kind == .bareMetalHost, !includeSecrets, o.json["spec"]?["bmc"]?["password"] != nil else { return o }
-        var copy = o
-        copy.json.set(nil, at: ["spec", "bmc", "password"])
-        return copy
+        switch o.kind {
+        case .bootConfig:
+            let assigned = index.read { $0.hostNames(usingConfig: o.name) }
+            // Stores written before it was derived may still hold one.
+            guard !assigned.isEmpty || o.json.value(at: ["status", "assignedTo"]) != nil else { return o }
+            var copy = o
+            copy.json.set(assigned.isEmpty ? nil : .array(assigned.map { .string($0) }), at: ["status", "assignedTo"])
+            copy.json = ResourceKind.bootConfig.schema.normalize(copy.json)
+            return copy
+        case .bareMetalHost:
+            guard !includeSecrets, o.json["spec"]?["bmc"]?["password"] != nil else { return o }
+            var copy = o
+            copy.json.set(nil, at: ["spec", "bmc", "password"])
+            return copy
+        case .iscsiCdrom:
+            return o
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 /// Where objects live durably. The embedded default is `SQLiteStore`; an etcd cluster and an
 /// mkube upstream are planned backends, so the protocol is what those can offer too:
-/// conditional multi-object commits (etcd `Txn` with `mod_revision` compares) and a change log
-/// readable from a revision (etcd `Watch` with `start_revision`).
+/// conditional multi-object commits (etcd `Txn` with `mod_revision` compares) and a feed of
+/// committed changes followed from a revision (etcd `Watch` with `start_revision`).
 public protocol ObjectStore: Sendable {
     /// Every stored object and the store's current revision.
     func load() async throws(StoreError) -> StoreSnapshot
@@ -13,6 +13,12 @@ public protocol ObjectStore: Sendable {
     /// Committed changes with a revision greater than `revision`, oldest first, at most `limit`.
     /// Throws `.compacted` when the log no longer reaches back that far.
     func changes(after revision: Int64, limit: Int) async throws(StoreError) -> [StoredChange]
+
+    /// Every commit after `revision`, in order, one batch per commit, as it is made, whoever made
+    /// it (this process, another replica, mkube). The index and the watch hub follow this and
+    /// nothing else. Ends when the store closes; fails with a `StoreError` (`.compacted` when
+    /// `revision` is older than the log) after which the follower must load again.
+    func follow(after revision: Int64) -> AsyncThrowingStream<[StoredChange], any Error>
 
     func close() async
 }

@@ -12,6 +12,7 @@ public final class SQLiteStore: ObjectStore {
     private let sealer: SecretSealer
     /// Held until `close()`: see `StoreLock`.
     private let lock: Mutex<StoreLock?>
+    private let feed: ChangeFeed
 
     public init(directory: String, retainedRevisions: Int64 = 100_000) throws(StoreError) {
         self.retainedRevisions = retainedRevisions
@@ -38,6 +39,7 @@ public final class SQLiteStore: ObjectStore {
                     INSERT OR IGNORE INTO meta VALUES ('revision', 0), ('compacted', 0);
                     """)
             }
+            feed = ChangeFeed(revision: try pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0 })
         } catch let error as StoreError {
             throw error
         } catch {
@@ -64,9 +66,10 @@ public final class SQLiteStore: ObjectStore {
     }
 
     public func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange] {
+        guard !writes.isEmpty else { return [] }
         let retained = retainedRevisions
         do {
-            return try await pool.write { db -> [StoredChange] in
+            let changes = try await pool.write { db -> [StoredChange] in
                 let revision = (try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0) + 1
                 var changes: [StoredChange] = []
                 for write in writes {
@@ -106,6 +109,8 @@ public final class SQLiteStore: ObjectStore {
                 }
                 return changes
             }
+            feed.publish(changes)
+            return changes
         } catch let e as StoreError {
             throw e
         } catch {
@@ -113,14 +118,24 @@ public final class SQLiteStore: ObjectStore {
         }
     }
 
+    public func follow(after revision: Int64) -> AsyncThrowingStream<[StoredChange], any Error> {
+        feed.follow(after: revision) { [self] (after: Int64, upTo: Int64) throws(StoreError) -> [StoredChange] in
+            try await log(after: after, through: upTo, limit: Int.max)
+        }
+    }
+
     public func changes(after revision: Int64, limit: Int) async throws(StoreError) -> [StoredChange] {
+        try await log(after: revision, through: Int64.max, limit: limit)
+    }
+
+    private func log(after revision: Int64, through last: Int64, limit: Int) async throws(StoreError) -> [StoredChange] {
         do {
             return try await pool.read { db in
                 let compacted = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'compacted'") ?? 0
                 if revision < compacted { throw StoreError.compacted(oldest: compacted) }
                 var out: [StoredChange] = []
-                let rows = try Row.fetchCursor(db, sql: "SELECT revision, type, kind, json FROM changes WHERE revision > ? ORDER BY seq LIMIT ?",
-                                               arguments: [revision, limit])
+                let rows = try Row.fetchCursor(db, sql: "SELECT revision, type, kind, json FROM changes WHERE revision > ? AND revision <= ? ORDER BY seq LIMIT ?",
+                                               arguments: [revision, last, limit])
                 while let row = try rows.next() {
                     let type = StoredChange.ChangeType(rawValue: row[1]) ?? .modified
                     out.append(StoredChange(revision: row[0], type: type, object: try self.decode(kind: row[2], json: row[3])))
@@ -135,6 +150,7 @@ public final class SQLiteStore: ObjectStore {
     }
 
     public func close() async {
+        feed.close()
         try? pool.close()
         lock.withLock { $0 = nil }
     }
