@@ -53,6 +53,28 @@ struct ServiceFixture {
         #expect(results.filter { !$0 }.count == 1)
     }
 
+    /// Subscribing reads the list and writes it back: done outside the write gate, two racing
+    /// subscribes each wrote the list they read and one was lost.
+    @Test func concurrentSubscribesAreAllKept() async throws {
+        let f = try await ServiceFixture.make()
+        let iso = try await f.create(.iscsiCdrom, #"{"metadata":{"name":"iso1"}}"#).key
+        let service = f.service
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<20 {
+                group.addTask { _ = try! await service.subscribe(iso: iso, name: "s\(i)", initiatorIQN: nil) }
+            }
+        }
+        let names = try service.get(iso).json.value(at: ["status", "subscribers"])?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(Set(names) == Set((0..<20).map { "s\($0)" }))
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<10 {
+                group.addTask { try! await service.unsubscribe(iso: iso, name: "s\(i)") }
+            }
+        }
+        let left = try service.get(iso).json.value(at: ["status", "subscribers"])?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(Set(left) == Set((10..<20).map { "s\($0)" }))
+    }
+
     @Test func committedWritesSurviveReopen() async throws {
         let f = try await ServiceFixture.make()
         try await f.create(.bootConfig, #"{"metadata":{"name":"c1"},"spec":{"format":"custom","data":{"a":"b"}}}"#)

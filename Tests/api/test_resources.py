@@ -423,3 +423,23 @@ def test_list_bytes_are_the_same_from_the_encoding_cache(server):
     assert b'"password"' not in plain
     if b'"password"' in with_secrets:  # the examples give BMC passwords; the plain list must stay without
         assert server.get(HOSTS, raw=True).payload == plain
+
+
+def test_concurrent_subscribes_are_all_kept(server):
+    """Each subscribe is one read-modify-write under the write gate: racing ones all land."""
+    iso = "/api/v1/iscsi-cdroms/baremetalservices"
+    statuses = []
+
+    def subscribe(i):
+        statuses.append(server.post(iso + "/subscribe", {"name": f"racer-{i}"}).status)
+
+    threads = [threading.Thread(target=subscribe, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 16
+    names = {s["name"] for s in server.get(iso).body["status"]["subscribers"]}
+    assert {f"racer-{i}" for i in range(16)} <= names
+    for i in range(16):
+        assert server.post(iso + "/unsubscribe", {"name": f"racer-{i}"}).status == 200

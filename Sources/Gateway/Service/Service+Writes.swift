@@ -121,6 +121,19 @@ extension Service {
         }
     }
 
+    // MARK: read-modify-write
+
+    /// Changes an object from its current state under the write gate, so two such changes
+    /// racing each other both land (a subscriber list two clients extend at once).
+    public func modify(_ key: ObjectKey, options: WriteOptions = WriteOptions(),
+                       _ change: @Sendable (ResourceObject) throws(APIError) -> JSONValue) async throws(APIError) -> ResourceObject {
+        try await serialized { () async throws(APIError) -> ResourceObject in
+            guard let current = index.object(key) else { throw .notFound(key) }
+            let json = ObjectDefaults.keepIdentity(try change(current), current: current.json)
+            return try await commitChecked(ResourceObject(kind: key.kind, json: json), previous: current, options: options)
+        }
+    }
+
     // MARK: delete
 
     public func delete(_ key: ObjectKey, options: WriteOptions = WriteOptions()) async throws(APIError) -> ResourceObject {
