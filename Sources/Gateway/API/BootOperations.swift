@@ -11,7 +11,7 @@ enum BootOperations {
         return [
             Operation.inline(id: "boot.chain", method: .get, path: "/boot.ipxe", summary: "The chain script firmware loads first: dhcp, then /ipxe with the NIC's MAC", tag: "boot",
                       parameters: [], body: nil, responses: [script], inline: { service, _ throws(APIError) in
-                .bytes(Array(try service.chainScript().utf8), contentType: ipxeText, status: 200, headers: [])
+                .bytes(Array(try service.boot.chainScript().utf8), contentType: ipxeText, status: 200, headers: [])
             }),
             Operation.inline(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
                       parameters: [.init("mac", "MAC address in any case, separated by ':' or '-' or not at all", required: true)], body: nil,
@@ -26,23 +26,10 @@ enum BootOperations {
                                   .init(404, "No host with that IP, or no config", schema: "Status"), .init(409, "Several hosts with that IP", schema: "Status"),
                                   .init(406, "The client cannot take this config (Ignition spec version)", schema: "Status")],
                       inline: { service, req throws(APIError) in
-                let ip = clientIP(service, req)
-                do throws(APIError) {
-                    let subject = try service.configSubject(forIP: ip)
-                    guard let served = try service.configNow(for: subject, file: req.query["file"], accept: req.accept) else { return nil }
-                    return configServed(service, subject.host, ip, served)
-                } catch {
-                    throw configRefused(service, ip, error)
-                }
+                try service.configNow(forIP: clientIP(service, req), file: req.query["file"], accept: req.accept).map(configResult)
             }, orElse: { service, req throws(APIError) in
                 // Only configs whose renderer is a plugin get here.
-                let ip = clientIP(service, req)
-                do throws(APIError) {
-                    let subject = try service.configSubject(forIP: ip)
-                    return configServed(service, subject.host, ip, try await service.config(for: subject, file: req.query["file"], accept: req.accept))
-                } catch {
-                    throw configRefused(service, ip, error)
-                }
+                configResult(try await service.config(forIP: clientIP(service, req), file: req.query["file"], accept: req.accept))
             }),
             Operation(id: "boot.complete", method: .post, path: "/api/v1/boot-complete",
                       summary: "The calling machine finished installing: its host switches to localboot (and to its next config, if named)", tag: "boot",
@@ -58,7 +45,7 @@ enum BootOperations {
                       summary: "mkube's iPXE endpoint: the script for the calling machine's source address (exit when nothing matches)", tag: "boot",
                       parameters: [], body: nil, responses: [script], inline: { service, req throws(APIError) in
                 let ip = clientIP(service, req)
-                guard let host = try? service.host(forIP: ip), let mac = MACAddress.normalize(host.bootMAC) else {
+                guard let host = try? service.boot.host(forIP: ip), let mac = MACAddress.normalize(host.bootMAC) else {
                     return .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
                 }
                 return .bytes(try service.ipxe(mac: mac, record: true, ip: ip), contentType: ipxeText, status: 200, headers: [])
@@ -72,7 +59,7 @@ enum BootOperations {
                       parameters: [.init("name", "BootConfig name", in: .path, required: true)], body: nil,
                       responses: [.init(200, "The file, with its format's content type", contentTypes: configContentTypes), .init(404, "Not found", schema: "Status")], inline: { service, req throws(APIError) in
                 let (config, renderer) = try configAndRenderer(service, req.pathValue("name"))
-                let file = try service.pickFile(config.data, requested: nil, renderer: renderer, config: config.name)
+                let file = try service.boot.pickFile(config.data, requested: nil, renderer: renderer, config: config.name)
                 return .bytes(Array((config.data[file] ?? "").utf8), contentType: renderer.contentType, status: 200, headers: [])
             }),
             Operation.inline(id: "bootconfigs.file", method: .get, path: "/api/v1/bootconfigs/{name}/files/{filename}",
@@ -80,7 +67,7 @@ enum BootOperations {
                       parameters: [.init("name", "BootConfig name", in: .path, required: true), .init("filename", "File name", in: .path, required: true)], body: nil,
                       responses: [.init(200, "The file", contentTypes: ["application/octet-stream"]), .init(404, "Not found", schema: "Status")], inline: { service, req throws(APIError) in
                 let (config, renderer) = try configAndRenderer(service, req.pathValue("name"))
-                let file = try service.pickFile(config.data, requested: req.pathValue("filename"), renderer: renderer, config: config.name)
+                let file = try service.boot.pickFile(config.data, requested: req.pathValue("filename"), renderer: renderer, config: config.name)
                 return .bytes(Array((config.data[file] ?? "").utf8), contentType: "application/octet-stream", status: 200, headers: [])
             }),
             Operation(id: "baremetalhosts.preview", method: .get, path: "/api/v1/namespaces/{namespace}/baremetalhosts/{name}/preview",
@@ -115,15 +102,8 @@ enum BootOperations {
         ]
     }
 
-    static func configServed(_ service: Service, _ host: BootHost, _ ip: String, _ served: Service.ServedConfig) -> OperationResult {
-        service.recordEvent(.config, host: host.keyText, mac: host.context.mac, ip: ip,
-                            detail: "\(served.configName)/\(served.file) \(served.rendered.body.count) bytes")
-        return .bytes(served.rendered.body, contentType: served.rendered.contentType, status: 200, headers: [])
-    }
-
-    static func configRefused(_ service: Service, _ ip: String, _ error: APIError) -> APIError {
-        service.recordEvent(.configRefused, host: try? service.host(forIP: ip), mac: "", ip: ip, detail: error.message)
-        return error
+    static func configResult(_ served: BootResolver.ServedConfig) -> OperationResult {
+        .bytes(served.rendered.body, contentType: served.rendered.contentType, status: 200, headers: [])
     }
 
     static func clientIP(_ service: Service, _ req: OperationRequest) -> String {

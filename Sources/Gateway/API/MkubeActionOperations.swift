@@ -27,7 +27,7 @@ enum MkubeActionOperations {
                 let body = try RequestBody.decode(req)
                 let iso = try await service.subscribe(iso: ObjectKey(.iscsiCdrom, name: req.pathValue("name")), name: body["name"]?.stringValue ?? "",
                                                       initiatorIQN: body["initiatorIQN"]?.stringValue)
-                let target = service.iscsiTarget(iso)
+                let target = service.boot.iscsiTarget(iso)
                 return .json(.object(JSONObject([("portalIP", .string(target.portal)), ("portalPort", .int(Int64(target.port ?? 3260))),
                                                  ("targetIQN", .string(target.iqn))])), status: 200)
             },

@@ -16,12 +16,12 @@ final class IPXEScriptCache: Sendable {
         /// The event's detail: the problem, or the command the script ends with.
         let detail: String
 
-        init(host: ObjectKey, answer: Service.IPXEAnswer) {
+        init(host: ObjectKey, answer: BootResolver.IPXEAnswer) {
             self.host = host
             hostText = host.description
             body = Array(answer.script.utf8)
             problem = answer.problem
-            detail = answer.problem ?? Service.lastLine(answer.script)
+            detail = answer.problem ?? BootResolver.lastLine(answer.script)
         }
     }
 

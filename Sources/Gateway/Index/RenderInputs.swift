@@ -1,5 +1,5 @@
-/// What a host's rendered config reads of a BootConfig or an ISCSICdrom (`Service.renderContext`
-/// and `Service.configSource`): a change elsewhere in them (labels, description, bootConfigs,
+/// What a host's rendered config reads of a BootConfig or an ISCSICdrom (`BootResolver.renderContext`
+/// and `BootResolver.configSource`): a change elsewhere in them (labels, description, bootConfigs,
 /// phase) cannot change any host's rendering, so it checks no host again.
 enum RenderInputs {
     static func of(_ object: ResourceObject) -> [JSONValue?] {

@@ -15,7 +15,7 @@ public final class Service: Sendable {
     public let events: BootEventLog
     let gate = WriteGate()
     let bootRecorder = BootRecorder()
-    let scripts = IPXEScriptCache()
+    public let boot: BootResolver
     let encoded = EncodedObjects()
     let prechecks = PrecheckQueue()
     let applied: AppliedRevision
@@ -54,6 +54,7 @@ public final class Service: Sendable {
         self.store = store
         self.index = index
         self.applied = AppliedRevision(index.revision)
+        self.boot = BootResolver(index: index, settings: settings, renderers: renderers)
         self.hub = hub
         self.settings = settings
         self.renderers = renderers
