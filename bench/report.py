@@ -137,6 +137,35 @@ def main():
         checks.append(("6. memory after start", "< 150 MB", met))
         checks.append(("6. memory after load", "< 150 MB", met_end))
 
+    # 7. A rack on one ISO and one config, each import on a fresh store (bench/rack.py).
+    rc, rs, ra = doc.get("rack-concurrent"), doc.get("rack-sequential"), doc.get("rack-apply")
+    for r, label, target in ((rc, "concurrent", 1000), (rs, "sequential", 500)):
+        if not r:
+            continue
+        met = r["creates_per_s"] >= target
+        rows.append((f"7. rack: {r['hosts']} hosts on one config, {r['clients']} client(s)", f"{r['creates_per_s']} creates/s", "", "", f">= {target}/s", met))
+        checks.append((f"7. rack creates, {label}", f">= {target}/s", met))
+        rows.append(("  mean create, first / last 1,000", f"{r['first_1000_mean_ms']} / {r['last_1000_mean_ms']} ms", "", "", "", None))
+    for r, label in ((rc, "concurrent"), (rs, "sequential"), (ra, "apply")):
+        if not r:
+            continue
+        met = r["rss_peak_during_import_kib"] * 1024 < 150e6
+        rows.append((f"  {label}: resident peak during import / after",
+                     f"{r['rss_peak_during_import_kib'] / 1024:.0f} / {r['rss_after_import_kib'] / 1024:.0f} MiB", "", "", "< 150 MB", met))
+        checks.append((f"7. rack memory, {label}", "< 150 MB", met))
+        rows.append((f"  {label}: CPU in the 10 s after the last ack", f"{r['cpu_after_last_ack_s']} s", "", "", "", None))
+        rows.append((f"  {label}: /ipxe p50 / p99 idle, during import", f"{r['ipxe_idle_ms']['p50']} / {r['ipxe_idle_ms']['p99']} ms, "
+                     f"{r['ipxe_during_import_ms']['p50']} / {r['ipxe_during_import_ms']['p99']} ms", "", "", "", None))
+    if rc and "config_label_patch_cpu_s" in rc:
+        rows.append(("  label PATCH on the rack's config", f"{rc['config_label_patch_cpu_s']} s CPU", "", "", "", None))
+        met = rc["config_content_patch_cpu_s"] < 2
+        rows.append(("  content PATCH (every host checked again)", f"{rc['config_content_patch_cpu_s']} s CPU", "", "", "< 2 s", met))
+        checks.append(("7. rack config change", "< 2 s CPU", met))
+    if ra:
+        met = ra["apply_s"] < 20
+        rows.append((f"  bootgate apply -f, {ra['hosts']} hosts in one manifest", f"{ra['apply_s']} s", "", "", "< 20 s", met))
+        checks.append(("7. apply -f", "< 20 s", met))
+
     phases = [(k, doc[k]["server_rss_kib_after"]) for k in ("floor-small", "floor-4k", "floor-async", "ipxe", "bootconfig", "list", "writes", "writes-sequential")
               if doc.get(k) and "server_rss_kib_after" in doc[k]]
     phase_note = ("resident memory after each run: " + ", ".join(f"{k} {v // 1024}" for k, v in phases) + " MiB") if phases else ""

@@ -11,15 +11,17 @@
 #   4. 1,000 concurrent watchers: PATCH acknowledged -> last watcher has the event
 #   5. validated, durable merge PATCHes per second (concurrent and single-client)
 #   6. start-up time and resident memory on the filled store
+#   7. the common real shape: 10,000 hosts created on one ISO and one config (4 clients, 1 client,
+#      one `bootgate apply -f` manifest), each on a fresh store, with memory sampled during the import
 # and, in the same run, nginx serving static files of the same sizes as 1-3 (the limit).
 # Prints a summary table; raw results go to bench/results/latest.json (and the logs beside it).
 #
 # Knobs (environment): BENCH_HOSTS=10000 BENCH_ISOS=500 BENCH_CONFIGS=1000 BENCH_DURATION=10s
 #   BENCH_CONNECTIONS=256 BENCH_LIST_CONNECTIONS=16 BENCH_WRITE_CONNECTIONS=16 BENCH_WATCHERS=1000
-#   BENCH_ROUNDS=20 BENCH_PORT=18570 BENCH_NGINX_PORT=18571 BENCH_SKIP_BUILD=1
+#   BENCH_ROUNDS=20 BENCH_RACK_HOSTS=10000 BENCH_PORT=18570 BENCH_NGINX_PORT=18571 BENCH_SKIP_BUILD=1
 #   BENCH_BIN=PATH (measure another bootgate binary, e.g. a build with a proposed fix)
 #   BENCH_DATA=DIR (reuse a store filled by an earlier run with the same sizes; kept afterwards)
-#   BENCH_ONLY="floor ipxe bootconfig list writes watch" (subset; startup and memory always run)
+#   BENCH_ONLY="floor ipxe bootconfig list writes watch rack" (subset; startup and memory always run)
 # Only 127.0.0.1 is ever contacted. Every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,9 +38,10 @@ list_conns=${BENCH_LIST_CONNECTIONS:-16}
 write_conns=${BENCH_WRITE_CONNECTIONS:-16}
 watchers=${BENCH_WATCHERS:-1000}
 rounds=${BENCH_ROUNDS:-20}
+rack_hosts=${BENCH_RACK_HOSTS:-10000}
 port=${BENCH_PORT:-18570}
 nginx_port=${BENCH_NGINX_PORT:-18571}
-only=${BENCH_ONLY:-floor ipxe bootconfig list writes watch}
+only=${BENCH_ONLY:-floor ipxe bootconfig list writes watch rack}
 threads=2 # wrk threads: the machine's cores are shared between wrk and the server under test
 
 results=$root/bench/results
@@ -330,6 +333,20 @@ echo "{\"startup_s\": $nginx_startup, \"rss_kib\": $nginx_rss}" >"$raw/nginx.jso
 kill "$nginx_pid" 2>/dev/null || true
 wait "$nginx_pid" 2>/dev/null || true
 nginx_pid=""
+
+# --- 7. a rack on one ISO and one config ------------------------------------------------------
+# Each import on a fresh store: 4 clients, 1 client, and one manifest through `bootgate apply -f`.
+if want rack; then
+    for mode in concurrent sequential apply; do
+        say "7. rack: $rack_hosts hosts on one ISO and one config, $mode, fresh store"
+        data=$work/rack-$mode
+        mkdir -p "$data"
+        start_server
+        python3 bench/rack.py --url "$url" --pid "$server_pid" --mode "$mode" --hosts "$rack_hosts" --bin "$bin" --json "$raw/rack-$mode.json"
+        stop_server
+        rm -rf "$data"
+    done
+fi
 
 # --- summary ------------------------------------------------------------------------------------
 python3 - "$raw/machine.json" <<'EOF'
