@@ -29,7 +29,7 @@ def main():
     doc = {"config": dict(kv.split("=", 1) for kv in a.config.split()) if a.config else {}}
     for name in ["machine", "sizes", "fill", "server", "nginx", "floor-small", "floor-4k", "floor-async", "ipxe", "bootconfig", "list", "writes",
                  "writes-sequential", "writes-revisions", "watch", "nginx-ipxe", "nginx-bootconfig", "nginx-list", "nginx-ipxe-script", "nginx-bootconfig-script",
-                 "ipxe-paced", "nginx-ipxe-paced"]:
+                 "ipxe-paced", "nginx-ipxe-paced", "rack-concurrent", "rack-sequential", "rack-apply"]:
         v = load(raw, name)
         if v is not None:
             doc[name] = v

@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address and port to listen on.") var listen = "0.0.0.0:8082"
     @Option(help: "Data folder (SQLite store).") var data = "./data"
+    @Option(help: "Front an mkube at this URL (http://HOST:8082) instead of using the embedded store.") var upstream: String?
     @Option(help: "Folder of example YAML loaded into an empty store; 'none' to start empty.") var examples = "./examples"
     @Option(help: "Base URL booting machines use to reach this server.") var publicURL = "http://192.168.200.2:8082"
     @Option(help: "iSCSI portal used when an ISO's status names none.") var iscsiPortal = "192.168.10.1"
@@ -40,6 +41,12 @@ struct Serve: AsyncParsableCommand {
         config.host = parts.dropLast().joined(separator: ":")
         config.port = port
         config.dataDirectory = data
+        if let upstream {
+            guard let url = URL(string: upstream), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("--upstream must be an http:// URL such as http://mkube:8082, got \(upstream)")
+            }
+            config.upstream = upstream
+        }
         config.examplesDirectory = examples == "none" ? nil : Self.findExamples(examples)
         config.settings.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         config.settings.iscsiPortal = iscsiPortal

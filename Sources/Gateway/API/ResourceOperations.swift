@@ -54,7 +54,8 @@ enum ResourceOperations {
             Operation(id: "\(p).get", method: .get, path: item, summary: "Read a \(kind.rawValue)", tag: kind.rawValue,
                       parameters: ns + nameParam + [selectorParameters[2]], body: nil,
                       responses: [.init(200, "The object", schema: schema), errors[1]]) { service, req throws(APIError) in
-                .resource(try service.get(key(kind, req), includeSecrets: req.flag("includeSecrets")), status: 200, warnings: [])
+                let key = key(kind, req)
+                return .resource(try service.get(key, includeSecrets: req.flag("includeSecrets")), status: 200, warnings: service.ruleViolations(key))
             },
             Operation(id: "\(p).replace", method: .put, path: item,
                       summary: kind == .bareMetalHost ? "Replace a BareMetalHost (fields not sent are kept, as mkube does)" : "Replace a \(kind.rawValue)",

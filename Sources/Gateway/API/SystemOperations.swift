@@ -32,7 +32,7 @@ enum SystemOperations {
             },
             Operation(id: "system.health", method: .get, path: "/healthz", summary: "Liveness and readiness", tag: "system",
                       parameters: [], body: nil, responses: [.init(200, "ok", contentTypes: ["text/plain"])]) { service, _ throws(APIError) in
-                .bytes(Array("ok revision=\(service.index.revision)\n".utf8), contentType: "text/plain; charset=utf-8", status: 200, headers: [])
+                .bytes(Array(service.healthText.utf8), contentType: "text/plain; charset=utf-8", status: 200, headers: [])
             },
             Operation(id: "system.openapiYAML", method: .get, path: "/openapi.yaml", summary: "This API's OpenAPI 3.1 description (YAML)", tag: "system",
                       parameters: [], body: nil, responses: [.init(200, "OpenAPI document", contentTypes: ["application/yaml"])]) { _, _ throws(APIError) in

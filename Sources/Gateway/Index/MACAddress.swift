@@ -1,6 +1,8 @@
 /// MAC addresses as the boot path compares them: lower case, colon separated. Accepts any
 /// case with `:`, `-` or no separators (iPXE's `${mac:hexhyp}`, BMC tools, spreadsheets).
 public enum MACAddress {
+    /// mkube's "no MAC yet" value.
+    public static let placeholder = "00:00:00:00:00:00"
     /// One pass over the bytes: every `/ipxe` request normalises its MAC.
     public static func normalize(_ text: String) -> String? {
         var digits: [UInt8] = []

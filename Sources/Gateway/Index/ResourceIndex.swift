@@ -109,10 +109,13 @@ public final class ResourceIndex: Sendable {
             [host.bootMAC, host.ip, host.bootConfigRef, host.image] + host.nics.flatMap { [$0.mac, $0.ip] }
         }
 
+        /// A host's MACs, normalised. mkube's placeholder `00:00:00:00:00:00` (several hosts carry
+        /// it) is none: never matched by `/ipxe`, never a uniqueness conflict.
         static func macs(of host: ResourceObject) -> Set<String> {
             var out = Set<String>()
-            if let m = MACAddress.normalize(host.bootMAC) { out.insert(m) }
-            for nic in host.nics { if let m = MACAddress.normalize(nic.mac) { out.insert(m) } }
+            for raw in [host.bootMAC] + host.nics.map(\.mac) {
+                if let m = MACAddress.normalize(raw), m != MACAddress.placeholder { out.insert(m) }
+            }
             return out
         }
     }

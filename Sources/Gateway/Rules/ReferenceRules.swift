@@ -5,67 +5,106 @@
 /// 3. on an ISO, the ref must be in the ISO's `bootConfigs`, and empty when that list is empty;
 /// 4. with `localboot` any existing config may be referenced;
 /// 5. nothing referenced can be deleted or unlisted while in use, and every listed config exists.
+///
+/// Real mkube data already breaks these (mkube never checked them), so writes ratchet: a write
+/// that leaves an existing violation as it was is accepted with a warning; one that introduces
+/// a new violation is refused.
 enum ReferenceRules {
     typealias State = ResourceIndex.State
 
-    static func check(_ object: ResourceObject, previous: ResourceObject?, _ state: State) throws(APIError) {
+    /// One broken rule. `id` names the rule and what breaks it, so the same violation before and
+    /// after a write compares equal whatever else the message says.
+    struct Violation: Equatable {
+        enum Kind { case invalid, conflict }
+        var id: String
+        var kind: Kind
+        var cause: APIError.Cause
+    }
+
+    /// Refuses a write that breaks a rule it did not break before; the warnings for the
+    /// violations it leaves as they were.
+    static func check(_ object: ResourceObject, previous: ResourceObject?, _ state: State) throws(APIError) -> [String] {
+        let now = violations(object, state)
+        guard !now.isEmpty else { return [] }
+        let before = previous.map { violations($0, state).map(\.id) } ?? []
+        let new = now.filter { !before.contains($0.id) }
+        if new.isEmpty { return now.map { "left as it was: \($0.cause.message)" } }
+        let causes = new.map(\.cause)
+        if new.allSatisfy({ $0.kind == .conflict }) {
+            throw .conflict(object.key, conflictMessage(object, causes.map(\.message)))
+        }
+        throw .invalid(object.kind, object.name, causes)
+    }
+
+    /// The hosts an ISO change would strand, summarised: a rack on one ISO is hundreds of them.
+    static func conflictMessage(_ object: ResourceObject, _ messages: [String]) -> String {
+        guard object.kind == .iscsiCdrom else { return messages.joined(separator: "; ") }
+        let shown = messages.prefix(isoHostsShown).joined(separator: "; ")
+        let more = messages.count > isoHostsShown ? " and \(messages.count - isoHostsShown) more hosts" : ""
+        return "cannot remove configs from ISO \"\(object.name)\" that hosts on it use: \(shown)\(more); change those hosts first"
+    }
+
+    static let isoHostsShown = 5
+
+    static func violations(_ object: ResourceObject, _ state: State) -> [Violation] {
         switch object.kind {
-        case .bareMetalHost: try checkHost(object, state)
-        case .iscsiCdrom: try checkISO(object, previous: previous, state)
-        case .bootConfig: break
+        case .bareMetalHost: hostViolations(object, state)
+        case .iscsiCdrom: isoViolations(object, state)
+        case .bootConfig: []
         }
     }
 
-    static func checkHost(_ host: ResourceObject, _ state: State) throws(APIError) {
+    static func hostViolations(_ host: ResourceObject, _ state: State) -> [Violation] {
         let image = host.image
         let ref = host.bootConfigRef
         let who = "host \(host.key)"
-        var causes: [APIError.Cause] = []
+        var out: [Violation] = []
+        func add(_ id: String, _ kind: Violation.Kind, _ field: String, _ message: String) {
+            out.append(Violation(id: id, kind: kind, cause: .init(field: field, message: message)))
+        }
 
         var iso: ResourceObject?
         if !image.isEmpty && image != localBootImage {
             iso = state.object(ObjectKey(.iscsiCdrom, name: image))
             if iso == nil {
-                causes.append(.init(field: "spec.image", message: "\(who): ISCSICdrom \"\(image)\" does not exist; choose one of: \((state.all(.iscsiCdrom).map(\.name).sorted() + [localBootImage]).joined(separator: ", ")), or leave it empty"))
+                add("image-missing:\(image)", .invalid, "spec.image", "\(who): ISCSICdrom \"\(image)\" does not exist; choose one of: \((state.all(.iscsiCdrom).map(\.name).sorted() + [localBootImage]).joined(separator: ", ")), or leave it empty")
             }
         }
         if !ref.isEmpty, state.object(ObjectKey(.bootConfig, name: ref)) == nil {
             let all = state.all(.bootConfig).map(\.name).sorted()
-            causes.append(.init(field: "spec.bootConfigRef", message: "\(who): BootConfig \"\(ref)\" does not exist; existing configs: \(all.isEmpty ? "none" : all.joined(separator: ", "))"))
+            add("config-missing:\(ref)", .invalid, "spec.bootConfigRef", "\(who): BootConfig \"\(ref)\" does not exist; existing configs: \(all.isEmpty ? "none" : all.joined(separator: ", "))")
         } else if let iso, !ref.isEmpty {
             let allowed = iso.bootConfigs
             if allowed.isEmpty {
-                causes.append(.init(field: "spec.bootConfigRef", message: "\(who): ISO \"\(iso.name)\" takes no boot config (its spec.bootConfigs is empty), so bootConfigRef must be empty, not \"\(ref)\""))
+                add("iso-takes-none:\(iso.name):\(ref)", .invalid, "spec.bootConfigRef", "\(who): ISO \"\(iso.name)\" takes no boot config (its spec.bootConfigs is empty), so bootConfigRef must be empty, not \"\(ref)\"")
             } else if !allowed.contains(ref) {
-                causes.append(.init(field: "spec.bootConfigRef", message: "\(who): BootConfig \"\(ref)\" is not compatible with ISO \"\(iso.name)\"; allowed configs: \(allowed.joined(separator: ", "))"))
+                add("config-not-listed:\(iso.name):\(ref)", .invalid, "spec.bootConfigRef", "\(who): BootConfig \"\(ref)\" is not compatible with ISO \"\(iso.name)\"; allowed configs: \(allowed.joined(separator: ", "))")
             }
         }
-        if !causes.isEmpty { throw .invalid(.bareMetalHost, host.name, causes) }
-
-        // Two hosts with one MAC would make /ipxe ambiguous.
-        for mac in ResourceIndex.State.macs(of: host) {
+        // Two hosts with one MAC would make /ipxe ambiguous (the all-zero placeholder is no MAC).
+        for mac in ResourceIndex.State.macs(of: host).sorted() {
             let others = (state.hostsByMAC[mac] ?? []).filter { $0 != host.key }.sorted()
             if !others.isEmpty {
-                throw .conflict(host.key, "MAC \(mac) is already used by host \(others.map(\.description).joined(separator: ", "))")
+                add("mac:\(mac)", .conflict, "spec.bootMACAddress", "MAC \(mac) is already used by host \(others.map(\.description).joined(separator: ", "))")
             }
         }
+        return out
     }
 
-    static func checkISO(_ iso: ResourceObject, previous: ResourceObject?, _ state: State) throws(APIError) {
+    static func isoViolations(_ iso: ResourceObject, _ state: State) -> [Violation] {
+        var out: [Violation] = []
         let missing = iso.bootConfigs.filter { state.object(ObjectKey(.bootConfig, name: $0)) == nil }
         if !missing.isEmpty {
             let all = state.all(.bootConfig).map(\.name).sorted()
-            throw .invalid(.iscsiCdrom, iso.name, [.init(field: "spec.bootConfigs", message: "ISO \"\(iso.name)\" lists BootConfig \(missing.map { "\"\($0)\"" }.joined(separator: ", ")) which does not exist; existing configs: \(all.isEmpty ? "none" : all.joined(separator: ", "))")])
+            out.append(Violation(id: "iso-lists-missing:\(missing.sorted())", kind: .invalid,
+                                 cause: .init(field: "spec.bootConfigs", message: "ISO \"\(iso.name)\" lists BootConfig \(missing.map { "\"\($0)\"" }.joined(separator: ", ")) which does not exist; existing configs: \(all.isEmpty ? "none" : all.joined(separator: ", "))")))
         }
         // A host on this ISO must keep a compatible config.
-        let users = state.hosts(bootingISO: iso.name)
-        var broken: [String] = []
-        for host in users where !host.bootConfigRef.isEmpty && !iso.bootConfigs.contains(host.bootConfigRef) {
-            broken.append("host \(host.key) uses \"\(host.bootConfigRef)\"")
+        for host in state.hosts(bootingISO: iso.name) where !host.bootConfigRef.isEmpty && !iso.bootConfigs.contains(host.bootConfigRef) {
+            out.append(Violation(id: "iso-host:\(host.key):\(host.bootConfigRef)", kind: .conflict,
+                                 cause: .init(field: "spec.bootConfigs", message: "host \(host.key) uses \"\(host.bootConfigRef)\"")))
         }
-        if !broken.isEmpty {
-            throw .conflict(iso.key, "cannot remove configs from ISO \"\(iso.name)\" that hosts on it use: \(broken.joined(separator: "; ")); change those hosts first")
-        }
+        return out
     }
 
     static func checkDelete(_ object: ResourceObject, _ state: State) throws(APIError) {

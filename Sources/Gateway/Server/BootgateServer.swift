@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory = "./data"
     /// Seed objects loaded into an empty store; nil to start empty.
     public var examplesDirectory: String?
+    /// mkube to front (`http://HOST:8082`): its objects are the store, kept in a cache by list
+    /// and watch. Nil for the embedded store in `dataDirectory`.
+    public var upstream: String?
     public var settings = ServiceSettings()
     public init() {}
 }
@@ -21,9 +24,14 @@ public enum BootgateServer {
 
     /// Opens the store, seeds the examples into an empty one, and builds the HTTP application.
     public static func makeApplication(_ config: ServerConfiguration, renderers: any RendererLookup, logger: Logger) async throws -> (some ApplicationProtocol, Service) {
-        let store = try SQLiteStore(directory: config.dataDirectory)
+        let store: any ObjectStore
+        if let upstream = config.upstream {
+            store = MkubeUpstream(url: upstream, logger: logger)
+        } else {
+            store = try SQLiteStore(directory: config.dataDirectory)
+        }
         let service = try await Service.open(store: store, settings: config.settings, renderers: renderers, logger: logger)
-        if let dir = config.examplesDirectory, service.index.revision == 0 {
+        if let dir = config.examplesDirectory, config.upstream == nil, service.index.revision == 0 {
             try await ExampleSeeder.seed(service, directory: dir, logger: logger)
         }
         let assets = StaticAssets()

@@ -62,6 +62,22 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(code: 406, reason: "NotAcceptable", message: message)
     }
 
+    /// The Kubernetes `reason` for a status another server answered with.
+    static func reason(for status: Int) -> String {
+        switch status {
+        case 400: "BadRequest"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "NotFound"
+        case 405: "MethodNotAllowed"
+        case 409: "Conflict"
+        case 422: "Invalid"
+        case 503: "ServiceUnavailable"
+        case 500...: "InternalError"
+        default: "BadRequest"
+        }
+    }
+
     /// The `Status` object.
     public var status: JSONValue {
         var obj: JSONObject = JSONObject([

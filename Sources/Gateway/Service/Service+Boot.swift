@@ -129,7 +129,7 @@ extension Service {
             _ = try get(ObjectKey(.bootConfig, name: override))
             host.json.set(.string(override), at: ["spec", "bootConfigRef"])
         }
-        var problems: [String] = []
+        var problems = ruleViolations(key)
         let mac = MACAddress.normalize(host.bootMAC)
         var script: JSONValue = .null
         if let mac {

@@ -63,8 +63,8 @@ extension Service {
         let finalObject = object
         return try await serialized { () async throws(APIError) -> WriteOutcome in
             if index.object(key) != nil { throw .alreadyExists(key) }
-            let stored = try await commitChecked(ResourceObject(kind: kind, json: finalObject), previous: nil, options: options)
-            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings)
+            let (stored, left) = try await commitChecked(ResourceObject(kind: kind, json: finalObject), previous: nil, options: options)
+            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings + left)
         }
     }
 
@@ -77,8 +77,8 @@ extension Service {
             guard let current = index.object(key) else { throw .notFound(key) }
             try checkResourceVersion(object, current)
             let merged = ObjectDefaults.onReplace(key.kind, body: object, current: current.json)
-            let stored = try await commitChecked(ResourceObject(kind: key.kind, json: merged), previous: current, options: options)
-            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings)
+            let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: merged), previous: current, options: options)
+            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings + left)
         }
     }
 
@@ -116,8 +116,8 @@ extension Service {
             }
             try checkNameMatches(result, key)
             result = ObjectDefaults.keepIdentity(result, current: current.json)
-            let stored = try await commitChecked(ResourceObject(kind: key.kind, json: result), previous: current, options: options)
-            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: patchWarnings)
+            let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: result), previous: current, options: options)
+            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: patchWarnings + left)
         }
     }
 
@@ -130,7 +130,7 @@ extension Service {
         try await serialized { () async throws(APIError) -> ResourceObject in
             guard let current = index.object(key) else { throw .notFound(key) }
             let json = ObjectDefaults.keepIdentity(try change(current), current: current.json)
-            return try await commitChecked(ResourceObject(kind: key.kind, json: json), previous: current, options: options)
+            return try await commitChecked(ResourceObject(kind: key.kind, json: json), previous: current, options: options).0
         }
     }
 
@@ -202,7 +202,8 @@ extension Service {
 
     /// Validates the new state of one object (its own fields, its format, and every reference,
     /// both ways) and commits it with the bookkeeping writes it implies.
-    func commitChecked(_ proposed: ResourceObject, previous: ResourceObject?, options: WriteOptions) async throws(APIError) -> ResourceObject {
+    /// The warnings are the rule violations the write left as they were (`ReferenceRules.check`).
+    func commitChecked(_ proposed: ResourceObject, previous: ResourceObject?, options: WriteOptions) async throws(APIError) -> (ResourceObject, [String]) {
         var object = proposed
         object.json.set(.string(object.kind.rawValue), at: ["kind"])
         object.json.set("v1", at: ["apiVersion"])
@@ -218,16 +219,15 @@ extension Service {
         object.json = object.kind.schema.normalize(object.json)
         if let previous, Self.sameContent(object.json, previous.json) {
             // Nothing changes: no new revision, no watch event (as Kubernetes does).
-            return previous
+            return (previous, [])
         }
         var causes = ObjectRules.check(object)
         if object.kind == .bootConfig { causes += await formatCauses(object) }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
-        try index.read { state throws(APIError) in try ReferenceRules.check(object, previous: previous, state) }
-        if options.dryRun { return object }
-        let writes: [StoreWrite] = [.put(object, expectedRevision: previous?.resourceVersion)]
-        let changes = try await commitWrites(writes)
-        return changes.first { $0.object.key == object.key }?.object ?? object
+        let warnings = try index.read { state throws(APIError) in try ReferenceRules.check(object, previous: previous, state) }
+        if options.dryRun { return (object, warnings) }
+        let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion)])
+        return (changes.first { $0.object.key == object.key }?.object ?? object, warnings)
     }
 
     /// Commits, then waits until the store's feed has brought the commit into the index (and
@@ -240,6 +240,12 @@ extension Service {
             switch error {
             case .conflict(let key, _, _):
                 throw .conflict(key, "the object changed in the store while this write was validated; retry")
+            case .unavailable(let reason):
+                var e = APIError(code: 503, reason: "ServiceUnavailable", message: "writes are paused: \(reason)")
+                e.retryAfter = 5
+                throw e
+            case .rejected(let status, let message):
+                throw APIError(code: status, reason: APIError.reason(for: status), message: "mkube refused the write: \(message)")
             case .compacted, .io:
                 logger.error("store commit failed", metadata: ["error": "\(error)"])
                 throw .internalError("the store could not commit the write: \(error)")

@@ -115,6 +115,23 @@ public final class Service: Sendable {
         return present(o, includeSecrets: includeSecrets)
     }
 
+    /// `/healthz`: the revision served, and whether the store answers (writes wait while it
+    /// does not; reads and the boot path go on from the index).
+    public var healthText: String {
+        let health = store.health
+        var text = "ok revision=\(index.revision)\n"
+        if !health.reachable {
+            text += "store unreachable since \(Timestamp.seconds(at: Int(health.since.timeIntervalSince1970))): \(health.reason ?? "no answer"); reads are served from the cache, writes get 503\n"
+        }
+        return text
+    }
+
+    /// The rules an existing object breaks (data from mkube, which never checked them): a
+    /// `Warning` on read, a problem in preview.
+    public func ruleViolations(_ key: ObjectKey) -> [String] {
+        index.read { s in s.object(key).map { ReferenceRules.violations($0, s).map(\.cause.message) } ?? [] }
+    }
+
     /// The object as a client sees it: BMC passwords removed unless asked for; a config's
     /// `status.assignedTo` (the hosts referencing it, as mkube keeps it) filled in from the index.
     func present(_ o: ResourceObject, includeSecrets: Bool) -> ResourceObject {

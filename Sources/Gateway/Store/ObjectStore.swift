@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where objects live durably. The embedded default is `SQLiteStore`; an etcd cluster and an
 /// mkube upstream are planned backends, so the protocol is what those can offer too:
 /// conditional multi-object commits (etcd `Txn` with `mod_revision` compares) and a feed of
@@ -21,6 +23,22 @@ public protocol ObjectStore: Sendable {
     func follow(after revision: Int64) -> AsyncThrowingStream<[StoredChange], any Error>
 
     func close() async
+
+    /// Whether the store answers (an upstream or a remote cluster may not); reads and the boot
+    /// path go on from the index either way, writes get 503 while it does not.
+    var health: StoreHealth { get }
+}
+
+extension ObjectStore {
+    public var health: StoreHealth { StoreHealth(reachable: true, since: StoreHealth.started, reason: nil) }
+}
+
+public struct StoreHealth: Sendable, Equatable {
+    public var reachable: Bool
+    /// Since when it is (un)reachable.
+    public var since: Date
+    public var reason: String?
+    static let started = Date()
 }
 
 public struct StoreSnapshot: Sendable {
@@ -59,4 +77,8 @@ public enum StoreError: Error, Sendable, Equatable {
     /// The change log was compacted past the requested revision.
     case compacted(oldest: Int64)
     case io(String)
+    /// The store cannot be reached now (an upstream that does not answer): try again later.
+    case unavailable(String)
+    /// An upstream refused the write, with its status and its own message.
+    case rejected(status: Int, message: String)
 }

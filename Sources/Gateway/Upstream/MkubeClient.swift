@@ -1,0 +1,120 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// mkube's HTTP API as the upstream store uses it: lists, watch streams and writes of the three
+/// kinds, on the paths and with the bodies mkube takes (reference: mkube-boot-api.md §2–3).
+/// Knows nothing of revisions or caches.
+struct MkubeClient: Sendable {
+    let base: String
+    let http: HTTPClient
+    /// A plain request (list, write) that takes longer than this counts as a failure.
+    let requestTimeout: TimeAmount
+
+    struct Failure: Error, Sendable {
+        /// The HTTP status mkube answered with; nil when it could not be reached or its answer
+        /// could not be read.
+        var status: Int?
+        var message: String
+    }
+
+    static let maxBody = 64 << 20
+    /// A watch line longer than this is not one mkube would write; the stream is dropped.
+    static let maxLine = 16 << 20
+
+    func collectionPath(_ kind: ResourceKind, namespace: String?) -> String {
+        if kind.namespaced, let namespace { return "/api/v1/namespaces/\(namespace)/\(kind.plural)" }
+        return "/api/v1/\(kind.plural)"
+    }
+
+    func objectPath(_ key: ObjectKey) -> String {
+        collectionPath(key.kind, namespace: key.kind.namespaced ? key.namespace : nil) + "/" + key.name
+    }
+
+    /// Every object of a kind (all namespaces), in whatever order mkube has them.
+    func list(_ kind: ResourceKind) async throws(Failure) -> [JSONValue] {
+        let (status, body) = try await send(.GET, collectionPath(kind, namespace: nil))
+        guard status == 200 else { throw Failure(status: status, message: Self.text(body)) }
+        guard let doc = try? JSONParser.parse(body), let items = doc["items"] else {
+            throw Failure(status: nil, message: "the \(kind.plural) list is not JSON with items: \(Self.text(body.prefix(200)))")
+        }
+        // An empty Go slice may come as null.
+        return items.arrayValue ?? []
+    }
+
+    /// Sends a write; the object mkube answers with.
+    func write(_ method: HTTPMethod, _ path: String, _ body: JSONValue?) async throws(Failure) -> JSONValue? {
+        let (status, bytes) = try await send(method, path, body: body.map { JSONWriter.bytes($0) })
+        guard (200..<300).contains(status) else { throw Failure(status: status, message: Self.text(bytes)) }
+        return try? JSONParser.parse(bytes)
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) async throws(Failure) -> (Int, [UInt8]) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        if let body {
+            // As pxemanager sends it; mkube never looks at the Content-Type.
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: requestTimeout)
+            let buffer = try await response.body.collect(upTo: Self.maxBody)
+            return (Int(response.status.code), Array(buffer.readableBytesView))
+        } catch {
+            throw Failure(status: nil, message: "\(method.rawValue) \(base)\(path): \(error)")
+        }
+    }
+
+    /// One watch connection: events as mkube writes them, one JSON object a line. Ends when mkube
+    /// closes the stream; throws on a broken connection or a line that is not an event.
+    func watch(_ kind: ResourceKind, connected: @Sendable () -> Void) async throws(Failure) -> AsyncThrowingStream<(type: String, object: JSONValue), any Error> {
+        var request = HTTPClientRequest(url: base + collectionPath(kind, namespace: nil) + "?watch=true")
+        request.method = .GET
+        let response: HTTPClientResponse
+        do {
+            // No deadline: an idle mkube stream is silent for as long as nothing changes. A dead
+            // upstream is noticed by the health probe, which ends the session.
+            response = try await http.execute(request, deadline: .distantFuture)
+        } catch {
+            throw Failure(status: nil, message: "watching \(kind.plural): \(error)")
+        }
+        guard response.status.code == 200 else {
+            let body = (try? await response.body.collect(upTo: 4096)).map { Array($0.readableBytesView) } ?? []
+            throw Failure(status: Int(response.status.code), message: "watching \(kind.plural): \(Self.text(body))")
+        }
+        connected()
+        let (stream, continuation) = AsyncThrowingStream<(type: String, object: JSONValue), any Error>.makeStream()
+        let task = Task {
+            var pending: [UInt8] = []
+            do {
+                for try await chunk in response.body {
+                    pending.append(contentsOf: chunk.readableBytesView)
+                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = pending[..<newline]
+                        defer { pending.removeSubrange(...newline) }
+                        // Clients of mkube skip blank lines; so does this one.
+                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+                        guard let event = try? JSONParser.parse(Array(line)), let type = event["type"]?.stringValue, let object = event["object"] else {
+                            throw Failure(status: nil, message: "watching \(kind.plural): a line that is not a watch event: \(Self.text(line.prefix(200)))")
+                        }
+                        continuation.yield((type, object))
+                    }
+                    if pending.count > Self.maxLine { throw Failure(status: nil, message: "watching \(kind.plural): a line over \(Self.maxLine) bytes") }
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// mkube's errors are text/plain; anything else is shown as text too, cut short.
+    static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let s = String(decoding: bytes.prefix(1000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return s.isEmpty ? "(empty answer)" : s
+    }
+}
