@@ -18,9 +18,11 @@ struct Validate: AsyncParsableCommand {
 
     @Option(help: "Format of every file (ignition, kickstart, cloud-init, custom, or a plugin's).") var format: String?
     @Option(help: "Folder of out-of-process renderer plugins.") var pluginDir: String?
-    @Argument(help: "Files to check.") var files: [String]
+    @Option(help: "Instead of files, list the objects on this running server that break the seed's rules (e.g. imported from mkube).") var server: String?
+    @Argument(help: "Files to check.") var files: [String] = []
 
     func run() async throws {
+        if let server { return try await checkServer(server) }
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: quietLogger())
         var errors = 0
         for path in files {
@@ -154,4 +156,28 @@ func quietLogger() -> Logger {
     var logger = Logger(label: "bootgate") { StreamLogHandler.standardError(label: $0) }
     logger.logLevel = .error
     return logger
+}
+
+extension Validate {
+    /// The objects a running server flags, one line per problem; exit 1 when there are any.
+    func checkServer(_ server: String) async throws {
+        let (status, body): (Int, JSONValue)
+        do {
+            (status, body) = try await HTTPClient(server: server).request("GET", "/api/v1/violations")
+        } catch {
+            print("error: no bootgate answers at \(server): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        guard status == 200, let items = body["items"]?.arrayValue else {
+            print("error: \(server) answered \(status): \(body["message"]?.stringValue ?? "not a violation list")")
+            throw ExitCode(1)
+        }
+        for item in items {
+            let ns = item["namespace"]?.stringValue ?? ""
+            let name = (ns.isEmpty ? "" : ns + "/") + (item["name"]?.stringValue ?? "")
+            for p in item["problems"]?.arrayValue ?? [] { print("\(item["kind"]?.stringValue ?? "") \(name): \(p.stringValue ?? "")") }
+        }
+        print(items.isEmpty ? "no object breaks a rule" : "\(items.count) object\(items.count == 1 ? "" : "s") break\(items.count == 1 ? "s" : "") a rule")
+        if !items.isEmpty { throw ExitCode(1) }
+    }
 }

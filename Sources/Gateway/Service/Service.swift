@@ -132,6 +132,18 @@ public final class Service: Sendable {
         index.read { s in s.object(key).map { ReferenceRules.violations($0, s).map(\.cause.message) } ?? [] }
     }
 
+    /// Every object that breaks a rule, in key order (`bootgate validate --server`).
+    public func allRuleViolations() -> [(key: ObjectKey, problems: [String])] {
+        index.read { s in
+            ResourceKind.allCases.flatMap { kind in
+                (s.objects[kind] ?? [:]).keys.sorted().compactMap { key -> (key: ObjectKey, problems: [String])? in
+                    let found = ReferenceRules.violations(s.objects[kind]![key]!, s)
+                    return found.isEmpty ? nil : (key, found.map(\.cause.message))
+                }
+            }
+        }
+    }
+
     /// The object as a client sees it: BMC passwords removed unless asked for; a config's
     /// `status.assignedTo` (the hosts referencing it, as mkube keeps it) filled in from the index.
     func present(_ o: ResourceObject, includeSecrets: Bool) -> ResourceObject {
