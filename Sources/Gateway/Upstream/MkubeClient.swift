@@ -19,6 +19,11 @@ struct MkubeClient: Sendable {
         var message: String
     }
 
+    /// mkube returns BMC credentials anyway and ignores every query parameter but `watch`; an
+    /// upstream bootgate returns them only when asked. The cache needs them: BMC agents read them
+    /// from it, and a write must never put a redacted password back.
+    static let credentials = "?includeSecrets=true"
+
     static let maxBody = 64 << 20
     /// A watch line longer than this is not one mkube would write; the stream is dropped.
     static let maxLine = 16 << 20
@@ -34,7 +39,7 @@ struct MkubeClient: Sendable {
 
     /// Every object of a kind (all namespaces), in whatever order mkube has them.
     func list(_ kind: ResourceKind) async throws(Failure) -> [JSONValue] {
-        let (status, body) = try await send(.GET, collectionPath(kind, namespace: nil))
+        let (status, body) = try await send(.GET, collectionPath(kind, namespace: nil) + Self.credentials)
         guard status == 200 else { throw Failure(status: status, message: Self.text(body)) }
         guard let doc = try? JSONParser.parse(body), let items = doc["items"] else {
             throw Failure(status: nil, message: "the \(kind.plural) list is not JSON with items: \(Self.text(body.prefix(200)))")
@@ -70,7 +75,7 @@ struct MkubeClient: Sendable {
     /// One watch connection: events as mkube writes them, one JSON object a line. Ends when mkube
     /// closes the stream; throws on a broken connection or a line that is not an event.
     func watch(_ kind: ResourceKind, connected: @Sendable () -> Void) async throws(Failure) -> AsyncThrowingStream<(type: String, object: JSONValue), any Error> {
-        var request = HTTPClientRequest(url: base + collectionPath(kind, namespace: nil) + "?watch=true")
+        var request = HTTPClientRequest(url: base + collectionPath(kind, namespace: nil) + Self.credentials + "&watch=true")
         request.method = .GET
         let response: HTTPClientResponse
         do {
