@@ -2,7 +2,8 @@
 # Installs what bootgate needs on Debian 12, only what is missing.
 #   scripts/install-deps.sh build   libraries to build and run the server
 #   scripts/install-deps.sh test    plus everything the tests drive: kubectl is expected on the
-#                                   machine image; QEMU/iPXE/OVMF/tgt/xorriso (Tests/e2e), chromium,
+#                                   machine image; etcd (a cluster per replica test run),
+#                                   QEMU/iPXE/OVMF/tgt/xorriso (Tests/e2e), chromium,
 #                                   and the Python tools (pytest, schemathesis, pykickstart, selenium)
 set -euo pipefail
 mode=${1:-build}
@@ -13,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 want=(libjansson-dev libsqlite3-dev libssl-dev pkg-config curl)
 if [ "$mode" = test ]; then
-    want+=(chromium chromium-driver python3-pip)
+    want+=(chromium chromium-driver python3-pip etcd-server etcd-client)
 fi
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -22,6 +22,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address and port to listen on.") var listen = "0.0.0.0:8082"
     @Option(help: "Data folder (SQLite store).") var data = "./data"
     @Option(help: "Front an mkube at this URL (http://HOST:8082) instead of using the embedded store.") var upstream: String?
+    @Option(help: "Keep objects in etcd instead of the embedded store: etcd://HOST:PORT,HOST:PORT,… (several replicas may share it).") var store: String?
+    @Option(help: "CA certificate (PEM) of the etcd cluster; switches to TLS.") var etcdCa: String?
+    @Option(help: "Client certificate (PEM) for etcd.") var etcdCert: String?
+    @Option(help: "Client key (PEM) for etcd.") var etcdKey: String?
     @Option(help: "Folder of example YAML loaded into an empty store; 'none' to start empty.") var examples = "./examples"
     @Option(help: "Base URL booting machines use to reach this server.") var publicURL = "http://192.168.200.2:8082"
     @Option(help: "iSCSI portal used when an ISO's status names none.") var iscsiPortal = "192.168.10.1"
@@ -41,6 +45,12 @@ struct Serve: AsyncParsableCommand {
         config.host = parts.dropLast().joined(separator: ":")
         config.port = port
         config.dataDirectory = data
+        if let store {
+            guard upstream == nil else { throw ValidationError("--store and --upstream exclude each other: bootgate either keeps objects or fronts mkube") }
+            let tls = etcdCa != nil || etcdCert != nil
+            config.etcdEndpoints = try Self.etcdEndpoints(store, tls: tls)
+            if tls { config.etcdTLS = EtcdClient.TLS(ca: etcdCa, cert: etcdCert, key: etcdKey) }
+        }
         if let upstream {
             guard let url = URL(string: upstream), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ValidationError("--upstream must be an http:// URL such as http://mkube:8082, got \(upstream)")
@@ -61,6 +71,16 @@ struct Serve: AsyncParsableCommand {
         }
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
         try await BootgateServer.run(config, renderers: registry, logger: logger)
+    }
+
+    /// `etcd://h1:2379,h2:2379` as the member URLs the client calls.
+    static func etcdEndpoints(_ url: String, tls: Bool) throws -> [String] {
+        guard url.hasPrefix("etcd://") else { throw ValidationError("--store must be etcd://HOST:PORT[,HOST:PORT…], got \(url)") }
+        let members = url.dropFirst("etcd://".count).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !members.isEmpty, members.allSatisfy({ m in m.split(separator: ":").count == 2 && Int(m.split(separator: ":")[1]) != nil }) else {
+            throw ValidationError("--store must list members as HOST:PORT separated by commas, got \(url)")
+        }
+        return members.map { (tls ? "https://" : "http://") + $0 }
     }
 
     /// The examples folder as given, else next to the binary's checkout (`.build/debug/..`).

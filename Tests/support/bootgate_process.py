@@ -19,8 +19,10 @@ def free_port():
 
 
 class BootgateProcess:
-    def __init__(self, examples=True, extra=(), prefix="bootgate-test-"):
+    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", key_from=None):
         self.data = tempfile.mkdtemp(prefix=prefix)
+        if key_from:  # replicas of one store seal secrets with one key
+            shutil.copy(key_from, os.path.join(self.data, "secret.key"))
         self.port = free_port()
         self.examples = examples
         self.extra = list(extra)

@@ -25,6 +25,17 @@ final class AppliedRevision: Sendable {
         for c in ready { c.resume() }
     }
 
+    /// True once `revision` has been applied; false if it has not within `limit`. Polls: only
+    /// a write that lost a race with another replica waits here.
+    func reached(_ revision: Int64, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while current < revision {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
     /// Returns once `revision` has been applied.
     func wait(for revision: Int64) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

@@ -107,6 +107,41 @@ enum ReferenceRules {
         return out
     }
 
+    // MARK: what a check read
+
+    /// The objects and usages the check of a put (or, `new` nil, a delete) read, and the
+    /// usages and MACs it changes: the commit's conditions on a store shared by replicas.
+    static func reads(_ new: ResourceObject?, previous: ResourceObject?, _ state: State) -> ReadSet {
+        var reads = ReadSet(asOf: state.revision)
+        guard let kind = (new ?? previous)?.kind else { return reads }
+        switch kind {
+        case .bareMetalHost:
+            let before = previous.map(used(by:)) ?? [], after = new.map(used(by:)) ?? []
+            reads.objects = after.sorted()
+            reads.uses = before.symmetricDifference(after).sorted()
+            let held = previous.map(ResourceIndex.State.macs(of:)) ?? [], wanted = new.map(ResourceIndex.State.macs(of:)) ?? []
+            if let new { reads.claims = wanted.sorted().map { ($0, new.key, held.contains($0)) } }
+            reads.releases = held.subtracting(wanted).sorted()
+        case .iscsiCdrom:
+            let before = Set(previous?.bootConfigs ?? []), after = Set(new?.bootConfigs ?? [])
+            reads.objects = after.sorted().map { ObjectKey(.bootConfig, name: $0) }
+            reads.uses = before.symmetricDifference(after).sorted().map { ObjectKey(.bootConfig, name: $0) }
+            // Hosts on it were checked against its config list (or, on delete, counted).
+            if new == nil || before != after { reads.usersOf = [(new ?? previous)!.key] }
+        case .bootConfig:
+            if new == nil { reads.usersOf = [previous!.key] }
+        }
+        return reads
+    }
+
+    /// The config and ISO a host uses.
+    static func used(by host: ResourceObject) -> Set<ObjectKey> {
+        var out: Set<ObjectKey> = []
+        if !host.image.isEmpty, host.image != localBootImage { out.insert(ObjectKey(.iscsiCdrom, name: host.image)) }
+        if !host.bootConfigRef.isEmpty { out.insert(ObjectKey(.bootConfig, name: host.bootConfigRef)) }
+        return out
+    }
+
     static func checkDelete(_ object: ResourceObject, _ state: State) throws(APIError) {
         var referrers: [String] = []
         switch object.kind {

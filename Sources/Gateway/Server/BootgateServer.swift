@@ -15,6 +15,10 @@ public struct ServerConfiguration: Sendable {
     /// mkube to front (`http://HOST:8082`): its objects are the store, kept in a cache by list
     /// and watch. Nil for the embedded store in `dataDirectory`.
     public var upstream: String?
+    /// etcd members (`http://HOST:PORT`, or https with `etcdTLS`): objects live there, and
+    /// several bootgate replicas can share them. Nil for the embedded store.
+    public var etcdEndpoints: [String]?
+    public var etcdTLS: EtcdClient.TLS?
     public var settings = ServiceSettings()
     public init() {}
 }
@@ -27,11 +31,17 @@ public enum BootgateServer {
         let store: any ObjectStore
         if let upstream = config.upstream {
             store = MkubeUpstream(url: upstream, logger: logger)
+        } else if let endpoints = config.etcdEndpoints {
+            // Replicas share the key that seals BMC passwords: copy <data>/secret.key to each.
+            try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+            store = try EtcdStore(endpoints: endpoints, tls: config.etcdTLS, sealer: SecretSealer.keyFile(config.dataDirectory + "/secret.key"), logger: logger)
         } else {
             store = try SQLiteStore(directory: config.dataDirectory)
         }
         let service = try await Service.open(store: store, settings: config.settings, renderers: renderers, logger: logger)
-        if let dir = config.examplesDirectory, config.upstream == nil, service.index.revision == 0 {
+        // Into a new store only: SQLite's revision 0; etcd's revision counts other keys too.
+        let fresh = config.etcdEndpoints == nil ? service.index.revision == 0 : service.index.read { s in s.objects.values.allSatisfy(\.isEmpty) }
+        if let dir = config.examplesDirectory, config.upstream == nil, fresh {
             try await ExampleSeeder.seed(service, directory: dir, logger: logger)
         }
         let assets = StaticAssets()

@@ -20,6 +20,9 @@ public struct APIError: Error, Sendable, Equatable {
     public var causes: [Cause]
     /// Extra headers (e.g. `Allow` on 405).
     public var retryAfter: Int?
+    /// Set when the store moved past what the write was checked against: the Service checks it
+    /// once more when its index has reached this revision (`Service.serialized`).
+    var retryAfterRevision: Int64?
 
     public init(code: Int, reason: String, message: String, kind: ResourceKind? = nil, name: String? = nil, causes: [Cause] = []) {
         self.code = code

@@ -159,8 +159,6 @@ extension Service {
 
     // MARK: records
 
-    static let bootRecordsPerCommit = 256
-
     /// The host with its boot counters advanced, as a write; nil when it is gone.
     private func bootCounterWrite(_ key: ObjectKey, _ p: BootRecorder.Pending) -> StoreWrite? {
         guard var host = index.object(key) else { return nil }
@@ -202,8 +200,9 @@ extension Service {
         let pending = Array(bootRecorder.take())
         guard !pending.isEmpty else { return }
         let started = ContinuousClock.now
-        for start in stride(from: 0, to: pending.count, by: Self.bootRecordsPerCommit) {
-            let chunk = pending[start..<min(pending.count, start + Self.bootRecordsPerCommit)]
+        let perCommit = store.maxWritesPerCommit
+        for start in stride(from: 0, to: pending.count, by: perCommit) {
+            let chunk = pending[start..<min(pending.count, start + perCommit)]
             do throws(APIError) {
                 try await serialized { () async throws(APIError) -> Void in
                     let writes = chunk.compactMap { bootCounterWrite($0.key, $0.value) }

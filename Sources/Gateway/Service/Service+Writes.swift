@@ -139,10 +139,12 @@ extension Service {
     public func delete(_ key: ObjectKey, options: WriteOptions = WriteOptions()) async throws(APIError) -> ResourceObject {
         try await serialized { () async throws(APIError) -> ResourceObject in
             guard let current = index.object(key) else { throw .notFound(key) }
-            try index.read { state throws(APIError) in try ReferenceRules.checkDelete(current, state) }
-            let writes: [StoreWrite] = [.delete(key, expectedRevision: current.resourceVersion)]
+            let reads = try index.read { state throws(APIError) -> ReadSet in
+                try ReferenceRules.checkDelete(current, state)
+                return ReferenceRules.reads(nil, previous: current, state)
+            }
             if options.dryRun { return present(current, includeSecrets: options.includeSecrets) }
-            let changes = try await commitWrites(writes)
+            let changes = try await commitWrites([.delete(key, expectedRevision: current.resourceVersion)], reads: reads)
             return present(changes.first { $0.object.key == key }?.object ?? current, includeSecrets: options.includeSecrets)
         }
     }
@@ -224,20 +226,26 @@ extension Service {
         var causes = ObjectRules.check(object)
         if object.kind == .bootConfig { causes += await formatCauses(object) }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
-        let warnings = try index.read { state throws(APIError) in try ReferenceRules.check(object, previous: previous, state) }
+        let (warnings, reads) = try index.read { state throws(APIError) in
+            (try ReferenceRules.check(object, previous: previous, state), ReferenceRules.reads(object, previous: previous, state))
+        }
         if options.dryRun { return (object, warnings) }
-        let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion)])
+        let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion)], reads: reads)
         return (changes.first { $0.object.key == object.key }?.object ?? object, warnings)
     }
 
     /// Commits, then waits until the store's feed has brought the commit into the index (and
     /// to watchers): the client then reads its own write.
-    func commitWrites(_ writes: [StoreWrite]) async throws(APIError) -> [StoredChange] {
+    func commitWrites(_ writes: [StoreWrite], reads: ReadSet? = nil) async throws(APIError) -> [StoredChange] {
         let changes: [StoredChange]
         do {
-            changes = try await store.commit(writes)
+            changes = try await store.commit(writes, reads: reads ?? ReadSet(asOf: index.revision))
         } catch {
             switch error {
+            case .moved(let revision, let reason):
+                var e = APIError.conflict(writes[0].key, "another replica changed what this write was checked against (\(reason)); retry")
+                e.retryAfterRevision = revision
+                throw e
             case .conflict(let key, _, _):
                 throw .conflict(key, "the object changed in the store while this write was validated; retry")
             case .unavailable(let reason):

@@ -29,23 +29,44 @@ public final class Service: Sendable {
         let recent = (try? await store.changes(after: max(0, snapshot.revision - 1000), limit: 1000)) ?? []
         let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
-        service.follow(store.follow(after: snapshot.revision))
+        service.follow(after: snapshot.revision)
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
     }
 
     /// The one way into the index and the watch hub: the store's feed of committed changes.
-    private func follow(_ feed: AsyncThrowingStream<[StoredChange], any Error>) {
+    /// When the store no longer has the revision the index is at (etcd compacted it while this
+    /// replica was cut off), the index loads the store again and every watch ends: its client
+    /// resumes, gets 410 and lists again.
+    private func follow(after revision: Int64) {
         Task { [self] in
-            do {
-                for try await batch in feed {
-                    let affected = index.apply(batch)
-                    hub.publish(batch)
-                    applied.advance(to: batch[0].revision)
-                    precheck(affected)
+            var from = revision
+            while true {
+                do {
+                    for try await batch in store.follow(after: from) {
+                        let affected = index.apply(batch)
+                        hub.publish(batch)
+                        applied.advance(to: batch[0].revision)
+                        precheck(affected)
+                    }
+                    return
+                } catch StoreError.compacted(let oldest) {
+                    logger.warning("the store's history starts at \(oldest), after this replica's revision \(from): loading it again")
+                    do throws(StoreError) {
+                        let snapshot = try await store.load()
+                        index.load(snapshot)
+                        hub.restart(at: snapshot.revision)
+                        applied.advance(to: snapshot.revision)
+                        precheck(index.read { s in Set(s.bootHosts.keys) })
+                        from = snapshot.revision
+                    } catch {
+                        logger.error("loading the store again failed: \(error); retrying")
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                } catch {
+                    logger.error("the store's change feed failed: \(error)")
+                    return
                 }
-            } catch {
-                logger.error("the store's change feed failed: \(error)")
             }
         }
     }
@@ -187,16 +208,21 @@ actor WriteGate {
 }
 
 extension Service {
+    /// Runs a write's check and commit alone. When another replica changed what the check read
+    /// (`APIError.retryAfterRevision`), it runs once more on the index caught up to that change.
     func serialized<T: Sendable>(_ body: () async throws(APIError) -> T) async throws(APIError) -> T {
         await gate.acquire()
-        do {
-            let result = try await body()
-            await gate.release()
-            return result
+        var result: Result<T, APIError>
+        do throws(APIError) {
+            result = .success(try await body())
         } catch {
-            await gate.release()
-            throw error
+            result = .failure(error)
+            if let revision = error.retryAfterRevision, await applied.reached(revision, within: .seconds(5)) {
+                do throws(APIError) { result = .success(try await body()) } catch { result = .failure(error) }
+            }
         }
+        await gate.release()
+        return try result.get()
     }
 }
 

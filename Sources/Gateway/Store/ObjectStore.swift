@@ -8,9 +8,10 @@ public protocol ObjectStore: Sendable {
     /// Every stored object and the store's current revision.
     func load() async throws(StoreError) -> StoreSnapshot
 
-    /// Applies all writes atomically, iff every precondition holds, and returns the changes with
-    /// the one revision assigned to this commit. Returns only once the commit is durable.
-    func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange]
+    /// Applies all writes atomically, iff every precondition holds (the writes' expected
+    /// revisions and the `reads` of the validation that allowed them), and returns the changes
+    /// with the one revision assigned to this commit. Returns only once the commit is durable.
+    func commit(_ writes: [StoreWrite], reads: ReadSet) async throws(StoreError) -> [StoredChange]
 
     /// Committed changes with a revision greater than `revision`, oldest first, at most `limit`.
     /// Throws `.compacted` when the log no longer reaches back that far.
@@ -27,9 +28,17 @@ public protocol ObjectStore: Sendable {
     /// Whether the store answers (an upstream or a remote cluster may not); reads and the boot
     /// path go on from the index either way, writes get 503 while it does not.
     var health: StoreHealth { get }
+    var maxWritesPerCommit: Int { get }
 }
 
 extension ObjectStore {
+    public func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange] {
+        try await commit(writes, reads: ReadSet(asOf: 0))
+    }
+
+    /// How many writes one commit may carry (boot counters are written in batches).
+    public var maxWritesPerCommit: Int { 256 }
+
     public var health: StoreHealth { StoreHealth(reachable: true, since: StoreHealth.started, reason: nil) }
 }
 
@@ -59,6 +68,27 @@ public enum StoreWrite: Sendable {
     }
 }
 
+/// What the validation of a commit read, as of the index revision `asOf`. A store that other
+/// writers share (etcd replicas) turns it into conditions of the commit, so two replicas cannot
+/// both accept writes that together break a rule; a store with one writer (SQLite, whose writes
+/// the Service serialises) and mkube (no conditional writes) ignore it.
+public struct ReadSet: Sendable {
+    public var asOf: Int64
+    /// Objects the check read: they must still exist, unchanged since `asOf`.
+    public var objects: [ObjectKey] = []
+    /// Objects whose users (hosts on a config or ISO, ISOs listing a config) the check read:
+    /// none may have started or stopped using them since `asOf`.
+    public var usersOf: [ObjectKey] = []
+    /// Objects this commit starts or stops using (a host's config and ISO, an ISO's configs).
+    public var uses: [ObjectKey] = []
+    /// MACs the commit's host holds: each must be free or already this host's.
+    public var claims: [(mac: String, holder: ObjectKey, held: Bool)] = []
+    /// MACs a host lets go of.
+    public var releases: [String] = []
+
+    public init(asOf: Int64) { self.asOf = asOf }
+}
+
 public struct StoredChange: Sendable, Hashable {
     public enum ChangeType: String, Sendable, Codable {
         case added = "ADDED"
@@ -74,6 +104,9 @@ public struct StoredChange: Sendable, Hashable {
 public enum StoreError: Error, Sendable, Equatable {
     /// The object changed since it was read (or exists when it must not).
     case conflict(ObjectKey, expected: Int64?, actual: Int64?)
+    /// Something the validation read changed in the store (another replica wrote it); the
+    /// store is at `revision`. Validate again once the index has caught up.
+    case moved(revision: Int64, reason: String)
     /// The change log was compacted past the requested revision.
     case compacted(oldest: Int64)
     case io(String)

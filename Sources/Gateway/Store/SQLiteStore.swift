@@ -65,7 +65,9 @@ public final class SQLiteStore: ObjectStore {
         }
     }
 
-    public func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange] {
+    /// `reads` is not checked: one process owns the folder (`StoreLock`) and the Service
+    /// validates and commits one write at a time.
+    public func commit(_ writes: [StoreWrite], reads: ReadSet) async throws(StoreError) -> [StoredChange] {
         guard !writes.isEmpty else { return [] }
         let retained = retainedRevisions
         do {

@@ -50,7 +50,8 @@ struct MkubeClient: Sendable {
 
     /// Sends a write; the object mkube answers with.
     func write(_ method: HTTPMethod, _ path: String, _ body: JSONValue?) async throws(Failure) -> JSONValue? {
-        let (status, bytes) = try await send(method, path, body: body.map { JSONWriter.bytes($0) })
+        // The answer is compared with what the watch brings later: it must hold credentials too.
+        let (status, bytes) = try await send(method, path + Self.credentials, body: body.map { JSONWriter.bytes($0) })
         guard (200..<300).contains(status) else { throw Failure(status: status, message: Self.text(bytes)) }
         return try? JSONParser.parse(bytes)
     }

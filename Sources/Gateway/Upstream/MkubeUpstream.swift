@@ -89,7 +89,9 @@ public final class MkubeUpstream: ObjectStore {
         }
     }
 
-    public func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange] {
+    /// `reads` cannot be checked: mkube has no conditional writes. Conflicts are found against
+    /// the last state seen.
+    public func commit(_ writes: [StoreWrite], reads: ReadSet) async throws(StoreError) -> [StoredChange] {
         let health = self.health
         guard health.reachable else {
             throw .unavailable("mkube at \(url) is unreachable since \(Timestamp.seconds(at: Int(health.since.timeIntervalSince1970))): \(health.reason ?? "")")

@@ -84,6 +84,17 @@ public final class WatchHub: Sendable {
         for c in cutOff { c.finish() }
     }
 
+    /// Forgets the history and ends every watch: the index was loaded again at `revision`.
+    public func restart(at revision: Int64) {
+        let all = state.withLock { s in
+            s.history.removeAll()
+            s.floor = revision
+            defer { s.subscribers.removeAll() }
+            return s.subscribers.values.map(\.continuation)
+        }
+        for c in all { c.finish() }
+    }
+
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     public func finishAll() {

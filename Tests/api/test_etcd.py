@@ -1,0 +1,196 @@
+"""Several bootgate replicas on one real etcd cluster (three members on 127.0.0.1)."""
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import HOSTS, Server, host
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from etcd_cluster import EtcdCluster  # noqa: E402
+
+
+def wait_for(predicate, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = EtcdCluster(3)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def replicas(cluster):
+    """Two replicas on a fresh key prefix of the shared cluster, the same sealing key."""
+    a = Server(examples=True, extra=["--store", cluster.store_url])
+    b_data_key = os.path.join(a.data, "secret.key")
+    b = Server(examples=False, extra=["--store", cluster.store_url], key_from=b_data_key)
+    yield a, b
+    b.close()
+    a.close()
+    # Each test starts from an empty store.
+    for name in cluster.names:
+        if cluster.procs[name].poll() is None:
+            cluster.call(name, "/v3/kv/deleterange", {"key": "L2Jvb3RnYXRlLw==", "range_end": "L2Jvb3RnYXRlMA=="})
+            break
+
+
+def race(*calls):
+    results = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(i, f):
+        start.wait()
+        results[i] = f()
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_a_write_on_one_replica_reaches_the_others_watch(replicas):
+    a, b = replicas
+    assert wait_for(lambda: b.get(HOSTS + "/server1").status == 200)
+    rv = b.get(HOSTS).body["metadata"]["resourceVersion"]
+    import http.client
+    import json
+    conn = http.client.HTTPConnection("127.0.0.1", b.port, timeout=5)
+    conn.request("GET", HOSTS + "?watch=true&resourceVersion=" + rv)
+    resp = conn.getresponse()
+    t0 = time.time()
+    r = a.patch(HOSTS + "/server1", {"metadata": {"labels": {"from": "a"}}})
+    assert r.status == 200
+    while True:
+        line = resp.readline()
+        if line.strip():
+            event = json.loads(line)
+            break
+    assert time.time() - t0 < 1.0
+    assert event["object"]["metadata"]["labels"]["from"] == "a"
+    assert event["object"]["metadata"]["resourceVersion"] == r.body["metadata"]["resourceVersion"]
+    conn.close()
+
+
+def test_one_resource_version_patched_on_both_replicas(replicas):
+    a, b = replicas
+    assert wait_for(lambda: b.get(HOSTS + "/server1").status == 200)
+    for i in range(100):
+        rv = a.get(HOSTS + "/server1").body["metadata"]["resourceVersion"]
+        assert wait_for(lambda: b.get(HOSTS + "/server1").body["metadata"]["resourceVersion"] == rv)
+        body = lambda who: {"metadata": {"resourceVersion": rv, "labels": {"round": str(i), "who": who}}}
+        ra, rb = race(lambda: a.patch(HOSTS + "/server1", body("a")), lambda: b.patch(HOSTS + "/server1", body("b")))
+        assert sorted([ra.status, rb.status]) == [200, 409], (ra, rb)
+
+
+def test_deleting_a_config_while_another_replica_assigns_it(replicas):
+    a, b = replicas
+    config = {"metadata": {"name": "racy"}, "spec": {"format": "custom", "data": {"a": "b"}}}
+    for i in range(100):
+        assert a.post("/api/v1/bootconfigs", config).status == 201
+        name = f"racer{i}"
+        assert a.post(HOSTS, host(name, "52:54:00:aa:%02x:%02x" % (i // 256, i % 256), image="localboot")).status == 201
+        assert wait_for(lambda: b.get("/api/v1/bootconfigs/racy").status == 200 and b.get(HOSTS + "/" + name).status == 200)
+        rd, rp = race(lambda: a.delete("/api/v1/bootconfigs/racy"), lambda: b.patch(HOSTS + "/" + name, {"spec": {"bootConfigRef": "racy"}}))
+        assert [rd.status < 300, rp.status < 300].count(True) == 1, (rd, rp)
+        # Whatever won, no rule is broken, on either replica.
+        assert wait_for(lambda: a.get(HOSTS + "/" + name).body == b.get(HOSTS + "/" + name).body)
+        for s in (a, b):
+            assert s.get("/api/v1/violations").body["items"] == []
+        if rp.status < 300:
+            assert b.patch(HOSTS + "/" + name, {"spec": {"bootConfigRef": ""}}).status == 200
+            assert wait_for(lambda: a.delete("/api/v1/bootconfigs/racy").status == 200)
+        assert wait_for(lambda: b.get("/api/v1/bootconfigs/racy").status == 404)
+
+
+def test_one_mac_claimed_on_both_replicas(replicas):
+    a, b = replicas
+    for i in range(50):
+        mac = "52:54:00:bb:%02x:%02x" % (i // 256, i % 256)
+        ra, rb = race(lambda: a.post(HOSTS, host(f"ma{i}", mac)), lambda: b.post(HOSTS, host(f"mb{i}", mac)))
+        assert sorted([ra.status, rb.status]) == [201, 409], (ra, rb)
+    assert wait_for(lambda: len(a.get(HOSTS).body["items"]) == len(b.get(HOSTS).body["items"]) == 51)
+
+
+def test_sigkill_of_a_member_and_a_replica_mid_write(cluster, replicas):
+    a, b = replicas
+    acknowledged, stop = [], threading.Event()
+
+    def writer(server, prefix):
+        i = 0
+        while not stop.is_set():
+            try:
+                r = server.post(HOSTS, host(f"{prefix}{i}", "52:54:00:cc:%02x:%02x" % (ord(prefix[1]), i % 256)))
+            except OSError:  # the replica was killed under this request: not acknowledged
+                return
+            if r.status == 201:
+                acknowledged.append(f"{prefix}{i}")
+            i += 1
+            if i >= 250:
+                return
+
+    wa = threading.Thread(target=writer, args=(a, "ka"))
+    wb = threading.Thread(target=writer, args=(b, "kb"))
+    wa.start()
+    wb.start()
+    time.sleep(0.5)
+    cluster.kill(cluster.names[0])
+    b.kill()
+    time.sleep(0.5)
+    stop.set()
+    wa.join()
+    wb.join()
+    # The other replica kept serving on the two members left.
+    assert a.post(HOSTS, host("after-kill", "52:54:00:cc:ff:ff")).status == 201
+    acknowledged.append("after-kill")
+    b.start()
+    cluster.start(cluster.names[0])
+    cluster.wait_healthy()
+    for s in (a, b):
+        assert wait_for(lambda: set(acknowledged) <= {h["metadata"]["name"] for h in s.get(HOSTS).body["items"]}, 20)
+    assert wait_for(lambda: a.get(HOSTS).body["items"] == b.get(HOSTS).body["items"], 10)
+
+
+def test_etcd_unreachable_then_back(cluster, replicas):
+    a, b = replicas
+    for name in cluster.names:
+        cluster.kill(name)
+    try:
+        assert wait_for(lambda: "unreachable" in a.get("/healthz", raw=True).text, 15), a.get("/healthz", raw=True).text
+        assert a.get(HOSTS + "/server1").status == 200
+        assert a.get("/ipxe?mac=ac:1f:6b:8a:a7:9c", raw=True).status == 200
+        r = a.patch(HOSTS + "/server1", {"metadata": {"labels": {"down": "yes"}}})
+        assert r.status == 503 and "etcd" in r.body["message"], r
+    finally:
+        for name in cluster.names:
+            cluster.start(name)
+        cluster.wait_healthy()
+    assert wait_for(lambda: a.patch(HOSTS + "/server1", {"metadata": {"labels": {"down": "no"}}}).status == 200, 20)
+    assert wait_for(lambda: b.get(HOSTS + "/server1").body["metadata"]["labels"].get("down") == "no", 20)
+    assert "unreachable" not in a.get("/healthz", raw=True).text
+
+
+def test_a_watch_from_a_compacted_revision_is_gone(cluster, replicas):
+    a, b = replicas
+    old = a.get(HOSTS).body["metadata"]["resourceVersion"]
+    for i in range(3):
+        assert a.patch(HOSTS + "/server1", {"metadata": {"labels": {"n": str(i)}}}).status == 200
+    now = int(a.get(HOSTS).body["metadata"]["resourceVersion"])
+    cluster.compact(now)
+    # A replica started now has none of that history in memory, and etcd has none either.
+    b.restart()
+    r = b.get(HOSTS + "?watch=true&resourceVersion=" + str(int(old) - 1))
+    assert r.status == 410 and "too old" in r.body["message"], r
+    # From the current revision it watches as usual.
+    assert b.get(HOSTS + "?watch=true&timeoutSeconds=1&resourceVersion=" + str(now)).status == 200
