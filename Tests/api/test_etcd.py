@@ -28,6 +28,14 @@ def cluster():
     c.close()
 
 
+def clear(cluster):
+    """Removes everything bootgate keeps under its prefix."""
+    for name in cluster.names:
+        if cluster.procs[name].poll() is None:
+            cluster.call(name, "/v3/kv/deleterange", {"key": "L2Jvb3RnYXRlLw==", "range_end": "L2Jvb3RnYXRlMA=="})
+            return
+
+
 @pytest.fixture
 def replicas(cluster):
     """Two replicas on a fresh key prefix of the shared cluster, the same sealing key."""
@@ -37,11 +45,7 @@ def replicas(cluster):
     yield a, b
     b.close()
     a.close()
-    # Each test starts from an empty store.
-    for name in cluster.names:
-        if cluster.procs[name].poll() is None:
-            cluster.call(name, "/v3/kv/deleterange", {"key": "L2Jvb3RnYXRlLw==", "range_end": "L2Jvb3RnYXRlMA=="})
-            break
+    clear(cluster)  # each test starts from an empty store
 
 
 def race(*calls):
@@ -194,3 +198,40 @@ def test_a_watch_from_a_compacted_revision_is_gone(cluster, replicas):
     assert r.status == 410 and "too old" in r.body["message"], r
     # From the current revision it watches as usual.
     assert b.get(HOSTS + "?watch=true&timeoutSeconds=1&resourceVersion=" + str(now)).status == 200
+
+
+def test_migrate_between_sqlite_etcd_and_mkube(cluster, tmp_path):
+    import subprocess
+    from conftest import BINARY
+    clear(cluster)
+    source = Server(examples=True)
+    assert source.post(HOSTS, host("extra", "52:54:00:dd:00:01", bmc={"address": "10.0.0.9", "username": "u", "password": "s3cret"})).status == 201
+    source.stop()  # a data folder belongs to one process
+    key = str(tmp_path / "etcd.key")
+
+    def migrate(src, dst):
+        return subprocess.run([BINARY, "migrate", "--from", src, "--to", dst, "--etcd-secret-key", key], capture_output=True, text=True, timeout=60)
+
+    r = migrate("sqlite:" + source.data, cluster.store_url)
+    assert r.returncode == 0 and "verified" in r.stdout and "0 already there" in r.stdout, r.stdout + r.stderr
+    again = migrate("sqlite:" + source.data, cluster.store_url)
+    assert again.returncode == 0 and " 0 copied" in again.stdout, again.stdout
+    # Sealed again with the etcd key, and back into a new SQLite folder with its own.
+    back = tmp_path / "back"
+    r = migrate(cluster.store_url, "sqlite:" + str(back))
+    assert r.returncode == 0, r.stdout + r.stderr
+    replica = Server(examples=False, extra=["--store", cluster.store_url])
+    replica.stop()
+    import shutil as sh
+    sh.copy(key, os.path.join(replica.data, "secret.key"))
+    replica.start()
+    h = replica.get(HOSTS + "/extra?includeSecrets=true").body
+    assert h["spec"]["bmc"]["password"] == "s3cret"
+    assert sorted(o["metadata"]["name"] for o in replica.get(HOSTS).body["items"]) == ["extra", "server1"]
+    replica.close()
+    # An mkube (here a bootgate speaking its API) into SQLite.
+    mkube = Server(examples=True)
+    r = migrate(mkube.url, "sqlite:" + str(tmp_path / "from-mkube"))
+    assert r.returncode == 0 and "verified" in r.stdout, r.stdout + r.stderr
+    mkube.close()
+    source.close()
