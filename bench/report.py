@@ -29,7 +29,7 @@ def main():
     doc = {"config": dict(kv.split("=", 1) for kv in a.config.split()) if a.config else {}}
     for name in ["machine", "sizes", "fill", "server", "nginx", "floor-small", "floor-4k", "floor-async", "ipxe", "bootconfig", "list", "writes",
                  "writes-sequential", "writes-revisions", "watch", "nginx-ipxe", "nginx-bootconfig", "nginx-list", "nginx-ipxe-script", "nginx-bootconfig-script",
-                 "ipxe-paced", "nginx-ipxe-paced", "rack-concurrent", "rack-sequential", "rack-apply"]:
+                 "ipxe-paced", "nginx-ipxe-paced", "rack-concurrent", "rack-sequential", "rack-apply", "etcd"]:
         v = load(raw, name)
         if v is not None:
             doc[name] = v
@@ -165,6 +165,15 @@ def main():
         met = ra["apply_s"] < 20
         rows.append((f"  bootgate apply -f, {ra['hosts']} hosts in one manifest", f"{ra['apply_s']} s", "", "", "< 20 s", met))
         checks.append(("7. apply -f", "< 20 s", met))
+
+    e = doc.get("etcd")
+    if e:
+        one, two, boot = e["etcd-writes-one-replica"], e["etcd-writes-two-replicas"], e["etcd-ipxe-replica"]
+        sq = doc.get("writes")
+        rows.append(("8. etcd: durable validated PATCH, one replica", f"{one['rps']:.0f} writes/s, p99 {one['p99_ms']:.1f} ms", "", "", "", None))
+        rows.append(("  the same through two replicas at once", f"{two['rps']} writes/s ({' + '.join(map(str, two['per_replica']))})", "", "", "", None))
+        rows.append(("  /ipxe on a replica", f"{boot['rps']:.0f} req/s, p99 {boot['p99_ms']:.1f} ms", "", f"{boot['rps'] / doc['ipxe']['rps']:.2f} x SQLite" if doc.get("ipxe") else "", "", None))
+        rows.append(("  etcd revisions for that run's boot counters", f"{boot['etcd_revisions_for_counters']} for {boot['requests']} boots", "", "", "", None))
 
     phases = [(k, doc[k]["server_rss_kib_after"]) for k in ("floor-small", "floor-4k", "floor-async", "ipxe", "bootconfig", "list", "writes", "writes-sequential")
               if doc.get(k) and "server_rss_kib_after" in doc[k]]

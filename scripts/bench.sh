@@ -13,6 +13,8 @@
 #   6. start-up time and resident memory on the filled store
 #   7. the common real shape: 10,000 hosts created on one ISO and one config (4 clients, 1 client,
 #      one `bootgate apply -f` manifest), each on a fresh store, with memory sampled during the import
+#   8. two replicas on a three-member etcd cluster: durable writes through one and through two,
+#      /ipxe on a replica and the etcd revisions its boot counters cost
 # and, in the same run, nginx serving static files of the same sizes as 1-3 (the limit).
 # Prints a summary table; raw results go to bench/results/latest.json (and the logs beside it).
 #
@@ -21,7 +23,7 @@
 #   BENCH_ROUNDS=20 BENCH_RACK_HOSTS=10000 BENCH_PORT=18570 BENCH_NGINX_PORT=18571 BENCH_SKIP_BUILD=1
 #   BENCH_BIN=PATH (measure another bootgate binary, e.g. a build with a proposed fix)
 #   BENCH_DATA=DIR (reuse a store filled by an earlier run with the same sizes; kept afterwards)
-#   BENCH_ONLY="floor ipxe bootconfig list writes watch rack" (subset; startup and memory always run)
+#   BENCH_ONLY="floor ipxe bootconfig list writes watch rack etcd" (subset; startup and memory always run)
 # Only 127.0.0.1 is ever contacted. Every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +43,7 @@ rounds=${BENCH_ROUNDS:-20}
 rack_hosts=${BENCH_RACK_HOSTS:-10000}
 port=${BENCH_PORT:-18570}
 nginx_port=${BENCH_NGINX_PORT:-18571}
-only=${BENCH_ONLY:-floor ipxe bootconfig list writes watch rack}
+only=${BENCH_ONLY:-floor ipxe bootconfig list writes watch rack etcd}
 threads=2 # wrk threads: the machine's cores are shared between wrk and the server under test
 
 results=$root/bench/results
@@ -346,6 +348,13 @@ if want rack; then
         stop_server
         rm -rf "$data"
     done
+fi
+
+# --- 8. replicas on etcd ------------------------------------------------------------------------
+if want etcd; then
+    say "8. two replicas on a three-member etcd cluster on loopback"
+    command -v etcd >/dev/null || { sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo; $sudo apt-get install -y -qq --no-install-recommends etcd-server etcd-client; }
+    python3 bench/etcd.py --bin "$bin" --json "$raw/etcd.json" --duration "$duration" --conns "$conns" --write-conns "$write_conns"
 fi
 
 # --- summary ------------------------------------------------------------------------------------
