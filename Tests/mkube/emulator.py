@@ -252,8 +252,8 @@ class Store:
             for kind in (BMH, BC, ISO):
                 b = self.buckets[kind.kind]
                 for raw in doc.get(kind.resource, []):
-                    obj = kind.schema.decode_bytes(json.dumps(raw) if not isinstance(raw, str)
-                                                   else raw)
+                    obj = kind.schema.decode_bytes(
+                        raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
                     obj["kind"], obj["apiVersion"] = kind.kind, "v1"
                     key = kind.key(obj)
                     b.seq += 1
@@ -1403,9 +1403,9 @@ class Emulator:
 
     def __init__(self, port=0, state_file=None, fixture=None, control_port=None, seed=None,
                  verbose=False, host="127.0.0.1"):
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the emulator listens on loopback only")
-        self.host = "127.0.0.1" if host == "localhost" else host
+        if host not in ("127.0.0.1", "localhost"):
+            raise ValueError("the emulator listens on 127.0.0.1 only")
+        self.host = "127.0.0.1"
         self.verbose = verbose
         self.rng = random.Random(seed)
         self.hub = WatchHub()
