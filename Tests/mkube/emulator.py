@@ -33,9 +33,9 @@ from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gojson import (GoJSONError, GoStruct, RawJSON, Struct, encode_any, now_rfc3339,  # noqa: E402
-                    parse, Str, Field)
-from kinds import BC, BMH, BY_RESOURCE, ISO, KINDS, OBJECT_META  # noqa: E402
+from gojson import (Field, GoJSONError, GoStruct, RawJSON, Str, Struct,  # noqa: E402
+                    encode_any, now_rfc3339)
+from kinds import BC, BMH, ISO, KINDS, OBJECT_META  # noqa: E402
 
 CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -252,8 +252,8 @@ class Store:
             for kind in (BMH, BC, ISO):
                 b = self.buckets[kind.kind]
                 for raw in doc.get(kind.resource, []):
-                    obj = kind.schema.decode_bytes(json.dumps(raw) if not isinstance(raw, str)
-                                                   else raw)
+                    obj = kind.schema.decode_bytes(
+                        raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))
                     obj["kind"], obj["apiVersion"] = kind.kind, "v1"
                     key = kind.key(obj)
                     b.seq += 1
@@ -582,10 +582,6 @@ def human_size(n):
         if n < 1024 or unit == "TiB":
             return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
         n /= 1024.0
-
-
-PARTIAL_META = Struct("ObjectMeta", "v1", [Field(f.name, f.type, f.omitempty)
-                                           for f in OBJECT_META.fields])
 
 
 def _col(name, typ="string", fmt="", desc=""):
@@ -1242,7 +1238,7 @@ class Mkube:
             pm["name"], pm["namespace"] = meta["name"], meta["namespace"]
             pm["creationTimestamp"] = meta["creationTimestamp"]
             partial = RawJSON('{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",'
-                              '"metadata":%s}' % PARTIAL_META.encode(pm))
+                              '"metadata":%s}' % OBJECT_META.encode(pm))
             rows.append(GoStruct([("cells", cells), ("object", partial)]))
         return json_response(200, encode_any(GoStruct([
             ("kind", "Table"), ("apiVersion", "meta.k8s.io/v1"), ("metadata", GoStruct()),
@@ -1403,9 +1399,9 @@ class Emulator:
 
     def __init__(self, port=0, state_file=None, fixture=None, control_port=None, seed=None,
                  verbose=False, host="127.0.0.1"):
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the emulator listens on loopback only")
-        self.host = "127.0.0.1" if host == "localhost" else host
+        if host not in ("127.0.0.1", "localhost"):
+            raise ValueError("the emulator listens on 127.0.0.1 only")
+        self.host = "127.0.0.1"
         self.verbose = verbose
         self.rng = random.Random(seed)
         self.hub = WatchHub()

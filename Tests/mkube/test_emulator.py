@@ -1106,3 +1106,43 @@ def test_cli_fault_flags(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+# =============================================================================================
+# The Go encoding/json model itself (gojson.py)
+
+
+def test_codec_key_matching_exact_then_folded_last_wins():
+    from kinds import BAREMETALHOST
+    o = BAREMETALHOST.decode_bytes(b'{"spec":{"Image":"a","image":"b"}}')
+    assert o["spec"]["image"] == "b"
+    o = BAREMETALHOST.decode_bytes(b'{"spec":{"image":"b","IMAGE":"a","\\u0069mage":"c"}}')
+    assert o["spec"]["image"] == "c"
+
+
+def test_codec_string_escapes_like_go():
+    from gojson import encode_string
+    assert encode_string('a"\\\b\f\n\r\t\x01<>&\u2028\u2029é') == \
+        '"a\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u003c\\u003e\\u0026\\u2028\\u2029é"'
+
+
+def test_codec_numbers_like_go():
+    from gojson import encode_float
+    assert [encode_float(x) for x in (64.0, 63.5, 1e21, 1.5e-7, 0.000001, 123456789012.0)] == \
+        ["64", "63.5", "1e+21", "1.5e-7", "0.000001", "123456789012"]
+
+
+def test_codec_syntax_errors_like_go():
+    from gojson import parse, SyntaxErr
+    cases = {('{"a":1,}', "unmarshal"): "invalid character '}' looking for beginning of object key string",
+             ('[1 2]', "unmarshal"): "invalid character '2' after array element",
+             ('{"a":01}', "unmarshal"): "invalid character '1' after object key:value pair",
+             ('"\x01"', "unmarshal"): "invalid character '\\x01' in string literal",
+             ('-x', "unmarshal"): "invalid character 'x' in numeric literal",
+             ('{"a":1', "unmarshal"): "unexpected end of JSON input",
+             ('{"a":1', "decoder"): "unexpected EOF",
+             ('', "decoder"): "EOF"}
+    for (text, mode), msg in cases.items():
+        with pytest.raises(SyntaxErr) as e:
+            parse(text, mode)
+        assert str(e.value) == msg, text
