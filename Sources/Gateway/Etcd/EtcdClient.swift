@@ -45,6 +45,7 @@ public final class EtcdClient: Sendable {
             config.tlsConfiguration = t
         }
         config.timeout = .init(connect: .seconds(2))
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 

@@ -18,7 +18,7 @@ public final class MkubeUpstream: ObjectStore {
         /// and end the watch session (an idle watch stream alone cannot tell a dead mkube).
         public var probeInterval: Duration = .seconds(2)
         public var backoffStart: Duration = .milliseconds(250)
-        public var backoffMax: Duration = .seconds(15)
+        public var backoffMax: Duration = .seconds(5)
         public init() {}
     }
 
@@ -52,7 +52,12 @@ public final class MkubeUpstream: ObjectStore {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.options = options
         self.logger = logger
-        http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var config = HTTPClient.Configuration()
+        // A refused connection must fail the session at once, not after the default 10 s, and a
+        // session's three watches plus its probe and writes must never queue behind each other.
+        config.timeout = .init(connect: .seconds(2))
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         client = MkubeClient(base: self.url, http: http, requestTimeout: .nanoseconds(Int64(options.requestTimeout.components.seconds) * 1_000_000_000
                                                                                    + options.requestTimeout.components.attoseconds / 1_000_000_000))
         // Revisions continue across restarts of bootgate (mkube keeps none): milliseconds of the
