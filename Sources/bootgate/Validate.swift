@@ -12,62 +12,271 @@ struct Validate: AsyncParsableCommand {
         discussion: """
             The format comes from --format, else the extension: .ign/.ign.json → ignition, .ks/.cfg → kickstart, \
             a YAML file starting with #cloud-config → cloud-init. A YAML manifest of BootConfig objects is checked \
-            object by object with each one's spec.format. Diagnostics print as file:line or file#/json/pointer; \
-            the exit status is 1 when any error was found.
+            object by object with each one's spec.format, and its findings point at lines of the YAML file. \
+            Diagnostics print as file:line or file#/json/pointer; a clean run prints one summary line; \
+            the exit status is 1 when any error was found. --json prints one JSON object per file instead.
             """)
 
     @Option(help: "Format of every file (ignition, kickstart, cloud-init, custom, or a plugin's).") var format: String?
     @Option(help: "Folder of out-of-process renderer plugins.") var pluginDir: String?
+    @Flag(help: "Print one JSON object per file (file, errors, warnings, diagnostics) instead of text, for tools checking many files.") var json = false
     @Argument(help: "Files to check.") var files: [String]
 
     func run() async throws {
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: quietLogger())
-        var errors = 0
+        if let format, registry.renderer(for: format) == nil {
+            fail("unknown format \"\(format)\" for --format; known: \(registry.formatNames.joined(separator: ", "))")
+        }
+        var totals = (files: 0, errors: 0, warnings: 0)
         for path in files {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                print("\(path): cannot read the file as UTF-8 text")
-                errors += 1
+            let findings = await check(path: path, registry: registry)
+            totals.files += 1
+            totals.errors += findings.filter { $0.severity == .error }.count
+            totals.warnings += findings.filter { $0.severity == .warning }.count
+            if json {
+                print(ValidateReport(file: path, findings: findings).line)
+            } else {
+                for finding in findings { print("\(finding.text) [\(finding.severity.rawValue)]") }
+            }
+        }
+        if !json { print(Self.summary(files: totals.files, errors: totals.errors, warnings: totals.warnings)) }
+        if totals.errors > 0 { throw ExitCode(1) }
+    }
+
+    static func summary(files: Int, errors: Int, warnings: Int) -> String {
+        let checked = "\(files) file\(files == 1 ? "" : "s") checked"
+        let warned = warnings == 0 ? "" : ", \(warnings) warning\(warnings == 1 ? "" : "s")"
+        return errors == 0 ? "\(checked): valid\(warned)" : "\(checked): \(errors) error\(errors == 1 ? "" : "s")\(warned)"
+    }
+
+    /// Every finding of one file: it cannot be read, its format cannot be told, or what its
+    /// renderer says (per BootConfig for a manifest).
+    private func check(path: String, registry: RendererRegistry) async -> [ValidateFinding] {
+        let text: String
+        switch ValidateInput.read(path) {
+        case .success(let t): text = t
+        case .failure(let problem): return [ValidateFinding(severity: .error, text: "\(path): \(problem.message)")]
+        }
+        let units: [ValidateUnit]
+        do {
+            units = try ValidateUnit.units(path: path, text: text, format: format)
+        } catch {
+            return [ValidateFinding(severity: .error, text: "\(path): \(error.message)")]
+        }
+        var findings: [ValidateFinding] = []
+        for unit in units {
+            guard let renderer = registry.renderer(for: unit.format) else {
+                findings.append(ValidateFinding(severity: .error, text: "\(unit.label): unknown format \"\(unit.format)\"; known: \(registry.formatNames.joined(separator: ", "))"))
                 continue
             }
-            for (label, fmt, data) in try units(path: path, text: text) {
-                guard let renderer = registry.renderer(for: fmt) else {
-                    print("\(label): unknown format \"\(fmt)\"; known: \(registry.formatNames.joined(separator: ", "))")
-                    errors += 1
-                    continue
-                }
-                for d in await renderer.validate(files: data) {
-                    print("\(label == d.file ? d.located : label + "/" + d.located) [\(d.severity.rawValue)]")
-                    if d.severity == .error { errors += 1 }
-                }
+            for d in await renderer.validate(files: unit.data) {
+                findings.append(ValidateFinding(severity: d.severity, text: unit.locate(d), diagnostic: d))
             }
         }
-        if errors > 0 {
-            print("\(errors) error\(errors == 1 ? "" : "s")")
-            throw ExitCode(1)
-        }
+        return findings
+    }
+}
+
+/// A runtime error of a command: one human line on stderr, exit status 1 (no usage text).
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("bootgate: \(message)\n".utf8))
+    exit(1)
+}
+
+/// One printed finding of `bootgate validate`.
+struct ValidateFinding {
+    var severity: Diagnostic.Severity
+    /// `file:line: message` (or `file#/pointer: message`), as printed.
+    var text: String
+    var diagnostic: Diagnostic?
+}
+
+/// The `--json` line of one file.
+struct ValidateReport: Encodable {
+    var file: String
+    var errors: Int
+    var warnings: Int
+    var diagnostics: [Entry]
+
+    struct Entry: Encodable {
+        var severity: String
+        var text: String
+        var line: Int?
+        var pointer: String?
+        var message: String?
     }
 
-    /// What to check in one file: the file itself, or each BootConfig of a manifest.
-    func units(path: String, text: String) throws -> [(label: String, format: String, data: [String: String])] {
+    init(file: String, findings: [ValidateFinding]) {
+        self.file = file
+        errors = findings.filter { $0.severity == .error }.count
+        warnings = findings.filter { $0.severity == .warning }.count
+        diagnostics = findings.map { Entry(severity: $0.severity.rawValue, text: $0.text, line: $0.diagnostic?.line, pointer: $0.diagnostic?.pointer, message: $0.diagnostic?.message) }
+    }
+
+    var line: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+/// Reading a file to check, with the reasons it can fail said plainly.
+enum ValidateInput {
+    struct Problem: Error { var message: String }
+
+    static func read(_ path: String) -> Result<String, Problem> {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return .failure(Problem(message: "no such file"))
+        }
+        if isDirectory.boolValue { return .failure(Problem(message: "is a folder, not a file")) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(Problem(message: "cannot be read (permission denied?)"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(Problem(message: "is not UTF-8 text"))
+        }
+        return .success(text)
+    }
+}
+
+/// What to check in one file: the file itself, or each BootConfig of a manifest, and how to
+/// print where a finding is.
+struct ValidateUnit {
+    struct Problem: Error { var message: String }
+
+    var label: String
+    var format: String
+    var data: [String: String]
+    /// For a manifest: the YAML file and where each data entry sits in it.
+    var manifest: (path: String, entries: [String: BootConfigYAMLLocator.Entry])?
+
+    static func units(path: String, text: String, format: String?) throws(Problem) -> [ValidateUnit] {
         let name = (path as NSString).lastPathComponent
-        if format == nil, path.hasSuffix(".yaml") || path.hasSuffix(".yml"), !text.hasPrefix("#cloud-config"),
-           let docs = try? YAMLDocuments.parse(text), docs.contains(where: { $0["kind"]?.stringValue == "BootConfig" }) {
-            return docs.filter { $0["kind"]?.stringValue == "BootConfig" }.map { doc in
-                let object = ResourceObject(kind: .bootConfig, json: doc)
-                let fmt = object.format.isEmpty ? "custom" : object.format
-                return ("\(path)[\(object.name)]", fmt, object.data)
+        let lower = path.lowercased()
+        if format == nil, lower.hasSuffix(".yaml") || lower.hasSuffix(".yml"), !text.hasPrefix("#cloud-config") {
+            let docs: [JSONValue]
+            do { docs = try YAMLDocuments.parse(text) } catch { throw Problem(message: "is not valid YAML: \(error.message)") }
+            if docs.contains(where: { $0["kind"]?.stringValue == "BootConfig" }) {
+                let locator = BootConfigYAMLLocator(text: text)
+                return docs.enumerated().filter { $0.element["kind"]?.stringValue == "BootConfig" }.map { index, doc in
+                    let object = ResourceObject(kind: .bootConfig, json: doc)
+                    let fmt = object.format.isEmpty ? "custom" : object.format
+                    return ValidateUnit(label: "\(path)[\(object.name)]", format: fmt, data: object.data,
+                                        manifest: (path, locator.entries(document: index, name: object.name)))
+                }
             }
         }
-        return [(name, format ?? Self.guessFormat(path: path, text: text), [name: text])]
+        guard let fmt = format ?? guessFormat(path: path, text: text) else {
+            throw Problem(message: "cannot tell the format from the file name; name it with --format (e.g. --format kickstart, --format ignition), or use .ks/.cfg, .ign or a BootConfig manifest (.yaml)")
+        }
+        return [ValidateUnit(label: name, format: fmt, data: [name: text])]
     }
 
-    static func guessFormat(path: String, text: String) -> String {
+    /// `file:line: message` for a plain file; for a manifest, the YAML file's line of the entry
+    /// (the finding's own line inside a block scalar), then which object and file it is about.
+    func locate(_ d: Diagnostic) -> String {
+        guard let manifest else { return label == d.file ? d.located : label + "/" + d.located }
+        let objectName = label[label.index(after: label.firstIndex(of: "[") ?? label.startIndex)...].dropLast()
+        let inner = d.line.map { "\(d.file):\($0)" } ?? d.pointer.map { "\(d.file)#\($0)" } ?? d.file
+        let prefix = "BootConfig \(objectName), \(inner.isEmpty ? "(config)" : inner)"
+        guard let entry = manifest.entries[d.file] else { return "\(manifest.path): \(prefix): \(d.message)" }
+        return "\(manifest.path):\(entry.yamlLine(forInnerLine: d.line)): \(prefix): \(d.message)"
+    }
+
+    static func guessFormat(path: String, text: String) -> String? {
         let lower = path.lowercased()
         if lower.hasSuffix(".ign") || lower.hasSuffix(".ign.json") || lower.hasSuffix(".ignition") { return "ignition" }
         if lower.hasSuffix(".ks") || lower.hasSuffix(".cfg") { return "kickstart" }
         if text.hasPrefix("#cloud-config") || lower.hasSuffix("user-data") { return "cloud-init" }
         if lower.hasSuffix(".json"), text.contains("\"ignition\"") { return "ignition" }
-        return "custom"
+        return nil
+    }
+}
+
+/// Finds where a BootConfig's `spec.data` entries sit in the manifest's text, so findings can
+/// name a line an editor jumps to. Yams parses the manifest; this only locates, by the layout
+/// manifests use (`data:` then one `key:` per entry, a literal block `|` for multi-line files),
+/// since the parsed values carry no positions. When it cannot find an entry, the finding keeps
+/// the object's name instead of a line.
+struct BootConfigYAMLLocator {
+    struct Entry {
+        /// 1-based line of the `key:` line.
+        var keyLine: Int
+        /// For a literal block scalar (`|`, `|-`, `|+`): the content's first line is the next one.
+        var isLiteralBlock: Bool
+
+        /// The YAML line of a line inside the entry's content (its key line when unknown).
+        func yamlLine(forInnerLine line: Int?) -> Int {
+            guard isLiteralBlock, let line, line >= 1 else { return keyLine }
+            return keyLine + line
+        }
+    }
+
+    let lines: [Substring]
+    /// (first line index, line count) of each non-empty document, in order.
+    let documents: [Range<Int>]
+
+    init(text: String) {
+        let all = text.split(separator: "\n", omittingEmptySubsequences: false)
+        lines = all
+        var docs: [Range<Int>] = []
+        var start = 0
+        func close(_ end: Int) {
+            let body = all[start..<end]
+            if body.contains(where: { let t = $0.trimmingCharacters(in: .whitespaces); return !t.isEmpty && !t.hasPrefix("#") && t != "..." }) {
+                docs.append(start..<end)
+            }
+        }
+        for (index, line) in all.enumerated() where line.hasPrefix("---") && (line.count == 3 || line.dropFirst(3).first?.isWhitespace == true) {
+            close(index)
+            start = index + 1
+        }
+        close(all.count)
+        documents = docs
+    }
+
+    /// The entries of the `document`-th non-empty document (checked to be the BootConfig `name`).
+    func entries(document: Int, name: String) -> [String: Entry] {
+        guard document < documents.count else { return [:] }
+        let range = documents[document]
+        guard lines[range].contains(where: { $0.trimmingCharacters(in: .whitespaces) == "name: \(name)" || $0.contains("name: \(name)") }) else { return [:] }
+        guard let dataLine = range.first(where: { lines[$0].trimmingCharacters(in: .whitespaces) == "data:" }) else { return [:] }
+        let dataIndent = indent(lines[dataLine])
+        var found: [String: Entry] = [:]
+        var entryIndent: Int?
+        for index in (dataLine + 1)..<range.upperBound {
+            let line = lines[index]
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let depth = indent(line)
+            if depth <= dataIndent { break }
+            if entryIndent == nil { entryIndent = depth }
+            guard depth == entryIndent, let (key, rest) = Self.key(trimmed) else { continue }
+            found[key] = Entry(keyLine: index + 1, isLiteralBlock: rest.hasPrefix("|"))
+        }
+        return found
+    }
+
+    private func indent(_ line: Substring) -> Int { line.prefix { $0 == " " }.count }
+
+    /// `key: rest`, the key unquoted.
+    private static func key(_ trimmed: String) -> (String, String)? {
+        var key: String
+        var rest: Substring
+        if let quote = trimmed.first, quote == "\"" || quote == "'" {
+            let body = trimmed.dropFirst()
+            guard let close = body.firstIndex(of: quote) else { return nil }
+            key = String(body[..<close])
+            rest = body[body.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            rest = rest.dropFirst()
+        } else {
+            guard let colon = trimmed.range(of: ": ") ?? (trimmed.hasSuffix(":") ? trimmed.range(of: ":", options: .backwards) : nil) else { return nil }
+            key = String(trimmed[..<colon.lowerBound])
+            rest = trimmed[colon.upperBound...]
+        }
+        return (key, rest.trimmingCharacters(in: .whitespaces))
     }
 }
 
