@@ -329,6 +329,35 @@ def m_section(rng, ks):
     return None
 
 
+def m_random_command(rng, ks):
+    """A line of any command with a few of its options, values right or wrong, and arguments."""
+    command = rng.choice(COMMANDS)
+    ws = [command]
+    options = OPTIONS[command]
+    for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 4])):
+        if not options:
+            break
+        names, kind, choices = rng.choice(options)
+        name = rng.choice(names)
+        if kind == "flag":
+            ws.append(name)
+            continue
+        if choices and rng.random() < 0.7:
+            value = rng.choice(choices)
+        elif kind == "int":
+            value = rng.choice(["0", "1", "50", "100", "101", "-1", "x", " 7"])
+        else:
+            value = rng.choice(WORDS + ["luks2-hw-opal", "tmpfs", "btrfs", "writeback", "a=b,c=d", "eth0", "http://x/", "vg/lv", "pre-install"])
+        ws.append(f"{name}={value}" if rng.random() < 0.8 else name)
+        if not ws[-1].count("="):
+            ws.append(value)
+    for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+        ws.insert(rng.randrange(1, len(ws) + 1), rng.choice(["/", "/home", "swap", "none", "sda1", "pv.01", "raid.01", "vg0", "us", "en_US", "x", "vg/lv", "join", "example.com"]))
+    cmds = ks.command_lines()
+    ks.lines.insert(rng.choice(cmds) + 1 if cmds else 0, join(ws))
+    return f"add line {join(ws)!r}"
+
+
 def m_quote(rng, ks):
     i = rng.choice(ks.command_lines())
     ks.lines[i] = ks.lines[i] + rng.choice([" \"unclosed", " 'unclosed", " #comment", " x#y", " \\#", " \"#quoted\""])
@@ -338,7 +367,7 @@ def m_quote(rng, ks):
 MUTATIONS = [
     (m_drop_option, 8), (m_drop_argument, 6), (m_add_argument, 5), (m_rename_option, 10), (m_abbreviate_option, 4),
     (m_foreign_option, 6), (m_own_option, 10), (m_duplicate_option, 3), (m_bad_value, 12), (m_rename_command, 6),
-    (m_duplicate_line, 5), (m_drop_line, 3), (m_add_line, 10), (m_section, 6), (m_quote, 3),
+    (m_duplicate_line, 5), (m_drop_line, 3), (m_add_line, 10), (m_section, 6), (m_quote, 3), (m_random_command, 14),
 ]
 
 
