@@ -353,3 +353,37 @@ enum KSValidator {
         #expect(await renderer.validate(files: ["ks.cfg": fedoraServer, "extra.ks": "frobnicate\n"]).map(\.file) == ["extra.ks"])
     }
 }
+
+/// Template, format and schema findings come in one round (issue 18).
+@Suite struct EveryStageReportsTests {
+    @Test func kickstartCommandsAreCheckedDespiteATemplateError() async {
+        let text = "lang en_US.UTF-8\nnetwork --hostname={{host.hostnam}} --bootproto=dchp\nrootpw --plaintxt x\n{{#host.nics}}\nnetwork --device={{mac}} --ip={{ipp}}\n{{/host.nics}}\n"
+        let found = await KickstartRenderer().validate(files: ["ks.cfg": text])
+        #expect(found.map(\.line) == [2, 5, 3], "\(found.map(\.located))")
+        #expect(found[0].message.contains("unknown variable `host.hostnam` (did you mean host.hostname?)"))
+        #expect(found[2].message.hasPrefix("rootpw: option --plaintxt is not known; did you mean --plaintext?"))
+        #expect(found[2].message.hasSuffix("(checked with sample values in place of the template's tags)"))
+        // The --bootproto typo shares line 2 with the template error, so the stand-in's view of
+        // that line is left out rather than guessed.
+        #expect(!found.contains { $0.message.contains("dchp") })
+    }
+
+    @Test func ignitionSchemaIsCheckedDespiteATemplateError() async {
+        let config = #"{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/etc/hostname","contents":{"source":"data:,{{host.hostnme}}"}},{"path":"etc/motd","mode":"0644"}]}}"#
+        let found = await IgnitionRenderer().validate(files: ["config.ign": config])
+        #expect(found.count == 3, "\(found.map(\.located))")
+        #expect(found.first?.message.contains("unknown variable `host.hostnme`") == true)
+        #expect(Set(found.dropFirst().compactMap(\.pointer)) == ["/storage/files/1/path", "/storage/files/1/mode"])
+    }
+
+    @Test func anUnclosedTagLeavesTheFormatUnchecked() async {
+        let found = await KickstartRenderer().validate(files: ["ks.cfg": "lang en_US.UTF-8\nnetwork --hostname={{host.name\nfrobnicate\n"])
+        #expect(found.count == 1, "\(found.map(\.located))")
+        #expect(found.first?.line == 2)
+    }
+
+    @Test func placeholderRenderingKeepsLines() {
+        let text = "a {{host.name}}\n{{#host.nics}}\nb {{mac}} {{! a\ncomment }} c\n{{/host.nics}}\nd {{nope}}\n"
+        #expect(PlaceholderRendering.render(text, escaping: .none) == "a sample-host\n\nb 52:54:00:00:00:02 \n c\n\nd sample\n")
+    }
+}
