@@ -61,7 +61,9 @@ struct Validate: AsyncParsableCommand {
         do {
             units = try ValidateUnit.units(path: path, text: text, format: format)
         } catch {
-            return [ValidateFinding(severity: .error, text: "\(path): \(error.message)")]
+            // A YAML problem starts with its line and column (`3:1: …`): keep file:line:col form.
+            let separator = error.message.first?.isNumber == true ? ":" : ": "
+            return [ValidateFinding(severity: .error, text: "\(path)\(separator)\(error.message)")]
         }
         var findings: [ValidateFinding] = []
         for unit in units {
@@ -81,6 +83,46 @@ struct Validate: AsyncParsableCommand {
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("bootgate: \(message)\n".utf8))
     exit(1)
+}
+
+/// Errors from the layers below, said in one line a person reads (not a Foundation or enum dump).
+enum CommandLineError {
+    static func describe(_ error: any Error, server: String? = nil) -> String {
+        if let api = error as? APIError { return api.message }
+        if let store = error as? StoreError {
+            switch store {
+            case .io(let message): return message
+            case .conflict(let key, _, _): return "\(key) changed meanwhile; try again"
+            case .compacted: return "the store's change log was compacted; try again"
+            }
+        }
+        if let yaml = error as? YAMLDocuments.Failure { return yamlProblem(yaml.message) }
+        let ns = error as NSError
+        if ns.domain == NSURLErrorDomain || ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
+            let reason = (ns.userInfo[NSLocalizedDescriptionKey] as? String) ?? "error \(ns.code)"
+            return server.map { "cannot reach \($0): \(reason)" } ?? reason
+        }
+        let text = "\(error)"
+        return text.contains("\n") ? text.split(separator: "\n").joined(separator: "; ") : text
+    }
+
+    /// A Yams message (`2:1: error: parser: while parsing … in line 1, column 4\ndid not find …:\n<snippet>\n^`)
+    /// as `2:1: did not find … (while parsing … in line 1, column 4)`.
+    static func yamlProblem(_ message: String) -> String {
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard let first = lines.first, let range = first.range(of: ": error: ") else {
+            return "not valid YAML: " + lines.joined(separator: "; ")
+        }
+        let position = first[..<range.lowerBound]
+        var context = String(first[range.upperBound...])
+        if let colon = context.firstIndex(of: ":"), context[..<colon].allSatisfy(\.isLetter) {
+            context = context[context.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        guard lines.count > 1 else { return "\(position): not valid YAML: \(context)" }
+        var problem = lines[1].trimmingCharacters(in: .whitespaces)
+        if problem.hasSuffix(":") { problem.removeLast() }
+        return "\(position): not valid YAML: \(problem) (\(context))"
+    }
 }
 
 /// One printed finding of `bootgate validate`.
@@ -156,7 +198,7 @@ struct ValidateUnit {
         let lower = path.lowercased()
         if format == nil, lower.hasSuffix(".yaml") || lower.hasSuffix(".yml"), !text.hasPrefix("#cloud-config") {
             let docs: [JSONValue]
-            do { docs = try YAMLDocuments.parse(text) } catch { throw Problem(message: "is not valid YAML: \(error.message)") }
+            do { docs = try YAMLDocuments.parse(text) } catch { throw Problem(message: CommandLineError.yamlProblem(error.message)) }
             if docs.contains(where: { $0["kind"]?.stringValue == "BootConfig" }) {
                 let locator = BootConfigYAMLLocator(text: text)
                 return docs.enumerated().filter { $0.element["kind"]?.stringValue == "BootConfig" }.map { index, doc in
@@ -311,18 +353,19 @@ struct Render: AsyncParsableCommand {
         let key = ObjectKey(.bareMetalHost, namespace: parts.count == 2 ? parts[0] : "default", name: parts.last ?? "")
         let preview: JSONValue
         if data != nil {
-            preview = try await openStore().preview(key, config: config)
+            do { preview = try await openStore().preview(key, config: config) } catch { fail(CommandLineError.describe(error)) }
         } else {
             var path = "/api/v1/namespaces/\(key.namespace)/baremetalhosts/\(key.name)/preview"
             if let config { path += "?config=" + (config.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? config) }
-            let (status, body) = try await HTTPClient(server: server).request("GET", path)
-            guard status == 200 else { throw ValidationError(body["message"]?.stringValue ?? "HTTP \(status) from \(server)") }
+            let status: Int, body: JSONValue
+            do { (status, body) = try await HTTPClient(server: server).request("GET", path) } catch { fail(CommandLineError.describe(error, server: server)) }
+            guard status == 200 else { fail(body["message"]?.stringValue ?? "HTTP \(status) from \(server)") }
             preview = body
         }
         for problem in preview["problems"]?.arrayValue ?? [] { FileHandle.standardError.write(Data("problem: \(problem.stringValue ?? "")\n".utf8)) }
         let text = ipxe ? preview["ipxe"]?.stringValue : preview["config"]?["body"]?.stringValue
         guard let text else {
-            throw ValidationError(ipxe ? "no iPXE script for \(key)" : "host \(key) gets no config")
+            fail(ipxe ? "no iPXE script for \(key)" : "host \(key) gets no config")
         }
         print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
         if !(preview["problems"]?.arrayValue ?? []).isEmpty { throw ExitCode(1) }
@@ -330,7 +373,7 @@ struct Render: AsyncParsableCommand {
 
     /// Offline, against the folder a stopped server left (the store lock refuses a live one).
     private func openStore() async throws -> Service {
-        guard let data, FileManager.default.fileExists(atPath: data + "/bootgate.sqlite") else { throw ValidationError("no bootgate store in \(data ?? "")") }
+        guard let data, FileManager.default.fileExists(atPath: data + "/bootgate.sqlite") else { fail("no bootgate store in \(data ?? "") (a folder a server ran with --data)") }
         var settings = ServiceSettings()
         settings.publicURL = publicURL
         settings.iscsiPortal = iscsiPortal
@@ -340,7 +383,8 @@ struct Render: AsyncParsableCommand {
     }
 
     private func renderEveryHost() async throws {
-        let service = try await openStore()
+        let service: Service
+        do { service = try await openStore() } catch { fail(CommandLineError.describe(error)) }
         var refused: [(host: String, message: String)] = []
         for round in 1...rounds {
             let start = ContinuousClock.now
