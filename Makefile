@@ -19,7 +19,7 @@ unit:
 	swift test --skip-build
 
 api:
-	python3 -m pytest -q Tests/api Tests/mkube
+	python3 -m pytest -q Tests/api Tests/mkube Tests/kickstart
 
 contract:
 	Tests/contract/run.sh

@@ -33,15 +33,13 @@ struct Migrate: AsyncParsableCommand {
             await target.close()
             if !mismatches.isEmpty {
                 for m in mismatches.prefix(20) { print("mismatch: \(m)") }
-                print("error: \(mismatches.count) objects differ after the copy")
-                throw ExitCode(1)
+                fail("\(mismatches.count) objects differ after the copy")
             }
             print("\(total) objects: \(copied) copied, \(same) already there; verified by count and content")
         } catch let error as StoreError {
             await source.close()
             await target.close()
-            print("error: \(Self.describe(error))")
-            throw ExitCode(1)
+            fail(CommandLineError.describe(error))
         }
     }
 
@@ -102,15 +100,5 @@ struct Migrate: AsyncParsableCommand {
             if let there = b[key] { if there != json { out.append("\(key) differs") } } else { out.append("\(key) is missing from the target") }
         }
         return out
-    }
-
-    static func describe(_ error: StoreError) -> String {
-        switch error {
-        case .unavailable(let m), .io(let m): m
-        case .rejected(_, let m): m
-        case .conflict(let key, _, _): "\(key) changed in the target during the copy; run it again"
-        case .moved(_, let reason): reason
-        case .compacted: "the store's history was compacted"
-        }
     }
 }

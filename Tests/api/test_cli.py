@@ -43,6 +43,68 @@ def test_validate_prints_locations_and_fails(tmp_path):
 def test_validate_accepts_the_examples():
     p = subprocess.run([BINARY, "validate", os.path.join(ROOT, "examples", "bootconfigs.yaml")], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout
+    assert p.stdout == "1 file checked: valid\n" and p.stderr == ""
+
+
+def validate(*args):
+    return subprocess.run([BINARY, "validate", *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_validate_says_what_is_wrong_with_a_file_it_cannot_check(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("lang en_US.UTF-8\n")
+    p = validate(notes)
+    assert p.returncode == 1
+    assert p.stdout.splitlines()[0].startswith(f"{notes}: cannot tell the format") and "--format" in p.stdout
+    assert validate("--format", "kickstart", notes).returncode == 0
+    missing = validate(tmp_path / "missing.ks")
+    assert missing.returncode == 1 and f"{tmp_path / 'missing.ks'}: no such file" in missing.stdout
+    folder = validate(tmp_path)
+    assert folder.returncode == 1 and "is a folder" in folder.stdout
+    wrong = validate("--format", "kickstrt", notes)
+    assert wrong.returncode == 1 and wrong.stderr.strip() == 'bootgate: unknown format "kickstrt" for --format; known: cloud-init, custom, ignition, kickstart'
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: BootConfig\nspec: [a\n")
+    p = validate(broken)
+    assert p.returncode == 1 and p.stdout.splitlines()[0].startswith(f"{broken}:3:1: not valid YAML: "), p.stdout
+
+
+def test_validate_points_manifest_findings_at_yaml_lines(tmp_path):
+    manifest = tmp_path / "configs.yaml"
+    manifest.write_text(
+        "# two configs\n"
+        "apiVersion: v1\nkind: BootConfig\nmetadata:\n  name: ks1\nspec:\n  format: kickstart\n  data:\n"
+        "    ks.cfg: |\n      lang en_US.UTF-8\n\n      rootpw --plaintxt x\n"
+        "    'extra.ks': \"keyboard\\n\"\n"
+        "---\n"
+        "apiVersion: v1\nkind: BootConfig\nmetadata: {name: ok}\nspec:\n  format: kickstart\n  data:\n    ks.cfg: |\n      lang en_US.UTF-8\n")
+    p = validate(manifest)
+    assert p.returncode == 1
+    assert p.stdout.splitlines() == [
+        f"{manifest}:13: BootConfig ks1, extra.ks:1: keyboard: needs a layout: keyboard us, or --vckeymap=… or --xlayouts=… [error]",
+        f"{manifest}:12: BootConfig ks1, ks.cfg:3: rootpw: option --plaintxt is not known; did you mean --plaintext? [error]",
+        "1 file checked: 2 errors",
+    ], p.stdout
+
+
+def test_validate_json_prints_one_object_per_file(tmp_path):
+    good, bad = tmp_path / "good.ks", tmp_path / "bad.ks"
+    good.write_text("lang en_US.UTF-8\n")
+    bad.write_text("lang en_US.UTF-8\nautopart --type=lvmm\n")
+    p = validate("--json", good, bad)
+    assert p.returncode == 1
+    reports = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [(r["file"], r["errors"]) for r in reports] == [(str(good), 0), (str(bad), 1)]
+    assert reports[1]["diagnostics"][0]["line"] == 2 and "lvmm" in reports[1]["diagnostics"][0]["message"]
+
+
+def test_runtime_errors_are_one_line(tmp_path):
+    for args in (["render", "--host", "x", "--server", "http://127.0.0.1:9"], ["render", "--host", "x", "--data", str(tmp_path)]):
+        p = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("bootgate: "), p.stderr
+        for noise in ("Usage", "NSURLErrorDomain", "NSCocoaErrorDomain", "Error Domain", "("+"code:"):
+            assert noise not in p.stderr, p.stderr
 
 
 def test_render_from_a_server_and_offline(server):
