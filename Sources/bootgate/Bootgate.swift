@@ -70,7 +70,11 @@ struct Serve: AsyncParsableCommand {
             return cidr
         }
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
-        try await BootgateServer.run(config, renderers: registry, logger: logger)
+        do {
+            try await BootgateServer.run(config, renderers: registry, logger: logger)
+        } catch {
+            fail(CommandLineError.describe(error))
+        }
     }
 
     /// `etcd://h1:2379,h2:2379` as the member URLs the client calls.

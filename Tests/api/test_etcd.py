@@ -235,3 +235,47 @@ def test_migrate_between_sqlite_etcd_and_mkube(cluster, tmp_path):
     assert r.returncode == 0 and "verified" in r.stdout, r.stdout + r.stderr
     mkube.close()
     source.close()
+
+
+def test_tls_to_etcd(tmp_path):
+    """A member that takes only TLS clients with a certificate from its CA."""
+    import subprocess
+    from etcd_cluster import free_ports
+    d = str(tmp_path)
+
+    def sh(*args):
+        subprocess.run(args, check=True, capture_output=True, cwd=d)
+
+    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
+    for name in ("server", "client"):
+        sh("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            # etcd's JSON gateway calls its own gRPC server with the server certificate, so that
+            # one must be good for client authentication too.
+            f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=" + ("serverAuth,clientAuth" if name == "server" else "clientAuth") + "\n")
+        sh("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext")
+    client_port, peer_port = free_ports(2)
+    etcd = subprocess.Popen(["etcd", "--name", "tls", "--data-dir", os.path.join(d, "data"),
+                             "--listen-client-urls", f"https://127.0.0.1:{client_port}", "--advertise-client-urls", f"https://127.0.0.1:{client_port}",
+                             "--listen-peer-urls", f"http://127.0.0.1:{peer_port}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+                             "--initial-cluster", f"tls=http://127.0.0.1:{peer_port}",
+                             "--cert-file", os.path.join(d, "server.pem"), "--key-file", os.path.join(d, "server.key"),
+                             "--trusted-ca-file", os.path.join(d, "ca.pem"), "--client-cert-auth"],
+                            stdout=open(os.path.join(d, "etcd.log"), "wb"), stderr=subprocess.STDOUT)
+    try:
+        time.sleep(2)
+        tls = ["--etcd-ca", os.path.join(d, "ca.pem"), "--etcd-cert", os.path.join(d, "client.pem"), "--etcd-key", os.path.join(d, "client.key")]
+        s = Server(examples=True, extra=["--store", f"etcd://127.0.0.1:{client_port}"] + tls)
+        try:
+            assert s.get(HOSTS + "/server1").status == 200
+            assert s.patch(HOSTS + "/server1", {"metadata": {"labels": {"tls": "yes"}}}).status == 200
+            s.restart()
+            assert s.get(HOSTS + "/server1").body["metadata"]["labels"]["tls"] == "yes"
+        finally:
+            s.close()
+        # Without a client certificate the member refuses it, and bootgate says so.
+        with pytest.raises(RuntimeError, match="etcd"):
+            Server(examples=False, extra=["--store", f"etcd://127.0.0.1:{client_port}", "--etcd-ca", os.path.join(d, "ca.pem")])
+    finally:
+        etcd.kill()
+        etcd.wait()

@@ -208,3 +208,19 @@ def test_restarts_slowness_garbage_and_an_outage_lose_nothing(site):
     for resource, w in watchers.items():
         mine = {k: v for k, v in final.items() if resource_of[k[0]] == resource}
         assert wait_for(lambda: w.replayed() == mine, 10), resource
+
+
+def test_the_boot_path_is_bootgates_and_writes_through_to_mkube(site):
+    emu, _ = site
+    gateway = Server(examples=False, extra=["--upstream", emu.url, "--trusted-proxy", "127.0.0.1/32"])
+    try:
+        before = json.loads(mkube(emu, "GET", HOSTS + "/server2")[1])["status"]["bootCount"]
+        script = gateway.get("/ipxe?mac=ac-1f-6b-8a-a7-a0", raw=True).text
+        assert "sanboot" in script and "iqn.2000-02.com.mikrotik:file4" in script
+        # The boot counter reaches mkube (batched, half a second after the boot).
+        assert wait_for(lambda: json.loads(mkube(emu, "GET", HOSTS + "/server2")[1])["status"].get("bootCount") == before + 1, 10)
+        r = gateway.request("POST", "/api/v1/boot-complete", b"", headers={"X-Forwarded-For": "192.168.10.11"})
+        assert r.status == 200 and r.body["host"] == "server2", r
+        assert json.loads(mkube(emu, "GET", HOSTS + "/server2")[1])["spec"]["image"] == "localboot"
+    finally:
+        gateway.close()

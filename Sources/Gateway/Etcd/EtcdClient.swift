@@ -40,7 +40,7 @@ public final class EtcdClient: Sendable {
             if let ca = tls.ca { t.trustRoots = .file(ca) }
             if let cert = tls.cert, let key = tls.key {
                 t.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
-                t.privateKey = .file(key)
+                t.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
             }
             config.tlsConfiguration = t
         }

@@ -38,7 +38,13 @@ public enum BootgateServer {
         } else {
             store = try SQLiteStore(directory: config.dataDirectory)
         }
-        let service = try await Service.open(store: store, settings: config.settings, renderers: renderers, logger: logger)
+        let service: Service
+        do {
+            service = try await Service.open(store: store, settings: config.settings, renderers: renderers, logger: logger)
+        } catch {
+            await store.close() // an HTTP client must be shut down before it goes away
+            throw error
+        }
         // Into a new store only: SQLite's revision 0; etcd's revision counts other keys too.
         let fresh = config.etcdEndpoints == nil ? service.index.revision == 0 : service.index.read { s in s.objects.values.allSatisfy(\.isEmpty) }
         if let dir = config.examplesDirectory, config.upstream == nil, fresh {
