@@ -1,4 +1,5 @@
 """Several bootgate replicas on one real etcd cluster (three members on 127.0.0.1)."""
+import json
 import os
 import sys
 import threading
@@ -279,3 +280,14 @@ def test_tls_to_etcd(tmp_path):
     finally:
         etcd.kill()
         etcd.wait()
+
+
+def test_a_watch_resumes_on_the_other_replica(replicas):
+    """resourceVersion is etcd's revision: a client that watched A resumes on B."""
+    a, b = replicas
+    rv = a.get(HOSTS).body["metadata"]["resourceVersion"]
+    assert a.patch(HOSTS + "/server1", {"metadata": {"labels": {"seen": "on-b"}}}).status == 200
+    assert wait_for(lambda: b.get(HOSTS + "/server1").body["metadata"].get("labels", {}).get("seen") == "on-b")
+    r = b.get(HOSTS + "?watch=true&timeoutSeconds=1&resourceVersion=" + rv, raw=True)
+    events = [json.loads(l) for l in r.payload.splitlines() if l.strip()]
+    assert [e["object"]["metadata"]["labels"]["seen"] for e in events if e["type"] == "MODIFIED"] == ["on-b"]
