@@ -90,6 +90,17 @@ def empty_server():
 HOSTS = "/api/v1/namespaces/default/baremetalhosts"
 
 
+def wait_for(predicate, seconds=10, interval=0.05):
+    """True once `predicate()` is, polled until `seconds` have passed."""
+    import time
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
 def host(name, mac, image="", ref="", ip="", **spec):
     body = {"apiVersion": "v1", "kind": "BareMetalHost", "metadata": {"name": name, "namespace": "default"},
             "spec": {"bootMACAddress": mac, **spec}}

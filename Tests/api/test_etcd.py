@@ -7,19 +7,11 @@ import time
 
 import pytest
 
-from conftest import HOSTS, Server, host
+from conftest import HOSTS, Server, host, wait_for
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from etcd_cluster import EtcdCluster  # noqa: E402
 
-
-def wait_for(predicate, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

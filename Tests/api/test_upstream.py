@@ -9,16 +9,8 @@ import urllib.request
 
 import pytest
 
-from conftest import HOSTS, Server, host
+from conftest import HOSTS, Server, host, wait_for
 
-
-def wait_for(predicate, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import HOSTS, Server, host
+from conftest import HOSTS, Server, host, wait_for
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "mkube"))
 from emulator import Emulator  # noqa: E402
@@ -22,14 +22,6 @@ KINDS = {"baremetalhosts": "/api/v1/baremetalhosts", "bootconfigs": "/api/v1/boo
 # How long mkube is gone in the outage test (the issue asks for a minute).
 OUTAGE_SECONDS = float(os.environ.get("BOOTGATE_OUTAGE_SECONDS", "60"))
 
-
-def wait_for(predicate, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.fixture

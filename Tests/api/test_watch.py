@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import HOSTS, Server, host
+from conftest import HOSTS, Server, host, wait_for
 
 
 class Watch:
@@ -146,14 +146,6 @@ def open_sockets(server):
             pass
     return count
 
-
-def wait_for(predicate, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def test_watchers_that_hang_up_are_dropped_at_once(server):

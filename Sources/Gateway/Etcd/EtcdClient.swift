@@ -101,23 +101,18 @@ public final class EtcdClient: Sendable {
                 continue
             }
             current.store(i, ordering: .relaxed)
+            let documents = JSONLines.documents(of: response.body, maxLine: 256 << 20)
+            let member = endpoints[i]
             let (stream, continuation) = AsyncThrowingStream<JSONValue, any Error>.makeStream()
             let task = Task {
-                var pending: [UInt8] = []
                 do {
-                    for try await chunk in response.body {
-                        pending.append(contentsOf: chunk.readableBytesView)
-                        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                            defer { pending.removeSubrange(...newline) }
-                            let line = pending[..<newline]
-                            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
-                            let doc = try JSONParser.parse(Array(line))
-                            if let result = doc["result"] { continuation.yield(result) } else {
-                                throw Failure(reached: true, message: "etcd watch: \(doc["error"]?["message"]?.stringValue ?? String(decoding: line.prefix(300), as: UTF8.self))")
-                            }
+                    for try await doc in documents {
+                        guard let result = doc["result"] else {
+                            throw Failure(reached: true, message: "etcd watch: \(doc["error"]?["message"]?.stringValue ?? "an answer without a result")")
                         }
+                        continuation.yield(result)
                     }
-                    continuation.finish(throwing: Failure(reached: false, message: "etcd \(endpoints[i]) ended the watch"))
+                    continuation.finish(throwing: Failure(reached: false, message: "etcd \(member) ended the watch"))
                 } catch {
                     continuation.finish(throwing: error)
                 }

@@ -6,14 +6,15 @@ import Synchronization
 /// `resourceVersion` is etcd's `mod_revision`; a commit is one `Txn` whose conditions are the
 /// writes' expected revisions and what the validation read (`ReadSet`): the objects it read must
 /// not have changed since the index's revision, the users of what it deletes must be the same,
-/// and a MAC must be free or already the host's. Each replica's index follows an etcd watch, so
+/// and nobody may have claimed a host's MAC meanwhile. Each replica's index follows an etcd watch, so
 /// what another replica writes reaches it like its own writes.
 ///
 /// Keys, under the prefix:
 ///   objects/<Kind>/<namespace>/<name>   the object's JSON (BMC passwords sealed)
 ///   usage/<Kind>/<name>                 rewritten whenever a host (or an ISO) starts or stops
 ///                                       using that config or ISO: what a delete compares
-///   claims/mac/<mac>                    the host holding a MAC
+///   claims/mac/<mac>                    the host holding a MAC, rewritten by every commit of
+///                                       a host holding it: concurrent claims conflict
 public final class EtcdStore: ObjectStore {
     private let client: EtcdClient
     private let sealer: SecretSealer
@@ -100,7 +101,8 @@ public final class EtcdStore: ObjectStore {
         for o in reads.usersOf { compare(usageKey(o), "MOD", "mod_revision", "LESS", next) }
         for o in reads.uses { ops.append(["request_put": ["key": EtcdClient.b64(usageKey(o)), "value": EtcdClient.b64("")]]) }
         for c in reads.claims {
-            if c.held { compare(claimKey(c.mac), "VALUE", "value", "EQUAL", EtcdClient.b64(c.holder.description)) } else { compare(claimKey(c.mac), "CREATE", "create_revision", "EQUAL", revisionField(0)) }
+            // Whoever held it at `asOf` the check saw (a claim is written with its host).
+            compare(claimKey(c.mac), "MOD", "mod_revision", "LESS", next)
             ops.append(["request_put": ["key": EtcdClient.b64(claimKey(c.mac)), "value": EtcdClient.b64(c.holder.description)]])
         }
         for mac in reads.releases { ops.append(["request_delete_range": ["key": EtcdClient.b64(claimKey(mac))]]) }

@@ -120,7 +120,7 @@ enum ReferenceRules {
             reads.objects = after.sorted()
             reads.uses = before.symmetricDifference(after).sorted()
             let held = previous.map(ResourceIndex.State.macs(of:)) ?? [], wanted = new.map(ResourceIndex.State.macs(of:)) ?? []
-            if let new { reads.claims = wanted.sorted().map { ($0, new.key, held.contains($0)) } }
+            if let new { reads.claims = wanted.sorted().map { ($0, new.key) } }
             reads.releases = held.subtracting(wanted).sorted()
         case .iscsiCdrom:
             let before = Set(previous?.bootConfigs ?? []), after = Set(new?.bootConfigs ?? [])

@@ -81,8 +81,9 @@ public struct ReadSet: Sendable {
     public var usersOf: [ObjectKey] = []
     /// Objects this commit starts or stops using (a host's config and ISO, an ISO's configs).
     public var uses: [ObjectKey] = []
-    /// MACs the commit's host holds: each must be free or already this host's.
-    public var claims: [(mac: String, holder: ObjectKey, held: Bool)] = []
+    /// MACs the commit's host holds: nobody may have claimed or let go of them since `asOf`
+    /// (the check saw who held them then).
+    public var claims: [(mac: String, holder: ObjectKey)] = []
     /// MACs a host lets go of.
     public var releases: [String] = []
 

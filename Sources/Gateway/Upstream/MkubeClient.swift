@@ -91,25 +91,19 @@ struct MkubeClient: Sendable {
             throw Failure(status: Int(response.status.code), message: "watching \(kind.plural): \(Self.text(body))")
         }
         connected()
+        let documents = JSONLines.documents(of: response.body, maxLine: Self.maxLine)
         let (stream, continuation) = AsyncThrowingStream<(type: String, object: JSONValue), any Error>.makeStream()
         let task = Task {
-            var pending: [UInt8] = []
             do {
-                for try await chunk in response.body {
-                    pending.append(contentsOf: chunk.readableBytesView)
-                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                        let line = pending[..<newline]
-                        defer { pending.removeSubrange(...newline) }
-                        // Clients of mkube skip blank lines; so does this one.
-                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
-                        guard let event = try? JSONParser.parse(Array(line)), let type = event["type"]?.stringValue, let object = event["object"] else {
-                            throw Failure(status: nil, message: "watching \(kind.plural): a line that is not a watch event: \(Self.text(line.prefix(200)))")
-                        }
-                        continuation.yield((type, object))
+                for try await doc in documents {
+                    guard let type = doc["type"]?.stringValue, let object = doc["object"] else {
+                        throw Failure(status: nil, message: "watching \(kind.plural): a line that is not a watch event")
                     }
-                    if pending.count > Self.maxLine { throw Failure(status: nil, message: "watching \(kind.plural): a line over \(Self.maxLine) bytes") }
+                    continuation.yield((type, object))
                 }
                 continuation.finish()
+            } catch let failure as JSONLines.Failure {
+                continuation.finish(throwing: Failure(status: nil, message: "watching \(kind.plural): \(failure.message)"))
             } catch {
                 continuation.finish(throwing: error)
             }
