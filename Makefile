@@ -19,7 +19,9 @@ unit:
 	swift test --skip-build
 
 api:
-	python3 -m pytest -q Tests/api Tests/mkube Tests/kickstart
+	python3 -m pytest -q Tests/api
+	python3 -m pytest -q Tests/mkube
+	python3 -m pytest -q Tests/kickstart
 
 contract:
 	Tests/contract/run.sh
