@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     /// Seed objects loaded into an empty store; nil to start empty.
     public var examplesDirectory: String?
     public var settings = ServiceSettings()
+    /// BMC power control (`--power-control`, docs/power.md).
+    public var power = PowerSettings()
     public init() {}
 }
 
@@ -25,6 +27,9 @@ public enum BootgateServer {
         let service = try await Service.open(store: store, settings: config.settings, renderers: renderers, logger: logger)
         if let dir = config.examplesDirectory, service.index.revision == 0 {
             try await ExampleSeeder.seed(service, directory: dir, logger: logger)
+        }
+        if config.power.enabled {
+            service.power.set(PowerController(service: service, settings: config.power, logger: logger))
         }
         let assets = StaticAssets()
         let responder = RESTResponder(service: service) { request, _ in assets.response(for: request) }
@@ -51,7 +56,9 @@ extension BootgateServer {
         MemoryTrimmer.limitArenas()
         let (app, service) = try await makeApplication(config, renderers: renderers, logger: logger)
         // ServiceGroup shuts services down last-first: the watch closer goes before the server.
-        let group = ServiceGroup(configuration: .init(services: [app, MemoryTrimmer(), WatchCloser(service: service)],
+        var services: [any ServiceLifecycle.Service] = [app, MemoryTrimmer(), WatchCloser(service: service)]
+        if let power = service.power.controller { services.append(PowerService(controller: power)) }
+        let group = ServiceGroup(configuration: .init(services: services,
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await service.flushBootRecords()
@@ -66,6 +73,15 @@ struct WatchCloser: ServiceLifecycle.Service {
     func run() async throws {
         try? await gracefulShutdown()
         service.hub.finishAll()
+    }
+}
+
+/// Runs the power controller until shutdown begins.
+struct PowerService: ServiceLifecycle.Service {
+    let controller: PowerController
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await controller.run() }
     }
 }
 
