@@ -307,8 +307,9 @@ def test_200_hosts_against_a_slow_bmc_are_polled_with_bounded_concurrency():
         wait_for(all_read, timeout=20, step=0.5, what="200 fresh readings")
         elapsed = time.time() - started
         side = bmc.side()
+        print(f"200 hosts: every one read within {elapsed:.1f}s, at most {side['maxInFlight']} requests in flight")
         assert side["maxInFlight"] <= bound, side["maxInFlight"]
-        assert side["maxInFlight"] >= bound // 2, side["maxInFlight"]  # it really is concurrent
+        assert side["maxInFlight"] >= bound * 3 // 4, side["maxInFlight"]  # it really is concurrent
         assert elapsed < 15, elapsed
         hosts_json = s.get(HOSTS).body["items"]
         assert all(condition(h)["status"] == "True" and h["status"]["poweredOn"] is False for h in hosts_json)

@@ -25,7 +25,9 @@ struct RedfishDriver: BMCDriver {
         // Redirects are refused: they would carry the credentials to another host.
         var config = verify ? HTTPClient.Configuration(redirectConfiguration: .disallow)
                             : HTTPClient.Configuration(certificateVerification: .none, redirectConfiguration: .disallow)
-        config.connectionPool = .init(idleTimeout: .seconds(30))
+        // The client's own per-host limit (8 by default) would quietly cap a chassis manager that
+        // answers for many hosts below the controller's bound; the controller bounds the load.
+        config.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         return config
     }
 
