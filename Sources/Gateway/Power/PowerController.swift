@@ -63,13 +63,28 @@ public final class PowerController: Sendable {
         }
     }
 
+    /// Follows the feed from `revision`. A subscription the hub ends (this follower fell too far
+    /// behind) is taken up again where it stopped; if that is no longer in memory, the hosts are
+    /// read afresh and the changes in between are not acted on (logged).
     private func follow(after revision: Int64) async {
-        guard case .stream(let stream) = service.hub.subscribe(.bareMetalHost, after: revision) else {
-            logger.error("power: cannot follow host changes from revision \(revision)")
-            return
-        }
-        for await change in stream where change.object.kind == .bareMetalHost {
-            noticed(change)
+        var after = revision
+        while !Task.isCancelled {
+            switch service.hub.subscribe(.bareMetalHost, after: after) {
+            case .stream(let stream):
+                for await change in stream {
+                    after = change.revision
+                    if change.object.kind == .bareMetalHost { noticed(change) }
+                }
+            case .tooOld:
+                let (hosts, now) = service.list(.bareMetalHost, .init())
+                logger.warning("power: host changes \(after)…\(now) were missed; their spec.online edges are not acted on")
+                online.withLock { m in
+                    m = [:]
+                    for h in hosts { m[h.key] = Self.wantsOnline(h) }
+                }
+                after = now
+            }
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
@@ -112,8 +127,11 @@ public final class PowerController: Sendable {
     /// are skipped (the action reports their state).
     public func pollOnce() async {
         let busy = lanes.withLock { Set($0.keys) }
-        let hosts = service.list(.bareMetalHost, .init(includeSecrets: true)).items
-            .filter { !$0.string("spec", "bmc", "address").isEmpty && !busy.contains($0.key) }
+        let all = service.list(.bareMetalHost, .init(includeSecrets: true)).items.filter { !$0.string("spec", "bmc", "address").isEmpty }
+        // Readings of hosts that lost their BMC (or were deleted) go.
+        let keys = Set(all.map(\.key))
+        readings.withLock { m in m = m.filter { keys.contains($0.key) } }
+        let hosts = all.filter { !busy.contains($0.key) }
         await withTaskGroup(of: Void.self) { group in
             var next = hosts.makeIterator()
             for _ in 0..<max(1, settings.concurrency) {

@@ -152,8 +152,10 @@ export class HostsView {
     const online = host.spec.online;
     const reading = this.readings.get(row.key);
     const driven = this.powerControl === true && !!(host.spec.bmc && host.spec.bmc.address);
-    row.power.textContent = powered ? "On" : "Off";
-    row.power.className = `badge ${powered ? "on" : "off"}`;
+    // Never read (the BMC has not answered since bootgate started): the stored value is a guess.
+    const unknown = driven && reading && reading.poweredOn === null;
+    row.power.textContent = unknown ? "Unknown" : powered ? "On" : "Off";
+    row.power.className = `badge ${powered && !unknown ? "on" : "off"}`;
     if (driven && reading && reading.action) row.powerNote.textContent = `${reading.action} in progress`;
     else if (driven) row.powerNote.textContent = online === true && !powered ? "wanted on" : online === false && powered ? "wanted off" : "";
     else row.powerNote.textContent = online === true && !powered ? "turning on" : online === false && powered ? "turning off" : "";
