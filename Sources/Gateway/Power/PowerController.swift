@@ -23,6 +23,9 @@ public final class PowerController: Sendable {
     /// Edges of `spec.online` an operation made itself and acts on otherwise (restart of a host
     /// that was wanted off): the feed's copy of that change is not an action.
     private let absorbed = Mutex<[ObjectKey: Bool]>([:])
+    /// Actions started per host: a read that began before an action and ends after it is stale
+    /// (it would put the old state back over the action's result), and is dropped.
+    private let actionCount = Mutex<[ObjectKey: Int]>([:])
 
     /// One host's actions run one after the other; a request that arrives while one runs waits,
     /// and a newer request replaces a waiting one (the operator's last word counts).
@@ -54,12 +57,11 @@ public final class PowerController: Sendable {
         }
     }
 
+    /// Rounds never overlap, and a round slowed by silent BMCs is not followed by another at once.
     private func pollForever() async {
         while !Task.isCancelled {
-            let started = ContinuousClock.now
             await pollOnce()
-            let left = settings.pollInterval - (ContinuousClock.now - started)
-            try? await Task.sleep(for: max(left, .milliseconds(100)))
+            try? await Task.sleep(for: settings.pollInterval)
         }
     }
 
@@ -100,6 +102,7 @@ public final class PowerController: Sendable {
         switch change.type {
         case .deleted:
             readings.withLock { $0[key] = nil }
+            actionCount.withLock { $0[key] = nil }
         case .added:
             break
         case .modified:
@@ -146,6 +149,7 @@ public final class PowerController: Sendable {
 
     private func read(_ host: ResourceObject) async {
         let key = host.key
+        let actionsBefore = actionCount.withLock { $0[key] ?? 0 }
         let driver: any BMCDriver, address: BMCAddress
         do {
             (driver, address) = try makeDriver(host)
@@ -153,10 +157,17 @@ public final class PowerController: Sendable {
             await record(key, host: host, poweredOn: nil, error: error, protocolName: "", endpoint: host.string("spec", "bmc", "address"))
             return
         }
+        let result: Result<Bool, BMCError>
         do {
-            let on = try await driver.powerState()
-            await record(key, host: host, poweredOn: on, error: nil, protocolName: driver.protocolName, endpoint: address.endpoint, addressText: address.description)
+            result = .success(try await driver.powerState())
         } catch {
+            result = .failure(error)
+        }
+        guard actionCount.withLock({ $0[key] ?? 0 }) == actionsBefore else { return }
+        switch result {
+        case .success(let on):
+            await record(key, host: host, poweredOn: on, error: nil, protocolName: driver.protocolName, endpoint: address.endpoint, addressText: address.description)
+        case .failure(let error):
             await record(key, host: host, poweredOn: nil, error: error, protocolName: driver.protocolName, endpoint: address.endpoint, addressText: address.description)
         }
     }
@@ -196,6 +207,7 @@ public final class PowerController: Sendable {
     private func drain(_ key: ObjectKey, first: PowerAction) async {
         var next: PowerAction? = first
         while let action = next {
+            actionCount.withLock { $0[key, default: 0] += 1 }
             readings.withLock { $0[key]?.action = action }
             await perform(action, on: key)
             next = lanes.withLock { l in
