@@ -7,7 +7,7 @@ LISTEN ?= 0.0.0.0:8082
 run:
 	scripts/install-deps.sh build
 	swift build
-	.build/debug/bootgate serve --listen $(LISTEN) --data $(DATA) --examples ./examples
+	.build/debug/bootgate serve --listen $(LISTEN) --data $(DATA) --examples ./examples --power-control false
 
 test: build unit api contract e2e ui
 

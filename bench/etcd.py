@@ -77,7 +77,8 @@ def main():
             if i > 0:
                 shutil.copy(os.path.join(work, "r0", "secret.key"), data)
             procs.append(subprocess.Popen([a.bin, "serve", "--listen", f"127.0.0.1:{port}", "--data", data, "--store", cluster.store_url,
-                                           "--examples", "none", "--public-url", url, "--trusted-proxy", "127.0.0.1/32", "--iscsi-portal", "127.0.0.1"],
+                                           "--examples", "none", "--public-url", url, "--trusted-proxy", "127.0.0.1/32", "--iscsi-portal", "127.0.0.1",
+                                           "--power-control", "false"],
                                           stdout=open(os.path.join(work, f"r{i}.log"), "wb"), stderr=subprocess.STDOUT))
             wait(url + "/healthz")
         fill_dir = os.path.join(work, "fill")

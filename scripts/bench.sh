@@ -127,7 +127,7 @@ start_server() { # sets server_pid and startup_s (seconds from exec until /healt
     local t0 t1
     t0=$EPOCHREALTIME
     "$bin" serve --listen 127.0.0.1:$port --data "$data" --examples none --public-url "$url" \
-        --trusted-proxy 127.0.0.1/32 --iscsi-portal 127.0.0.1 >>"$work/server.log" 2>&1 &
+        --trusted-proxy 127.0.0.1/32 --iscsi-portal 127.0.0.1 --power-control false >>"$work/server.log" 2>&1 &
     server_pid=$!
     t1=$(python3 bench/wait_http.py "$url/healthz" 120) || { echo "bench: bootgate did not start" >&2; tail -n 20 "$work/server.log" >&2; exit 1; }
     startup_s=$(python3 -c "print(round($t1 - $t0, 3))")

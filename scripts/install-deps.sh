@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what bootgate needs on Debian 12, only what is missing.
-#   scripts/install-deps.sh build   libraries to build and run the server
+#   scripts/install-deps.sh build   libraries to build and run the server, and ipmitool (the IPMI
+#                                   power driver runs it)
 #   scripts/install-deps.sh test    plus everything the tests drive: kubectl is expected on the
 #                                   machine image; etcd (a cluster per replica test run),
 #                                   QEMU/iPXE/OVMF/tgt/xorriso (Tests/e2e), chromium,
-#                                   and the Python tools (pytest, schemathesis, pykickstart, selenium)
+#                                   and the Python tools (pytest, schemathesis, pykickstart, selenium,
+#                                   and the BMC emulators pyghmi and sushy-tools for Tests/bmc)
 set -euo pipefail
 mode=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,20 +14,22 @@ sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 
-want=(libjansson-dev libsqlite3-dev libssl-dev pkg-config curl)
+want=(libjansson-dev libsqlite3-dev libssl-dev pkg-config curl ipmitool)
 if [ "$mode" = test ]; then
     want+=(chromium chromium-driver python3-pip etcd-server etcd-client)
 fi
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
+    # Another installer may hold the dpkg lock for a while (a fresh CI machine): wait for it.
     $sudo apt-get update -qq
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    $sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain expected at /opt/swift)" >&2; exit 1; }
 
 if [ "$mode" = test ]; then
     $sudo "$root/Tests/e2e/install-deps.sh"
-    python3 -m pip install -q --disable-pip-version-check pytest requests schemathesis openapi-spec-validator pykickstart selenium websocket-client 2>&1 \
+    python3 -m pip install -q --disable-pip-version-check pytest requests schemathesis openapi-spec-validator pykickstart selenium websocket-client \
+        pyghmi sushy-tools 2>&1 \
         | grep -v "Running pip as the 'root' user" || true
 fi

@@ -35,6 +35,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds after which an idle boot-path connection is closed.") var bootIdleTimeout = 60
     @Option(help: "A proxy (CIDR) whose X-Forwarded-For is believed on the boot path; repeatable.") var trustedProxy: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Drive hosts' BMCs (IPMI, Redfish) from spec.online and restart requests; false: only write spec.online.") var powerControl = true
+    @Option(help: "Seconds between rounds of BMC power reads.") var powerPollInterval = 30
+    @Option(help: "BMCs read at once.") var powerConcurrency = 16
+    @Option(help: "Seconds one BMC call may take.") var powerTimeout = 10
+    @Option(help: "The ipmitool executable.") var ipmitool = "ipmitool"
 
     func run() async throws {
         var logger = Logger(label: "bootgate")
@@ -69,6 +74,14 @@ struct Serve: AsyncParsableCommand {
             guard let cidr = CIDR(text) else { throw ValidationError("--trusted-proxy \(text) is not a CIDR such as 10.0.0.0/8 or 127.0.0.1") }
             return cidr
         }
+        guard powerPollInterval > 0, powerConcurrency > 0, powerTimeout > 0 else {
+            throw ValidationError("--power-poll-interval, --power-concurrency and --power-timeout must be at least 1")
+        }
+        config.power.enabled = powerControl
+        config.power.pollInterval = .seconds(powerPollInterval)
+        config.power.concurrency = powerConcurrency
+        config.power.timeout = .seconds(powerTimeout)
+        config.power.ipmitool = ipmitool
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
         do {
             try await BootgateServer.run(config, renderers: registry, logger: logger)

@@ -15,8 +15,8 @@ from bootgate_process import BINARY, ROOT, BootgateProcess  # noqa: E402
 class Server(BootgateProcess):
     """A bootgate process with HTTP helpers returning `Response`."""
 
-    def __init__(self, examples=True, extra=(), key_from=None):
-        super().__init__(examples=examples, extra=extra, prefix="bootgate-api-", key_from=key_from)
+    def __init__(self, examples=True, extra=(), key_from=None, power=False):
+        super().__init__(examples=examples, extra=extra, prefix="bootgate-api-", key_from=key_from, power=power)
 
     # HTTP helpers -----------------------------------------------------------------------
     def request(self, method, path, body=None, content_type="application/json", headers=None, raw=False):

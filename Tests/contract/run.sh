@@ -2,7 +2,8 @@
 # Contract checks against a live server: the OpenAPI document is valid (openapi-spec-validator),
 # and schemathesis fuzzes every operation: no 5xx, every response matches its schema, status
 # code and content type. The coverage phase is skipped: it ignores hooks and would open
-# never-ending watch streams (watch is covered by Tests/api/test_watch.py).
+# never-ending watch streams (watch is covered by Tests/api/test_watch.py). Power control is
+# off: the examples' BMC addresses are not on loopback (power is covered by Tests/api/test_power.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${BOOTGATE_BIN:-$root/.build/debug/bootgate}
@@ -13,7 +14,8 @@ python3 -c "
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 spec, _ = read_from_filename('$root/openapi/openapi.yaml'); validate(spec); print('openapi/openapi.yaml: valid OpenAPI', spec['openapi'])"
-"$bin" serve --listen 127.0.0.1:$port --data "$data" --examples "$root/examples" --public-url http://127.0.0.1:$port >"$data/server.log" 2>&1 &
+"$bin" serve --listen 127.0.0.1:$port --data "$data" --examples "$root/examples" --public-url http://127.0.0.1:$port \
+    --power-control false >"$data/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done

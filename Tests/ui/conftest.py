@@ -32,8 +32,8 @@ class Server(BootgateProcess):
     """A bootgate process (frequent keep-alives, so the page notices a dead stream quickly)
     with REST helpers returning (status, parsed JSON body)."""
 
-    def __init__(self):
-        super().__init__(examples=True, extra=["--watch-keepalive", "2"], prefix="bootgate-ui-")
+    def __init__(self, examples=True, power=False, extra=()):
+        super().__init__(examples=examples, extra=["--watch-keepalive", "2", *extra], prefix="bootgate-ui-", power=power)
 
     # REST through urllib: returns (status, parsed JSON body).
     def request(self, method, path, body=None, content_type="application/json"):

@@ -138,6 +138,37 @@ public enum OpenAPIDocument {
             ("properties", ["name": ["type": "string"], "initiatorIQN": ["type": "string"]]),
             ("required", ["name"]),
         ]))
+        s["PowerRequest"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["action": ["type": "string", "enum": ["on", "off", "restart"],
+                                       "description": "on and off set spec.online; restart powers the host off and on once (on if it is off) and leaves spec.online true. Into an install image, the next boot is from the network, once"]]),
+            ("required", ["action"]),
+        ]))
+        s["PowerAccepted"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["host": ["type": "string"], "action": ["type": "string"], "message": ["type": "string"],
+                            "powerControl": ["type": "boolean", "description": "Whether bootgate drives the BMC (else only spec.online was written)"]]),
+            ("required", ["host", "action", "powerControl", "message"]),
+        ]))
+        s["PowerReading"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", .object(JSONObject([
+                ("host", ["type": "string", "description": "namespace/name"]),
+                ("address", ["type": "string", "description": "The BMC as bootgate reads spec.bmc.address"]),
+                ("protocol", ["type": "string", "description": "IPMI or Redfish"]),
+                ("poweredOn", ["type": ["boolean", "null"]]),
+                ("readAt", ["type": ["string", "null"], "description": "RFC 3339 time of the last successful read"]),
+                ("checkedAt", ["type": ["string", "null"], "description": "RFC 3339 time of the last attempt"]),
+                ("error", ["type": ["object", "null"], "properties": ["reason": ["type": "string"], "message": ["type": "string"]]]),
+                ("action", ["type": ["string", "null"], "description": "The power action running now"]),
+            ]))),
+            ("required", ["host"]),
+        ]))
+        s["PowerReadingList"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["powerControl": ["type": "boolean"], "items": ["type": "array", "items": ref("PowerReading")]]),
+            ("required", ["powerControl", "items"]),
+        ]))
         s["BootComplete"] = .object(JSONObject([
             ("type", "object"),
             ("properties", ["nextBootConfig": ["type": "string", "description": "Config the installed system gets next (else the host's bootgate.io/next-boot-config annotation)"]]),

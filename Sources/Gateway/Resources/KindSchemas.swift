@@ -28,6 +28,7 @@ public enum KindSchemas {
         Field("network", .string),
         Field("username", .string),
         Field("password", .string, .omitEmpty, "Secret: returned only with ?includeSecrets=true"),
+        Field("disableCertificateVerification", .bool, .omitEmpty, "bootgate: Redfish over HTTPS accepts the BMC's certificate unchecked (as Metal3)"),
     ])
 
     static let nicSpec = ObjectSchema([
@@ -58,6 +59,8 @@ public enum KindSchemas {
         Field("nics", .array(.object(nicSpec))),
         Field("localBoot", .string(allowed: LocalBootMethod.allCases.map(\.rawValue)), .omitEmpty,
               "bootgate: how iPXE boots the local disk (exit, exit1, sanboot-disk); default is the server's --local-boot"),
+        Field("firmware", .string(allowed: ["uefi", "bios"]), .omitEmpty,
+              "bootgate: uefi or bios; the mode of the one-shot network boot set before powering into an install image"),
     ])
 
     static let hardware = ObjectSchema([
@@ -85,6 +88,12 @@ public enum KindSchemas {
         Field("operatorVersion", .string),
         Field("serialActive", .bool),
         Field("ipmiReachable", .bool),
+        Field("conditions", .array(.object(condition)), .omitEmpty, "bootgate: BMCConnected (whether the last BMC call went through, and why not)"),
+    ])
+
+    static let condition = ObjectSchema([
+        Field("type", .string, .always), Field("status", .string, .always), Field("reason", .string),
+        Field("message", .string), Field("lastTransitionTime", .string),
     ])
 
     static let bootConfigSpec = ObjectSchema([

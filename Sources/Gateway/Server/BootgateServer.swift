@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var etcdEndpoints: [String]?
     public var etcdTLS: EtcdClient.TLS?
     public var settings = ServiceSettings()
+    /// BMC power control (`--power-control`, docs/power.md).
+    public var power = PowerSettings()
     public init() {}
 }
 
@@ -50,6 +52,10 @@ public enum BootgateServer {
         if let dir = config.examplesDirectory, config.upstream == nil, fresh {
             try await ExampleSeeder.seed(service, directory: dir, logger: logger)
         }
+        // In front of mkube, mkube's controller drives the BMCs from spec.online, as its clients expect.
+        if config.power.enabled, config.upstream == nil {
+            service.power.set(PowerController(service: service, settings: config.power, logger: logger))
+        }
         let assets = StaticAssets()
         let responder = RESTResponder(service: service) { request, _ in assets.response(for: request) }
         let rpc = responder.rpcServer
@@ -75,7 +81,9 @@ extension BootgateServer {
         MemoryTrimmer.limitArenas()
         let (app, service) = try await makeApplication(config, renderers: renderers, logger: logger)
         // ServiceGroup shuts services down last-first: the watch closer goes before the server.
-        let group = ServiceGroup(configuration: .init(services: [app, MemoryTrimmer(), WatchCloser(service: service)],
+        var services: [any ServiceLifecycle.Service] = [app, MemoryTrimmer(), WatchCloser(service: service)]
+        if let power = service.power.controller { services.append(PowerService(controller: power)) }
+        let group = ServiceGroup(configuration: .init(services: services,
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await service.flushBootRecords()
@@ -90,6 +98,15 @@ struct WatchCloser: ServiceLifecycle.Service {
     func run() async throws {
         try? await gracefulShutdown()
         service.hub.finishAll()
+    }
+}
+
+/// Runs the power controller until shutdown begins.
+struct PowerService: ServiceLifecycle.Service {
+    let controller: PowerController
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await controller.run() }
     }
 }
 

@@ -19,6 +19,8 @@ public final class Service: Sendable {
     let encoded = EncodedObjects()
     let prechecks = PrecheckQueue()
     let applied: AppliedRevision
+    /// The BMC power controller, when bootgate drives BMCs itself (Power/PowerController).
+    public let power = PowerControllerSlot()
     let logger: Logger
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {

@@ -1,7 +1,20 @@
 // The hosts table: per host an ISO and a Config dropdown, power, actions, last boot, boot count.
-// Every change is a merge-PATCH of the BareMetalHost; the table follows the watch.
-import { patch } from "./api.js";
+// Every change is a merge-PATCH of the BareMetalHost; the table follows the watch. Power
+// actions are the host's power operation; the power state comes from status (the watch), and
+// when it was last read from the power readings, fetched every few seconds.
+import { api, patch } from "./api.js";
 import { h, setOptions, formatTime, announce } from "./dom.js";
+
+const READINGS = "/api/v1/baremetalhosts/power";
+const READINGS_EVERY_MS = 3000;
+
+/** Local wall-clock time with seconds: how fresh a power reading is. */
+function clock(value) {
+  const d = new Date(value);
+  if (isNaN(d)) return value;
+  const p = (n) => String(n).padStart(2, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
 
 const hostURL = (host) =>
   `/api/v1/namespaces/${encodeURIComponent(host.metadata.namespace)}/baremetalhosts/${encodeURIComponent(host.metadata.name)}`;
@@ -10,6 +23,9 @@ export class HostsView {
   constructor(root, state) {
     this.state = state;
     this.rows = new Map();
+    /** Power readings by host key, and whether bootgate drives BMCs (null until known). */
+    this.readings = new Map();
+    this.powerControl = null;
     this.empty = h("p", { class: "empty", hidden: true });
     this.table = h("table", { class: "grid hosts" },
       h("caption", { class: "visually-hidden" }, "Hosts: the ISO each one boots and the config it is served"),
@@ -18,13 +34,29 @@ export class HostsView {
     root.append(
       h("div", { class: "page-head" },
         h("h1", {}, "Hosts"),
-        h("p", { class: "hint" }, "Pick the ISO each server sanboots and the config it is served. Changes apply at once; power actions set ",
-          h("code", {}, "spec.online"), " for the power driver.")),
+        h("p", { class: "hint" }, "Pick the ISO each server sanboots and the config it is served. Changes apply at once. On and Off set ",
+          h("code", {}, "spec.online"), "; bootgate drives the BMC (IPMI or Redfish) and shows the power state it last read.")),
       this.table, this.empty);
+    this.readTimer = setInterval(() => this.refreshReadings(), READINGS_EVERY_MS);
+    this.refreshReadings();
+  }
+
+  /** Fetches the power readings; stops once this view has left the page. */
+  async refreshReadings() {
+    if (!this.table.isConnected && this.rendered) { clearInterval(this.readTimer); return; }
+    try {
+      const body = await api("GET", READINGS);
+      this.powerControl = body.powerControl;
+      this.readings = new Map(body.items.map((r) => [r.host, r]));
+      if (this.table.isConnected) this.render();
+    } catch {
+      // The live indicator already says when bootgate cannot be reached.
+    }
   }
 
   render() {
     const { state } = this;
+    this.rendered = true;
     const hosts = state.sortedHosts();
     const keys = new Set(hosts.map(state.hostKey));
     for (const [key, row] of this.rows) {
@@ -55,10 +87,12 @@ export class HostsView {
     row.imageLabel = h("label", { for: row.image.id, class: "visually-hidden" });
     row.configLabel = h("label", { for: row.config.id, class: "visually-hidden" });
     row.power = h("span", { class: "badge" });
-    row.powerNote = h("span", { class: "sub" });
+    row.powerNote = h("span", { class: "sub power-note" });
+    row.powerRead = h("span", { class: "sub power-read" });
+    row.powerError = h("span", { class: "sub power-error" });
     row.on = h("button", { type: "button", name: "on", onclick: () => this.power(row, "on") }, "On");
     row.off = h("button", { type: "button", name: "off", onclick: () => this.power(row, "off") }, "Off");
-    row.restart = h("button", { type: "button", name: "restart", title: "Sets spec.online to false, then true", onclick: () => this.power(row, "restart") }, "Restart");
+    row.restart = h("button", { type: "button", name: "restart", title: "Power cycles the host once (powers it on if it is off); into an install image it boots the network once", onclick: () => this.power(row, "restart") }, "Restart");
     row.lastBoot = h("td", { "data-label": "Last boot", class: "last-boot" });
     row.bootCount = h("td", { "data-label": "Boots", class: "boot-count num" });
     row.message = h("span", { class: "message", id: `${id}-error` });
@@ -70,7 +104,7 @@ export class HostsView {
       h("td", { "data-label": "MAC" }, row.mac),
       h("td", { "data-label": "ISO" }, row.imageLabel, row.image),
       h("td", { "data-label": "Config" }, row.configLabel, row.config),
-      h("td", { "data-label": "Power" }, h("span", { class: "power" }, row.power, row.powerNote)),
+      h("td", { "data-label": "Power" }, h("span", { class: "power" }, row.power, row.powerNote, row.powerRead, row.powerError)),
       h("td", { "data-label": "Actions" }, h("div", { class: "actions", role: "group" }, row.on, row.off, row.restart)),
       row.lastBoot, row.bootCount);
     row.tbody = h("tbody", { dataset: { host: key } }, row.tr, row.errorRow);
@@ -116,11 +150,23 @@ export class HostsView {
 
     const powered = host.status && host.status.poweredOn;
     const online = host.spec.online;
-    row.power.textContent = powered ? "On" : "Off";
-    row.power.className = `badge ${powered ? "on" : "off"}`;
-    row.powerNote.textContent =
-      online === true && !powered ? "turning on" : online === false && powered ? "turning off" : "";
-    row.on.disabled = online === true;
+    const reading = this.readings.get(row.key);
+    const driven = this.powerControl === true && !!(host.spec.bmc && host.spec.bmc.address);
+    // Never read (the BMC has not answered since bootgate started): the stored value is a guess.
+    const unknown = driven && reading && reading.poweredOn === null;
+    row.power.textContent = unknown ? "Unknown" : powered ? "On" : "Off";
+    row.power.className = `badge ${powered && !unknown ? "on" : "off"}`;
+    if (driven && reading && reading.action) row.powerNote.textContent = `${reading.action} in progress`;
+    else if (driven) row.powerNote.textContent = online === true && !powered ? "wanted on" : online === false && powered ? "wanted off" : "";
+    else row.powerNote.textContent = online === true && !powered ? "turning on" : online === false && powered ? "turning off" : "";
+    row.powerRead.textContent = driven && reading && reading.readAt ? `read ${clock(reading.readAt)}` : "";
+    row.powerRead.title = reading && reading.readAt ? `Power state read from ${reading.protocol} ${reading.address} at ${reading.readAt}` : "";
+    // The condition arrives with the watch; the reading may be a few seconds fresher.
+    const cond = ((host.status && host.status.conditions) || []).find((c) => c.type === "BMCConnected");
+    const failure = driven && reading && reading.error ? reading.error : cond && cond.status === "False" ? cond : null;
+    row.powerError.textContent = failure ? `${failure.reason}: ${failure.message}` : "";
+    row.powerError.title = cond && cond.status === "False" ? `since ${cond.lastTransitionTime}` : "";
+    row.on.disabled = online === true && (powered || !driven);
     row.off.disabled = online === false && !powered;
 
     const status = host.status || {};
@@ -177,16 +223,25 @@ export class HostsView {
     this.send(row, { spec: { bootConfigRef: ref || null } }, ref ? `config set to ${ref}` : "config cleared");
   }
 
-  /** On / Off / Restart set spec.online as mkube does; the power driver acts on it. */
+  /** On / Off / Restart: the host's power operation (on and off also set spec.online). */
   async power(row, action) {
     const host = this.stored(row);
     if (!host) return;
     const name = host.metadata.name;
     if (action !== "on" && !confirm(`${action === "off" ? "Power off" : "Restart"} ${name}?`)) return;
-    if (action === "on") return this.send(row, { spec: { online: true } }, "power on requested");
-    if (action === "off") return this.send(row, { spec: { online: false } }, "power off requested");
-    if (await this.send(row, { spec: { online: false } }, "power off requested")) {
-      await this.send(row, { spec: { online: true } }, "restart requested");
+    row.pending++;
+    this.updateRow(row, host);
+    try {
+      const answer = await api("POST", `${hostURL(host)}/power`, { action });
+      row.error = null;
+      announce(`${name}: ${answer.message}`);
+    } catch (err) {
+      row.error = err.message;
+    } finally {
+      row.pending--;
+      const now = this.stored(row);
+      if (now && this.rows.get(row.key) === row) this.updateRow(row, now);
     }
+    setTimeout(() => this.refreshReadings(), 300);
   }
 }

@@ -1,0 +1,332 @@
+import Foundation
+import Logging
+import Renderers
+import Synchronization
+
+/// Drives hosts' BMCs on bootgate's own store: acts on changes of `spec.online` and on restart
+/// requests, reads every BMC's power state in rounds (`concurrency` at a time, each call within
+/// `timeout`), keeps the readings in memory, and writes `status.poweredOn` and the
+/// `BMCConnected` condition through the Service only when they change.
+///
+/// It acts on edges, as mkube does, not on the level: a host someone powered off at its BMC
+/// stays off and shows `poweredOn: false` against `online: true`, rather than being fought. A
+/// host is never powered at creation or when bootgate starts.
+public final class PowerController: Sendable {
+    let service: Service
+    let settings: PowerSettings
+    let factory: BMCDriverFactory
+    let logger: Logger
+    private let readings = Mutex<[ObjectKey: PowerReading]>([:])
+    private let lanes = Mutex<[ObjectKey: Lane]>([:])
+    /// The last `spec.online` seen per host, to find edges in the change feed.
+    private let online = Mutex<[ObjectKey: Bool]>([:])
+    /// Edges of `spec.online` an operation made itself and acts on otherwise (restart of a host
+    /// that was wanted off): the feed's copy of that change is not an action.
+    private let absorbed = Mutex<[ObjectKey: Bool]>([:])
+    /// Actions started per host: a read that began before an action and ends after it is stale
+    /// (it would put the old state back over the action's result), and is dropped.
+    private let actionCount = Mutex<[ObjectKey: Int]>([:])
+
+    /// One host's actions run one after the other; a request that arrives while one runs waits,
+    /// and a newer request replaces a waiting one (the operator's last word counts).
+    struct Lane {
+        var running: PowerAction
+        var waiting: PowerAction?
+    }
+
+    public init(service: Service, settings: PowerSettings, logger: Logger) {
+        self.service = service
+        self.settings = settings
+        self.factory = BMCDriverFactory(timeout: settings.timeout, ipmitoolPath: settings.ipmitool)
+        self.logger = logger
+    }
+
+    // MARK: running
+
+    /// Follows the change feed and polls until cancelled.
+    public func run() async {
+        let (hosts, revision) = service.list(.bareMetalHost, .init())
+        online.withLock { m in
+            for h in hosts { m[h.key] = Self.wantsOnline(h) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.follow(after: revision) }
+            group.addTask { await self.pollForever() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Rounds never overlap, and a round slowed by silent BMCs is not followed by another at once.
+    private func pollForever() async {
+        while !Task.isCancelled {
+            await pollOnce()
+            try? await Task.sleep(for: settings.pollInterval)
+        }
+    }
+
+    /// Follows the feed from `revision`. A subscription the hub ends (this follower fell too far
+    /// behind) is taken up again where it stopped; if that is no longer in memory, the hosts are
+    /// read afresh and the changes in between are not acted on (logged).
+    private func follow(after revision: Int64) async {
+        var after = revision
+        while !Task.isCancelled {
+            switch service.hub.subscribe(.bareMetalHost, after: after) {
+            case .stream(let stream):
+                for await change in stream {
+                    after = change.revision
+                    if change.object.kind == .bareMetalHost { noticed(change) }
+                }
+            case .tooOld:
+                let (hosts, now) = service.list(.bareMetalHost, .init())
+                logger.warning("power: host changes \(after)…\(now) were missed; their spec.online edges are not acted on")
+                online.withLock { m in
+                    m = [:]
+                    for h in hosts { m[h.key] = Self.wantsOnline(h) }
+                }
+                after = now
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// An edge of `spec.online` on a host with a BMC is an action; create and delete are not.
+    func noticed(_ change: StoredChange) {
+        let key = change.object.key
+        let now = Self.wantsOnline(change.object)
+        let before: Bool? = online.withLock { m in
+            let old = m[key]
+            if change.type == .deleted { m[key] = nil } else { m[key] = now }
+            return old
+        }
+        switch change.type {
+        case .deleted:
+            readings.withLock { $0[key] = nil }
+            actionCount.withLock { $0[key] = nil }
+        case .added:
+            break
+        case .modified:
+            guard let before, before != now, !change.object.string("spec", "bmc", "address").isEmpty else { return }
+            let expected = absorbed.withLock { a in
+                if a[key] == now { a[key] = nil; return true }
+                return false
+            }
+            if !expected { request(now ? .on : .off, for: key) }
+        }
+    }
+
+    static func wantsOnline(_ host: ResourceObject) -> Bool {
+        host.json.value(at: ["spec", "online"])?.boolValue ?? false
+    }
+
+    /// The next edge of this host's `spec.online` to `value` is the caller's own (nil forgets it).
+    public func absorbNextEdge(_ key: ObjectKey, to value: Bool?) {
+        absorbed.withLock { $0[key] = value }
+    }
+
+    // MARK: reading
+
+    /// One round: every host with a BMC, `concurrency` at a time. Hosts with an action running
+    /// are skipped (the action reports their state).
+    public func pollOnce() async {
+        let busy = lanes.withLock { Set($0.keys) }
+        let all = service.list(.bareMetalHost, .init(includeSecrets: true)).items.filter { !$0.string("spec", "bmc", "address").isEmpty }
+        // Readings of hosts that lost their BMC (or were deleted) go.
+        let keys = Set(all.map(\.key))
+        readings.withLock { m in m = m.filter { keys.contains($0.key) } }
+        let hosts = all.filter { !busy.contains($0.key) }
+        await withTaskGroup(of: Void.self) { group in
+            var next = hosts.makeIterator()
+            for _ in 0..<max(1, settings.concurrency) {
+                guard let h = next.next() else { break }
+                group.addTask { await self.read(h) }
+            }
+            while await group.next() != nil {
+                if let h = next.next() { group.addTask { await self.read(h) } }
+            }
+        }
+    }
+
+    private func read(_ host: ResourceObject) async {
+        let key = host.key
+        let actionsBefore = actionCount.withLock { $0[key] ?? 0 }
+        let driver: any BMCDriver, address: BMCAddress
+        do {
+            (driver, address) = try makeDriver(host)
+        } catch {
+            await record(key, host: host, poweredOn: nil, error: error, protocolName: "", endpoint: host.string("spec", "bmc", "address"))
+            return
+        }
+        let result: Result<Bool, BMCError>
+        do {
+            result = .success(try await driver.powerState())
+        } catch {
+            result = .failure(error)
+        }
+        guard actionCount.withLock({ $0[key] ?? 0 }) == actionsBefore else { return }
+        switch result {
+        case .success(let on):
+            await record(key, host: host, poweredOn: on, error: nil, protocolName: driver.protocolName, endpoint: address.endpoint, addressText: address.description)
+        case .failure(let error):
+            await record(key, host: host, poweredOn: nil, error: error, protocolName: driver.protocolName, endpoint: address.endpoint, addressText: address.description)
+        }
+    }
+
+    func makeDriver(_ host: ResourceObject) throws(BMCError) -> (any BMCDriver, BMCAddress) {
+        let address: BMCAddress
+        do {
+            address = try BMCAddress(parsing: host.string("spec", "bmc", "address"))
+        } catch {
+            throw .invalidAddress(error.description)
+        }
+        let credentials = BMCCredentials(username: host.string("spec", "bmc", "username"), password: host.string("spec", "bmc", "password"))
+        let verify = !(host.json.value(at: ["spec", "bmc", "disableCertificateVerification"])?.boolValue ?? false)
+        return (factory.driver(address: address, credentials: credentials, verifyCertificate: verify), address)
+    }
+
+    // MARK: acting
+
+    /// Queues an action on a host; it runs at once unless one is running there.
+    public func request(_ action: PowerAction, for key: ObjectKey) {
+        let (start, replaced): (Bool, PowerAction?) = lanes.withLock { l in
+            if var lane = l[key] {
+                let old = lane.waiting
+                lane.waiting = action
+                l[key] = lane
+                return (false, old)
+            }
+            l[key] = Lane(running: action, waiting: nil)
+            return (true, nil)
+        }
+        if let replaced {
+            recordEvent(key, type: "power", detail: "\(replaced.rawValue) dropped: \(action.rawValue) was asked for before it started")
+        }
+        if start { Task { await drain(key, first: action) } }
+    }
+
+    private func drain(_ key: ObjectKey, first: PowerAction) async {
+        var next: PowerAction? = first
+        while let action = next {
+            actionCount.withLock { $0[key, default: 0] += 1 }
+            readings.withLock { $0[key]?.action = action }
+            await perform(action, on: key)
+            next = lanes.withLock { l in
+                if let waiting = l[key]?.waiting {
+                    l[key] = Lane(running: waiting, waiting: nil)
+                    return waiting
+                }
+                l[key] = nil
+                return nil
+            }
+            readings.withLock { $0[key]?.action = next }
+        }
+    }
+
+    /// One action against the BMC, then an event, the reading and the status.
+    func perform(_ action: PowerAction, on key: ObjectKey) async {
+        guard let host = try? service.get(key, includeSecrets: true) else { return }
+        let driver: any BMCDriver, address: BMCAddress
+        do {
+            (driver, address) = try makeDriver(host)
+        } catch {
+            recordEvent(key, type: "power-failed", detail: "\(action.rawValue) failed: \(error.message)")
+            await record(key, host: host, poweredOn: nil, error: error, protocolName: "", endpoint: host.string("spec", "bmc", "address"))
+            return
+        }
+        let firmware = HostFirmware(rawValue: host.string("spec", "firmware")) ?? .unspecified
+        let install = InstallImage.matches(host.image)
+        var steps: [String] = []
+        do {
+            let wasOn = try await driver.powerState()
+            var nowOn = wasOn
+            switch action {
+            case .off:
+                if wasOn { try await driver.powerOff(); steps.append("powered off") } else { steps.append("already off") }
+                nowOn = false
+            case .on where wasOn:
+                steps.append("already on")
+            case .on, .restart:
+                if install {
+                    try await driver.bootFromNetworkOnce(firmware)
+                    steps.append("next boot from the network, once" + (firmware == .unspecified ? "" : " (\(firmware == .uefi ? "UEFI" : "BIOS"))"))
+                }
+                if wasOn { try await driver.reset(); steps.append("reset") } else { try await driver.powerOn(); steps.append("powered on") }
+                nowOn = true
+            }
+            let detail = "\(action.rawValue) over \(driver.protocolName) \(address.endpoint): " + steps.joined(separator: ", ")
+            recordEvent(key, type: "power", detail: detail)
+            logger.info("power \(key): \(detail)")
+            await record(key, host: host, poweredOn: nowOn, error: nil, protocolName: driver.protocolName, endpoint: address.endpoint, addressText: address.description)
+        } catch {
+            let done = steps.isEmpty ? "" : " after " + steps.joined(separator: ", ")
+            recordEvent(key, type: "power-failed", detail: "\(action.rawValue) failed\(done): \(error.message)")
+            logger.warning("power \(key): \(action.rawValue) failed: \(error.message)")
+            await record(key, host: host, poweredOn: nil, error: error, protocolName: driver.protocolName, endpoint: address.endpoint, addressText: address.description)
+        }
+    }
+
+    private func recordEvent(_ key: ObjectKey, type: String, detail: String) {
+        let host = service.index.object(key)
+        service.events.record(.init(milliseconds: Timestamp.nowMilliseconds(), type: type, host: key.description,
+                                    mac: host?.bootMAC ?? "", ip: host?.ip ?? "", detail: detail))
+    }
+
+    // MARK: results
+
+    public func reading(_ key: ObjectKey) -> PowerReading? { readings.withLock { $0[key] } }
+
+    public func allReadings() -> [(ObjectKey, PowerReading)] {
+        readings.withLock { m in m.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    /// Keeps the reading, then writes what changed of the status.
+    private func record(_ key: ObjectKey, host: ResourceObject, poweredOn: Bool?, error: BMCError?, protocolName: String, endpoint: String, addressText: String? = nil) async {
+        let now = Timestamp.nowMilliseconds()
+        readings.withLock { m in
+            var r = m[key] ?? PowerReading(address: addressText ?? endpoint, protocolName: protocolName)
+            r.address = addressText ?? endpoint
+            r.protocolName = protocolName
+            r.checkedAt = now
+            r.error = error
+            if let poweredOn {
+                r.poweredOn = poweredOn
+                r.readAt = now
+            }
+            m[key] = r
+        }
+        await writeStatus(key, poweredOn: poweredOn, condition: BMCCondition(error: error, protocolName: protocolName, endpoint: endpoint))
+    }
+
+    /// Writes `status.poweredOn` and the condition when they differ from the stored host, with
+    /// the host's resourceVersion; a conflict (someone wrote in between) reads again.
+    func writeStatus(_ key: ObjectKey, poweredOn: Bool?, condition: BMCCondition) async {
+        for _ in 0..<3 {
+            guard let host = service.index.object(key), !host.string("spec", "bmc", "address").isEmpty else { return }
+            let status = host.json["status"]
+            var patch = JSONObject()
+            if let poweredOn, status?["poweredOn"]?.boolValue != poweredOn { patch["poweredOn"] = .bool(poweredOn) }
+            if let conditions = condition.merged(into: status?["conditions"]?.arrayValue ?? [], now: Timestamp.seconds()) {
+                patch["conditions"] = .array(conditions)
+            }
+            if patch.isEmpty { return }
+            let body: JSONValue = .object(JSONObject([("metadata", .object(JSONObject([("resourceVersion", .string(String(host.resourceVersion)))]))),
+                                                      ("status", .object(patch))]))
+            do {
+                _ = try await service.patch(key, patch: body, type: .merge)
+                return
+            } catch {
+                if error.code == 409 { continue }
+                if error.code != 404 { logger.warning("power \(key): status not written: \(error.message)") }
+                return
+            }
+        }
+    }
+}
+
+/// Where operations find the controller: set when bootgate drives BMCs itself, nil otherwise.
+public final class PowerControllerSlot: Sendable {
+    private let slot = Mutex<PowerController?>(nil)
+    public init() {}
+    public var controller: PowerController? { slot.withLock { $0 } }
+    public func set(_ controller: PowerController?) { slot.withLock { $0 = controller } }
+}
