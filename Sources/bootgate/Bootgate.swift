@@ -11,7 +11,7 @@ struct Bootgate: AsyncParsableCommand {
         commandName: "bootgate",
         abstract: "Decides and serves how bare-metal servers boot.",
         version: GatewayVersion.string,
-        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, OpenAPI.self],
+        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, OpenAPI.self, Token.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -19,7 +19,7 @@ struct Bootgate: AsyncParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server.")
 
-    @Option(help: "Address and port to listen on.") var listen = "0.0.0.0:8082"
+    @Option(help: "Address and port to listen on. Any address but loopback needs --token-file (or --insecure).") var listen = "127.0.0.1:8082"
     @Option(help: "Data folder (SQLite store).") var data = "./data"
     @Option(help: "Folder of example YAML loaded into an empty store; 'none' to start empty.") var examples = "./examples"
     @Option(help: "Base URL booting machines use to reach this server.") var publicURL = "http://192.168.200.2:8082"
@@ -30,6 +30,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds after which an idle boot-path connection is closed.") var bootIdleTimeout = 60
     @Option(help: "A proxy (CIDR) whose X-Forwarded-For is believed on the boot path; repeatable.") var trustedProxy: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Bearer tokens (made with `bootgate token create`); without one the API is open to whoever reaches it.") var tokenFile: String?
+    @Flag(help: "Listen on a non-loopback address without a token file: anyone who reaches the port may change what servers install.") var insecure = false
+    @Option(help: "An origin (https://ui.example:8443) whose web pages may call the API; repeatable. None by default.") var corsOrigin: [String] = []
+    @Option(help: "A network (CIDR) allowed to use the boot endpoints (/boot.ipxe, /ipxe, /api/v1/bootconfig, boot-complete); repeatable. Any by default.") var bootNetwork: [String] = []
+    @Option(help: "Seconds a client has to send a whole request head.") var headerTimeout = 10
+    @Option(help: "Seconds after which an API connection without requests is closed (watches are not cut).") var idleTimeout = 120
 
     func run() async throws {
         var logger = Logger(label: "bootgate")
@@ -38,7 +44,25 @@ struct Serve: AsyncParsableCommand {
         let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let port = Int(parts.last!) else { throw ValidationError("--listen must be host:port, got \(listen)") }
         config.host = parts.dropLast().joined(separator: ":")
+        if config.host.hasPrefix("["), config.host.hasSuffix("]") { config.host = String(config.host.dropFirst().dropLast()) }
         config.port = port
+        if tokenFile == nil, !insecure, !Self.isLoopback(config.host) {
+            FileHandle.standardError.write(Data("bootgate: refusing to listen on \(listen) without --token-file: anyone reaching it could change what servers install (make tokens with `bootgate token create`, or pass --insecure)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let tokenFile {
+            do {
+                config.access = AccessPolicy(tokens: try TokenStore(path: tokenFile), bootNetworks: try bootNetworks())
+            } catch let error as TokenStore.Failure {
+                throw ValidationError("--token-file: \(error)")
+            }
+        } else {
+            config.access = AccessPolicy(tokens: nil, bootNetworks: try bootNetworks())
+        }
+        config.cors = CORSPolicy(origins: corsOrigin)
+        guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be at least 1 second") }
+        config.limits.headerTimeout = .seconds(headerTimeout)
+        config.limits.idleTimeout = .seconds(idleTimeout)
         config.dataDirectory = data
         config.examplesDirectory = examples == "none" ? nil : Self.findExamples(examples)
         config.settings.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -54,6 +78,17 @@ struct Serve: AsyncParsableCommand {
         }
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
         try await BootgateServer.run(config, renderers: registry, logger: logger)
+    }
+
+    func bootNetworks() throws -> [CIDR] {
+        try bootNetwork.map { text in
+            guard let cidr = CIDR(text) else { throw ValidationError("--boot-network \(text) is not a CIDR such as 192.168.10.0/24") }
+            return cidr
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The examples folder as given, else next to the binary's checkout (`.build/debug/..`).
@@ -80,6 +115,52 @@ struct OpenAPI: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(JSONWriter.bytes(OpenAPIDocument.json, trailingNewline: true)))
         } else {
             FileHandle.standardOutput.write(Data(OpenAPIDocument.yaml.utf8))
+        }
+    }
+}
+
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage API bearer tokens (the file holds only their SHA-256; a running server picks changes up within a second).",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a token and print it (once: only its digest is kept).")
+        @Option(help: "viewer, operator, bmc-agent or admin.") var role: String
+        @Option(help: "A name for the token (who or what uses it).") var name: String
+        @Option(help: "The token file (serve --token-file).") var file: String
+        func run() throws {
+            guard let role = Role(rawValue: role) else { throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
+            do {
+                print(try TokenStore.create(name: name, role: role, in: file))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Names and roles of the tokens.")
+        @Option(help: "The token file.") var file: String
+        func run() throws {
+            do {
+                for e in try TokenStore.read(file) { print("\(e.name)\t\(e.role.rawValue)") }
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a token by name.")
+        @Argument(help: "The token's name.") var name: String
+        @Option(help: "The token file.") var file: String
+        func run() throws {
+            do {
+                try TokenStore.revoke(name: name, in: file)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
     }
 }

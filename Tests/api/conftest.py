@@ -15,8 +15,8 @@ from bootgate_process import BINARY, ROOT, BootgateProcess  # noqa: E402
 class Server(BootgateProcess):
     """A bootgate process with HTTP helpers returning `Response`."""
 
-    def __init__(self, examples=True, extra=()):
-        super().__init__(examples=examples, extra=extra, prefix="bootgate-api-")
+    def __init__(self, examples=True, extra=(), wrapper=(), data=None):
+        super().__init__(examples=examples, extra=extra, prefix="bootgate-api-", wrapper=wrapper, data=data)
 
     # HTTP helpers -----------------------------------------------------------------------
     def request(self, method, path, body=None, content_type="application/json", headers=None, raw=False):

@@ -19,8 +19,11 @@ def free_port():
 
 
 class BootgateProcess:
-    def __init__(self, examples=True, extra=(), prefix="bootgate-test-"):
-        self.data = tempfile.mkdtemp(prefix=prefix)
+    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", wrapper=(), data=None):
+        self.data = data or tempfile.mkdtemp(prefix=prefix)
+        os.makedirs(self.data, exist_ok=True)
+        # A command the binary runs under, e.g. ("prlimit", "--nofile=256:256", "--").
+        self.wrapper = list(wrapper)
         self.port = free_port()
         self.examples = examples
         self.extra = list(extra)
@@ -33,7 +36,7 @@ class BootgateProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        args = [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
+        args = self.wrapper + [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
                 "--examples", os.path.join(ROOT, "examples") if self.examples else "none",
                 "--public-url", self.url, "--iscsi-portal", "127.0.0.1"] + self.extra
         for attempt in range(40):

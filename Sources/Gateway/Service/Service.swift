@@ -209,6 +209,9 @@ public struct ServiceSettings: Sendable {
     public var bootIdleTimeout: Duration = .seconds(60)
     /// Changes kept in memory for watch resumption; older ones come from the store's log.
     public var watchHistory = 1_000
+    /// Events a watcher may leave unread before it is cut off (it then resumes from its last
+    /// resourceVersion, as after any disconnect).
+    public var watchBuffer = 1_000
     /// Check hosts' configs when they are written and at start (`Service.precheck`). Off for
     /// the offline tools, which check what they are asked to themselves.
     public var precheckConfigs = true

@@ -1,0 +1,374 @@
+"""Hostile clients, cross-site pages and weak roles against the real binary on 127.0.0.1
+(issue 15). Each test here failed against the server before its fix."""
+import base64
+import json
+import os
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import HOSTS, Server, host
+
+SECRET = "S3cret-BMC-pw"
+MAC = "AC:1F:6B:8A:A7:9C"
+
+
+def proc_status(server, field):
+    """A /proc/<pid>/status figure in kB (VmRSS now, VmHWM the peak)."""
+    with open(f"/proc/{server.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def cpu_seconds(server):
+    with open(f"/proc/{server.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw(server, payload, timeout=5):
+    """Sends bytes on a fresh connection; returns (first answer bytes, closed afterwards?)."""
+    c = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    try:
+        c.sendall(payload)
+        data = c.recv(65536)
+        try:
+            rest = c.recv(65536)
+        except socket.timeout:
+            rest = None
+        return data, rest == b""
+    finally:
+        c.close()
+
+
+def set_password(server):
+    r = server.patch(HOSTS + "/server1", {"metadata": {"annotations": {"note": "x"}},
+                                          "spec": {"bmc": {"address": "10.0.0.9", "username": "ADMIN", "password": SECRET}}})
+    assert r.status == 200, r
+    assert SECRET not in r.text
+
+
+# --- cross-site requests ----------------------------------------------------------------
+
+def test_no_cors_by_default_and_foreign_origins_are_refused(server):
+    r = server.get("/api/v1/bootconfigs")
+    assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] is None
+    for path in ("/api/v1/bootconfigs", "/ipxe?mac=" + MAC, "/version"):
+        r = server.get(path, headers={"Origin": "http://evil.example"})
+        assert r.status == 403 and "cross-origin" in r.body["message"], (path, r)
+        assert r.headers["Access-Control-Allow-Origin"] is None
+    r = server.request("DELETE", "/api/v1/iscsi-cdroms/baremetalservices", headers={"Origin": "http://evil.example"})
+    assert r.status == 403
+    # The page bootgate serves itself is same-origin.
+    r = server.get("/api/v1/bootconfigs", headers={"Origin": server.url})
+    assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] is None
+    r = server.request("OPTIONS", "/api/v1/bootconfigs", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "DELETE"})
+    assert r.status == 403 and r.headers["Access-Control-Allow-Origin"] is None
+
+
+def test_cors_origin_names_the_only_pages_allowed():
+    s = Server(extra=["--cors-origin", "http://ui.example:8443", "--cors-origin", "https://ops.example"])
+    try:
+        r = s.request("OPTIONS", HOSTS + "/server1", headers={"Origin": "http://ui.example:8443", "Access-Control-Request-Method": "PATCH",
+                                                               "Access-Control-Request-Headers": "authorization,content-type"})
+        assert r.status == 204
+        assert r.headers["Access-Control-Allow-Origin"] == "http://ui.example:8443"
+        assert "PATCH" in r.headers["Access-Control-Allow-Methods"] and "Authorization" in r.headers["Access-Control-Allow-Headers"]
+        assert "Origin" in r.headers["Vary"]
+        r = s.get(HOSTS, headers={"Origin": "https://ops.example"})
+        assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "https://ops.example"
+        r = s.get(HOSTS, headers={"Origin": "http://ui.example:8444"})
+        assert r.status == 403 and r.headers["Access-Control-Allow-Origin"] is None
+    finally:
+        s.close()
+
+
+def test_form_or_text_posts_to_rpc_run_nothing(server):
+    call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "iscsicdroms.delete", "params": {"name": "baremetalservices"}})
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", ""):
+        r = server.post("/rpc", call, content_type=content_type)
+        assert r.status == 415, (content_type, r)
+    assert server.get("/api/v1/iscsi-cdroms/baremetalservices").status == 200
+    r = server.post("/rpc", {"jsonrpc": "2.0", "id": 1, "method": "system.version"})
+    assert r.status == 200 and r.body["result"]["server"] == "bootgate"
+
+
+def websocket_handshake(server, origin=None, token=None):
+    head = (f"GET /rpc/ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n")
+    if origin:
+        head += f"Origin: {origin}\r\n"
+    if token:
+        head += f"Authorization: Bearer {token}\r\n"
+    data, _ = raw(server, (head + "\r\n").encode(), timeout=3)
+    return int(data.split(b" ")[1])
+
+
+def test_websocket_upgrades_check_the_origin(server):
+    assert websocket_handshake(server) == 101  # no Origin: not a browser
+    assert websocket_handshake(server, origin=server.url) == 101
+    # Refused before the upgrade; Hummingbird answers a declined upgrade with 400.
+    assert websocket_handshake(server, origin="http://evil.example") == 400
+
+
+# --- YAML aliases -------------------------------------------------------------------------
+
+def billion_laughs():
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_billion_laughs_is_refused_fast_with_bounded_memory(server):
+    doc = billion_laughs()
+    assert len(doc) < 600
+    before = proc_status(server, "VmRSS")
+    started = time.time()
+    r = server.post("/api/v1/bootconfigs", doc, content_type="application/yaml")
+    elapsed = time.time() - started
+    assert r.status == 400 and "aliases are not supported" in r.body["message"], r
+    assert elapsed < 0.5, elapsed
+    # An alias as a mapping key: Yams hashes keys while composing (7 levels took 4.5 s).
+    keyed = "\n".join(doc.splitlines()[:7]) + "\nz: {? *g : 1}\n"
+    started = time.time()
+    r = server.post("/api/v1/bootconfigs", keyed, content_type="application/yaml")
+    assert r.status == 400 and time.time() - started < 0.5
+    assert proc_status(server, "VmRSS") - before < 20_000
+    # Anchors without aliases stay fine.
+    r = server.post("/api/v1/bootconfigs", "kind: BootConfig\nmetadata: {name: anchored}\nspec: &s {format: custom, data: {a.txt: hi}}\n",
+                    content_type="application/yaml")
+    assert r.status == 201, r
+
+
+# --- watchers that never read ----------------------------------------------------------------
+
+def test_watchers_that_never_read_are_cut_off_with_bounded_memory(server):
+    rv = server.get(HOSTS).body["metadata"]["resourceVersion"]
+    sleepers = []
+    for _ in range(20):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", server.port))
+        c.sendall(f"GET {HOSTS}?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sleepers.append(c)
+    time.sleep(0.5)
+    before = proc_status(server, "VmRSS")
+    filler = "x" * 2000
+    for batch in range(15):
+        calls = [{"jsonrpc": "2.0", "id": i, "method": "baremetalhosts.patch",
+                  "params": {"namespace": "default", "name": "server1", "body": {"metadata": {"annotations": {"n": f"{batch}-{i}-{filler}"}}}}}
+                 for i in range(1000)]
+        r = server.post("/rpc", calls)
+        assert r.status == 200 and all("result" in x for x in r.body)
+    grown = proc_status(server, "VmRSS") - before
+    assert grown < 100_000, f"{grown} kB"
+    # Each was disconnected: what reached its socket drains, then the connection ends.
+    for c in sleepers:
+        c.settimeout(10)
+        while c.recv(1 << 20):
+            pass
+        c.close()
+    # A watcher that reads is unaffected.
+    r = server.get(HOSTS + "?watch=true&timeoutSeconds=1")
+    assert r.status == 200 and b"ADDED" in r.payload
+
+
+# --- JSON-RPC batch answers -----------------------------------------------------------------
+
+def test_rpc_batch_answer_is_capped(server):
+    big = "#!/bin/sh\n" + ("echo " + "y" * 90 + "\n") * 40_000  # ~3.8 MB
+    r = server.post("/api/v1/bootconfigs", {"kind": "BootConfig", "metadata": {"name": "big"}, "spec": {"format": "custom", "data": {"run.sh": big}}})
+    assert r.status == 201, r
+    calls = [{"jsonrpc": "2.0", "id": i, "method": "bootconfigs.get", "params": {"name": "big"}} for i in range(100)]
+    body = json.dumps(calls)
+    assert len(body) < 9000
+    peak_before = proc_status(server, "VmHWM")
+    r = server.post("/rpc", body)
+    assert r.status == 200
+    answered = [x for x in r.body if "result" in x]
+    refused = [x for x in r.body if "error" in x]
+    assert len(r.body) == 100 and 1 <= len(answered) <= 5
+    assert all(x["error"]["code"] == -32001 and "too large" in x["error"]["message"] for x in refused)
+    assert len(r.payload) < 24 * 1024 * 1024
+    assert proc_status(server, "VmHWM") - peak_before < 300_000
+
+
+# --- secrets through JSON Patch and kubectl's annotation ------------------------------------
+
+def test_json_patch_cannot_copy_move_or_test_a_secret(server):
+    set_password(server)
+    attempts = [
+        [{"op": "copy", "from": "/spec/bmc/password", "path": "/metadata/annotations/leak"}],
+        [{"op": "move", "from": "/spec/bmc/password", "path": "/metadata/annotations/leak"}],
+        [{"op": "copy", "from": "/spec/bmc", "path": "/spec/ignition"}],
+        [{"op": "copy", "from": "/spec", "path": "/spec/ignition"}],
+        [{"op": "copy", "from": "/spec/bmc/password", "path": "/spec/ip"}],
+        [{"op": "test", "path": "/spec/bmc/password", "value": SECRET}],
+        [{"op": "test", "path": "/spec/bmc", "value": {"address": "10.0.0.9", "username": "ADMIN", "password": SECRET}}],
+    ]
+    for ops in attempts:
+        r = server.patch(HOSTS + "/server1", ops, content_type="application/json-patch+json")
+        assert r.status == 400, (ops, r)
+        assert SECRET not in r.text and "secret field" in r.body["message"]
+        r = server.post("/rpc", {"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.patch",
+                                 "params": {"namespace": "default", "name": "server1", "patchType": "json", "body": ops}})
+        assert "error" in r.body and SECRET not in r.text
+    # Nothing was changed, and the password is where it was.
+    assert SECRET not in server.get(HOSTS + "/server1").text
+    assert server.get(HOSTS + "/server1?includeSecrets=true").body["spec"]["bmc"]["password"] == SECRET
+    # Writing the password itself stays possible.
+    r = server.patch(HOSTS + "/server1", [{"op": "replace", "path": "/spec/bmc/password", "value": "new-pw"}], content_type="application/json-patch+json")
+    assert r.status == 200 and "new-pw" not in r.text
+
+
+def test_last_applied_annotation_never_holds_the_password(server):
+    manifest = host("applied", "52:54:00:aa:00:01", bmc={"address": "10.0.0.7", "username": "ADMIN", "password": SECRET})
+    annotated = json.loads(json.dumps(manifest))
+    annotated["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(manifest)}
+    r = server.post(HOSTS, annotated)
+    assert r.status == 201 and SECRET not in r.text
+    got = server.get(HOSTS + "/applied")
+    applied = json.loads(got.body["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    assert applied["spec"]["bmc"] == {"address": "10.0.0.7", "username": "ADMIN"}
+    assert SECRET not in got.text and SECRET not in server.get(HOSTS).text
+    assert server.get(HOSTS + "/applied?includeSecrets=true").body["spec"]["bmc"]["password"] == SECRET
+    for name in ("bootgate.sqlite", "bootgate.sqlite-wal"):
+        path = os.path.join(server.data, name)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                assert SECRET.encode() not in f.read(), name
+
+
+# --- the data folder ---------------------------------------------------------------------------
+
+def modes(folder):
+    return {name: stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode)
+            for name in ("bootgate.sqlite", "bootgate.sqlite-wal", "bootgate.sqlite-shm", "secret.key", "bootgate.lock")
+            if os.path.exists(os.path.join(folder, name))}
+
+
+def test_data_folder_is_private_whatever_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        data = str(tmp_path / "fresh" / "data")
+        s = Server(examples=True, data=data)
+        try:
+            assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+            found = modes(data)
+            assert set(found) >= {"bootgate.sqlite", "bootgate.sqlite-wal", "secret.key", "bootgate.lock"}
+            assert all(m == 0o600 for m in found.values()), found
+            # A folder left open by an earlier version is fixed at start.
+            s.stop()
+            os.chmod(data, 0o755)
+            for name in modes(data):
+                os.chmod(os.path.join(data, name), 0o644)
+            s.start()
+            assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+            assert all(m == 0o600 for m in modes(data).values()), modes(data)
+        finally:
+            s.close()
+    finally:
+        os.umask(old)
+
+
+# --- connections ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("payload", [b"GARBAGE\r\n\r\n", b"GET /ipxe HTTP/1.1\r\nBad Header\r\n\r\n",
+                                     b"GET /ipxe HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                                     b"\x16\x03\x01\x00\x05hello\r\n\r\n"])
+def test_malformed_requests_get_400_and_are_closed(server, payload):
+    data, closed = raw(server, payload)
+    assert data.startswith(b"HTTP/1.1 400 "), data
+    assert closed
+
+
+def slowloris(server, head, gap=0.1, limit=30):
+    """Sends a head a byte at a time; returns the seconds until the server closed, or None."""
+    c = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    started = time.time()
+    try:
+        for b in head:
+            c.sendall(bytes([b]))
+            time.sleep(gap)
+            if time.time() - started > limit:
+                return None
+    except OSError:
+        return time.time() - started
+    finally:
+        c.close()
+    return None
+
+
+def test_slowloris_is_closed_after_the_header_deadline():
+    s = Server(extra=["--header-timeout", "2"])
+    try:
+        for head in (b"GET /ipxe?mac=" + MAC.encode() + b" HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 300,
+                     b"POST /rpc HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 300):
+            closed = slowloris(s, head)
+            assert closed is not None and 1.5 < closed < 5, closed
+        # A slow but complete request still gets its answer.
+        data, _ = raw(s, b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert data.startswith(b"HTTP/1.1 200 ")
+    finally:
+        s.close()
+
+
+def test_connections_handed_to_the_api_have_an_idle_timeout():
+    s = Server(extra=["--idle-timeout", "2"])
+    try:
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.recv(65536).startswith(b"HTTP/1.1 200 ")
+        started = time.time()
+        assert c.recv(65536) == b""
+        assert time.time() - started < 6
+        # A watch is an answer in progress: it is not cut by the idle timeout.
+        w = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        w.sendall(f"GET {HOSTS}?watch=true&timeoutSeconds=5 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        got = b""
+        started = time.time()
+        while True:
+            chunk = w.recv(65536)
+            if not chunk or b"0\r\n\r\n" in chunk:
+                break
+            got += chunk
+        assert time.time() - started > 4.5 and b"ADDED" in got
+    finally:
+        s.close()
+
+
+def test_out_of_descriptors_ipxe_still_answers_and_nothing_spins():
+    """300 silent and slow connections against a 256-descriptor limit: the server caps its
+    connections below the limit and sheds the longest-waiting idle ones, so /ipxe answers."""
+    s = Server(wrapper=["prlimit", "--nofile=256:256", "--"])
+    held = []
+    try:
+        for i in range(300):
+            c = socket.socket()
+            c.settimeout(5)
+            c.connect(("127.0.0.1", s.port))
+            c.sendall(b"GET /ipxe?mac=" if i % 2 else b"G")
+            held.append(c)
+        time.sleep(1)
+        fds = len(os.listdir(f"/proc/{s.proc.pid}/fd"))
+        assert fds < 256
+        spent = cpu_seconds(s)
+        time.sleep(2)
+        assert cpu_seconds(s) - spent < 0.3
+        started = time.time()
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        c.sendall(f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert c.recv(65536).startswith(b"HTTP/1.1 200 ") and time.time() - started < 1
+        c.close()
+        r = s.get("/healthz")
+        assert r.status == 200
+    finally:
+        for c in held:
+            c.close()
+        s.close()
