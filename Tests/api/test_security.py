@@ -372,3 +372,295 @@ def test_out_of_descriptors_ipxe_still_answers_and_nothing_spins():
         for c in held:
             c.close()
         s.close()
+
+
+# --- safe defaults ---------------------------------------------------------------------------------
+
+def serve_args(tmp_path, *extra):
+    from conftest import BINARY
+    return [BINARY, "serve", "--data", str(tmp_path / "data"), "--examples", "none", *extra]
+
+
+def test_serve_defaults_to_loopback(tmp_path):
+    from conftest import BINARY
+    out = subprocess.run([BINARY, "serve", "--help"], capture_output=True, text=True).stdout
+    assert "default: 127.0.0.1:8082" in out
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "Makefile")) as f:
+        assert "LISTEN ?= 127.0.0.1:8082" in f.read()
+
+
+def test_a_wider_address_needs_a_token_file_or_insecure(tmp_path):
+    # Refused before anything binds: nothing listens beyond loopback during this test.
+    for address in ("0.0.0.0:18082", "[::]:18082", "192.0.2.1:18082"):
+        p = subprocess.run(serve_args(tmp_path, "--listen", address), capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "--token-file" in lines[0] and "--insecure" in lines[0], p.stderr
+    # With --insecure it goes on (and fails to bind 192.0.2.1, an address this machine lacks).
+    p = subprocess.run(serve_args(tmp_path, "--listen", "192.0.2.1:18082", "--insecure"), capture_output=True, text=True, timeout=30)
+    assert "--token-file" not in p.stderr and "refusing" not in p.stderr
+
+
+# --- tokens and roles ---------------------------------------------------------------------------------
+
+def token(file, role, name):
+    from conftest import BINARY
+    p = subprocess.run([BINARY, "token", "create", "--role", role, "--name", name, "--file", str(file)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """A server with a token file holding one token per role."""
+    folder = tmp_path_factory.mktemp("tokens")
+    file = folder / "tokens"
+    tokens = {role: token(file, role, f"t-{role}") for role in ("viewer", "operator", "bmc-agent", "admin")}
+    s = Server(extra=["--token-file", str(file)])
+    s.tokens = tokens
+    s.token_file = file
+    r = s.patch(HOSTS + "/server1", {"spec": {"bmc": {"address": "10.0.0.9", "username": "ADMIN", "password": SECRET}}},
+                headers=auth(tokens["admin"]))
+    assert r.status == 200, r
+    yield s
+    s.close()
+
+
+def auth(tok):
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def test_token_file_holds_digests_only(guarded):
+    from conftest import BINARY
+    text = open(guarded.token_file).read()
+    assert all(t not in text for t in guarded.tokens.values())
+    assert stat.S_IMODE(os.stat(guarded.token_file).st_mode) == 0o600
+    listed = subprocess.run([BINARY, "token", "list", "--file", str(guarded.token_file)], capture_output=True, text=True).stdout
+    assert "t-viewer\tviewer" in listed and "t-bmc-agent\tbmc-agent" in listed
+
+
+def test_tokens_are_picked_up_and_revoked_without_restart(guarded):
+    from conftest import BINARY
+    fresh = token(guarded.token_file, "viewer", "t-late")
+    deadline = time.time() + 5
+    while guarded.get(HOSTS, headers=auth(fresh)).status != 200:
+        assert time.time() < deadline, "a new token is not picked up"
+        time.sleep(0.2)
+    subprocess.run([BINARY, "token", "revoke", "t-late", "--file", str(guarded.token_file)], check=True)
+    deadline = time.time() + 5
+    while guarded.get(HOSTS, headers=auth(fresh)).status != 401:
+        assert time.time() < deadline, "a revoked token still works"
+        time.sleep(0.2)
+
+
+def operations(guarded):
+    """Every operation of the table, as the OpenAPI document generated from it lists them."""
+    doc = guarded.get("/openapi.json", headers=auth(guarded.tokens["viewer"])).body
+    ops = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                concrete = path.replace("{namespace}", "default").replace("{name}", "server1").replace("{filename}", "x")
+                ops.append((method.upper(), concrete, op["operationId"]))
+    assert len(ops) >= 40
+    return ops
+
+
+BOOT = {"boot.chain", "boot.ipxe", "boot.config", "boot.complete", "boot.ipxeBySourceIP", "boot.localboot"}
+
+
+def test_no_operation_bypasses_the_check(guarded):
+    """401 without a token and 403 for a role too weak, on REST and JSON-RPC, for every operation
+    but the boot path and /healthz."""
+    viewer = auth(guarded.tokens["viewer"])
+    for method, path, op_id in operations(guarded):
+        if op_id in BOOT or op_id == "system.health" or path == "/rpc":
+            continue
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        r = guarded.request(method, path, body, headers={"Accept": "application/json"})
+        assert r.status == 401, (op_id, r)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+        r = guarded.request(method, path, body, headers={"Authorization": "Bearer not-a-token"})
+        assert r.status == 401, (op_id, r)
+        rpc = guarded.post("/rpc", {"jsonrpc": "2.0", "id": 1, "method": op_id, "params": {}})
+        assert rpc.status == 200 and rpc.body["error"]["code"] in (401, -32602), (op_id, rpc)
+        if method != "GET":
+            r = guarded.request(method, path, body, headers=viewer)
+            assert r.status == 403, (op_id, r)
+        if "includeSecrets" in path or method == "GET":
+            r = guarded.request(method, path + ("&" if "?" in path else "?") + "includeSecrets=true", headers=viewer)
+            assert r.status == 403 or op_id in ("system.health",), (op_id, r)
+    # JSON-RPC with every parameter right: still 401 without a token.
+    rpc = guarded.post("/rpc", {"jsonrpc": "2.0", "id": 1, "method": "bootconfigs.get", "params": {"name": "coreos-builder"}})
+    assert rpc.body["error"]["code"] == 401
+    rpc = guarded.post("/rpc", {"jsonrpc": "2.0", "id": 1, "method": "rpc.discover"})
+    assert rpc.body["error"]["code"] == 401
+
+
+def test_the_boot_path_stays_open_and_healthz_too(guarded):
+    r = guarded.get("/ipxe?mac=" + MAC)
+    assert r.status == 200 and r.text.startswith("#!ipxe")
+    assert guarded.get("/boot.ipxe").status == 200
+    assert guarded.get("/healthz").status == 200
+    # boot-complete changes only the host whose address calls it: 127.0.0.1 is no host's.
+    assert guarded.post("/api/v1/boot-complete", {}).status == 404
+
+
+def test_pages_are_open_and_everything_else_is_not(guarded):
+    for path in ("/", "/index.html", "/app.js", "/api.js", "/style.css"):
+        r = guarded.get(path, raw=True)
+        assert r.status == 200 and b"server1" not in r.payload and SECRET.encode() not in r.payload, path
+    for path in ("/nope", "/api/v1/nope", "/rpc/ws", "/.env"):
+        assert guarded.get(path).status == 401, path
+    # Rendered configs (root passwords, keys) are data like any other: the boot lane checks too.
+    for path in ("/api/v1/bootconfigs/coreos-builder/serve", "/api/v1/namespaces/default/baremetalhosts/server1/preview"):
+        assert guarded.get(path).status == 401, path
+        assert guarded.get(path, headers=auth(guarded.tokens["viewer"])).status == 200, path
+
+
+def test_roles(guarded):
+    t = guarded.tokens
+    h = HOSTS + "/server1"
+    # Secrets: bmc-agent and admin only, in get, list and watch.
+    for role in ("viewer", "operator"):
+        assert guarded.get(h + "?includeSecrets=true", headers=auth(t[role])).status == 403
+        r = guarded.get(h, headers=auth(t[role]))
+        assert r.status == 200 and SECRET not in r.text
+    for role in ("bmc-agent", "admin"):
+        assert guarded.get(h + "?includeSecrets=true", headers=auth(t[role])).body["spec"]["bmc"]["password"] == SECRET
+        assert SECRET in guarded.get(HOSTS + "?includeSecrets=true", headers=auth(t[role])).text
+    r = guarded.get(HOSTS + "?watch=true&timeoutSeconds=1&includeSecrets=true", headers=auth(t["bmc-agent"]))
+    assert r.status == 200 and SECRET in r.text
+    assert guarded.get(HOSTS + "?watch=true&timeoutSeconds=1&includeSecrets=true", headers=auth(t["viewer"])).status == 403
+    # Operator: image, config, power; nothing else of a host, nothing of other kinds.
+    op = auth(t["operator"])
+    assert guarded.patch(h, {"spec": {"image": "localboot"}}, headers=op).status == 200
+    assert guarded.patch(h, {"spec": {"image": "coreos-live", "bootConfigRef": "coreos-builder", "online": True}}, headers=op).status == 200
+    assert guarded.patch(h, {"status": {"poweredOn": True}}, headers=op).status == 200
+    for change in ({"spec": {"ip": "192.168.10.99"}}, {"spec": {"bootMACAddress": "52:54:00:00:00:99"}},
+                   {"spec": {"bmc": {"password": "x"}}}, {"metadata": {"labels": {"a": "b"}}}):
+        r = guarded.patch(h, change, headers=op)
+        assert r.status == 403 and "may change only" in r.body["message"], (change, r)
+    r = guarded.patch(h, [{"op": "replace", "path": "/spec/ip", "value": "10.9.9.9"}], content_type="application/json-patch+json", headers=op)
+    assert r.status == 403
+    assert guarded.post(HOSTS, host("op-made", "52:54:00:00:00:98"), headers=op).status == 403
+    assert guarded.delete(h, headers=op).status == 403
+    assert guarded.patch("/api/v1/bootconfigs/coreos-builder", {"spec": {"description": "x"}}, headers=op).status == 403
+    assert guarded.post(h + "/refresh", {}, headers=op).status == 200
+    rpc = guarded.post("/rpc", [{"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.patch",
+                                 "params": {"namespace": "default", "name": "server1", "body": {"spec": {"image": "localboot"}}}},
+                                {"jsonrpc": "2.0", "id": 2, "method": "iscsicdroms.delete", "params": {"name": "baremetalservices"}}], headers=op)
+    assert "result" in rpc.body[0] and rpc.body[1]["error"]["code"] == 403
+    # BMC agent: reports power, changes nothing an operator decides.
+    agent = auth(t["bmc-agent"])
+    assert guarded.patch(h, {"status": {"poweredOn": False}}, headers=agent).status == 200
+    assert guarded.patch(h, {"spec": {"image": "coreos-live"}}, headers=agent).status == 403
+    # Admin: anything.
+    assert guarded.patch(h, {"spec": {"ip": "192.168.10.10"}}, headers=auth(t["admin"])).status == 200
+    assert guarded.post(HOSTS, host("admin-made", "52:54:00:00:00:97"), headers=auth(t["admin"])).status == 201
+    assert guarded.delete(HOSTS + "/admin-made", headers=auth(t["admin"])).status == 200
+
+
+def test_websocket_needs_a_token_and_checks_each_method(guarded):
+    assert websocket_handshake(guarded) == 400
+    assert websocket_handshake(guarded, token="not-a-token") == 400
+    assert websocket_handshake(guarded, token=guarded.tokens["viewer"]) == 101
+    # Per method over the socket: a viewer may watch but not delete, nor read secrets.
+    c = socket.create_connection(("127.0.0.1", guarded.port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    c.sendall((f"GET /rpc/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {guarded.tokens['viewer']}\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += c.recv(4096)
+    buf = buf.split(b"\r\n\r\n", 1)[1]
+
+    def send(obj):
+        data = json.dumps(obj).encode()
+        mask = os.urandom(4)
+        header = bytes([0x81]) + (bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + len(data).to_bytes(2, "big"))
+        c.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def receive():
+        nonlocal buf
+        while True:
+            if len(buf) >= 2:
+                n, start = buf[1] & 0x7F, 2
+                if n == 126:
+                    n, start = int.from_bytes(buf[2:4], "big"), 4
+                elif n == 127:
+                    n, start = int.from_bytes(buf[2:10], "big"), 10
+                if len(buf) >= start + n:
+                    payload, buf = buf[start:start + n], buf[start + n:]
+                    return json.loads(payload)
+            buf += c.recv(65536)
+
+    send({"jsonrpc": "2.0", "id": 1, "method": "iscsicdroms.delete", "params": {"name": "baremetalservices"}})
+    assert receive()["error"]["code"] == 403
+    send({"jsonrpc": "2.0", "id": 2, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True, "includeSecrets": True}})
+    assert receive()["error"]["code"] == 403
+    send({"jsonrpc": "2.0", "id": 3, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True}})
+    assert "subscription" in receive()["result"]
+    c.close()
+
+
+def test_boot_network_limits_the_boot_endpoints():
+    s = Server(extra=["--boot-network", "10.0.0.0/8"])
+    try:
+        r = s.get("/ipxe?mac=" + MAC)
+        assert r.status == 403 and "boot networks" in r.body["message"]
+        assert s.get("/api/v1/bootconfig").status == 403
+        assert s.post("/api/v1/boot-complete", {}).status == 403
+        assert s.get("/api/v1/bootconfigs").status == 200  # the API is not the boot path
+    finally:
+        s.close()
+    s = Server(extra=["--boot-network", "127.0.0.0/8", "--boot-network", "10.0.0.0/8"])
+    try:
+        assert s.get("/ipxe?mac=" + MAC).status == 200
+    finally:
+        s.close()
+
+
+@pytest.mark.skip(reason="kubectl sends no credentials over plain HTTP (kubernetes/kubectl#744): needs TLS")
+def test_kubectl_with_a_token_in_its_kubeconfig(guarded, tmp_path):
+    def kubectl(tok, *args):
+        config = tmp_path / "kubeconfig"
+        user = f"{{token: {tok}}}" if tok else "{}"
+        config.write_text(f"""apiVersion: v1
+kind: Config
+clusters:
+- cluster: {{server: "{guarded.url}"}}
+  name: bootgate
+contexts:
+- context: {{cluster: bootgate, user: u, namespace: default}}
+  name: bootgate
+current-context: bootgate
+users:
+- name: u
+  user: {user}
+""")
+        env = dict(os.environ, KUBECONFIG=str(config), HOME=str(tmp_path))
+        return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=60)
+
+    assert kubectl(None, "get", "bmh").returncode != 0
+    p = kubectl(guarded.tokens["viewer"], "get", "bmh")
+    assert p.returncode == 0 and "server1" in p.stdout
+    p = kubectl(guarded.tokens["viewer"], "delete", "icd", "baremetalservices")
+    assert p.returncode != 0 and "Forbidden" in p.stderr or "forbidden" in p.stderr.lower()
+    # kubectl apply as admin: the password stays out of the last-applied annotation.
+    manifest = tmp_path / "h.yaml"
+    manifest.write_text(f"""apiVersion: v1
+kind: BareMetalHost
+metadata: {{name: kubectl-applied, namespace: default}}
+spec:
+  bootMACAddress: "52:54:00:aa:00:02"
+  bmc: {{address: 10.0.0.8, username: ADMIN, password: {SECRET}}}
+""")
+    p = kubectl(guarded.tokens["admin"], "apply", "-f", str(manifest))
+    assert p.returncode == 0, p.stderr
+    p = kubectl(guarded.tokens["admin"], "get", "bmh", "kubectl-applied", "-o", "yaml")
+    assert p.returncode == 0 and "last-applied-configuration" in p.stdout and SECRET not in p.stdout
+    p = kubectl(guarded.tokens["admin"], "apply", "-f", str(manifest))
+    assert p.returncode == 0, p.stderr
+    r = guarded.get(HOSTS + "/kubectl-applied?includeSecrets=true", headers=auth(guarded.tokens["admin"]))
+    assert r.body["spec"]["bmc"]["password"] == SECRET
