@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Listen on a non-loopback address without a token file: anyone who reaches the port may change what servers install.") var insecure = false
     @Option(help: "An origin (https://ui.example:8443) whose web pages may call the API; repeatable. None by default.") var corsOrigin: [String] = []
     @Option(help: "A network (CIDR) allowed to use the boot endpoints (/boot.ipxe, /ipxe, /api/v1/bootconfig, boot-complete); repeatable. Any by default.") var bootNetwork: [String] = []
+    @Option(help: "PEM certificate (chain): serve HTTPS. kubectl sends tokens only over HTTPS.") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(help: "Seconds a client has to send a whole request head.") var headerTimeout = 10
     @Option(help: "Seconds after which an API connection without requests is closed (watches are not cut).") var idleTimeout = 120
 
@@ -60,6 +62,9 @@ struct Serve: AsyncParsableCommand {
             config.access = AccessPolicy(tokens: nil, bootNetworks: try bootNetworks())
         }
         config.cors = CORSPolicy(origins: corsOrigin)
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        config.tlsCertificate = tlsCert
+        config.tlsKey = tlsKey
         guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be at least 1 second") }
         config.limits.headerTimeout = .seconds(headerTimeout)
         config.limits.idleTimeout = .seconds(idleTimeout)

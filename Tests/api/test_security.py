@@ -621,15 +621,45 @@ def test_boot_network_limits_the_boot_endpoints():
         s.close()
 
 
-@pytest.mark.skip(reason="kubectl sends no credentials over plain HTTP (kubernetes/kubectl#744): needs TLS")
-def test_kubectl_with_a_token_in_its_kubeconfig(guarded, tmp_path):
+@pytest.fixture(scope="module")
+def tls_guarded(tmp_path_factory):
+    """A server with tokens behind HTTPS (a self-signed certificate for 127.0.0.1)."""
+    import ssl
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key, file = folder / "cert.pem", folder / "key.pem", folder / "tokens"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    tokens = {role: token(file, role, f"t-{role}") for role in ("viewer", "admin")}
+    context = ssl.create_default_context(cafile=str(cert))
+    s = Server(extra=["--token-file", str(file), "--tls-cert", str(cert), "--tls-key", str(key)], ssl_context=context)
+    s.tokens, s.cert = tokens, cert
+    yield s
+    s.close()
+
+
+def test_tls_serves_the_api_and_the_boot_lane(tls_guarded):
+    s = tls_guarded
+    assert s.get("/ipxe?mac=" + MAC).text.startswith("#!ipxe")
+    assert s.get(HOSTS).status == 401
+    assert s.get(HOSTS, headers=auth(s.tokens["viewer"])).status == 200
+    # Plain HTTP on the TLS port gets nowhere.
+    data, closed = raw(s, b"GET /ipxe HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert not data.startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.skipif(not __import__("shutil").which("kubectl"), reason="kubectl not installed")
+def test_kubectl_with_a_token_in_its_kubeconfig(tls_guarded, tmp_path):
+    """kubectl sends a token only over HTTPS (kubernetes/kubectl#744), hence TLS here."""
+    guarded = tls_guarded
+
     def kubectl(tok, *args):
         config = tmp_path / "kubeconfig"
         user = f"{{token: {tok}}}" if tok else "{}"
         config.write_text(f"""apiVersion: v1
 kind: Config
 clusters:
-- cluster: {{server: "{guarded.url}"}}
+- cluster: {{server: "{guarded.url}", certificate-authority: "{guarded.cert}"}}
   name: bootgate
 contexts:
 - context: {{cluster: bootgate, user: u, namespace: default}}
@@ -642,11 +672,12 @@ users:
         env = dict(os.environ, KUBECONFIG=str(config), HOME=str(tmp_path))
         return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=60)
 
-    assert kubectl(None, "get", "bmh").returncode != 0
+    p = kubectl(None, "get", "bmh")
+    assert p.returncode != 0  # kubectl asks for a username on 401 and gets EOF
     p = kubectl(guarded.tokens["viewer"], "get", "bmh")
-    assert p.returncode == 0 and "server1" in p.stdout
+    assert p.returncode == 0 and "server1" in p.stdout, p.stderr
     p = kubectl(guarded.tokens["viewer"], "delete", "icd", "baremetalservices")
-    assert p.returncode != 0 and "Forbidden" in p.stderr or "forbidden" in p.stderr.lower()
+    assert p.returncode != 0 and "forbidden" in p.stderr.lower(), p.stderr
     # kubectl apply as admin: the password stays out of the last-applied annotation.
     manifest = tmp_path / "h.yaml"
     manifest.write_text(f"""apiVersion: v1

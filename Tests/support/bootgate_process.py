@@ -19,11 +19,13 @@ def free_port():
 
 
 class BootgateProcess:
-    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", wrapper=(), data=None):
+    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", wrapper=(), data=None, ssl_context=None):
         self.data = data or tempfile.mkdtemp(prefix=prefix)
         os.makedirs(self.data, exist_ok=True)
         # A command the binary runs under, e.g. ("prlimit", "--nofile=256:256", "--").
         self.wrapper = list(wrapper)
+        # Set for a server started with --tls-cert: https, trusting that certificate.
+        self.ssl_context = ssl_context
         self.port = free_port()
         self.examples = examples
         self.extra = list(extra)
@@ -33,7 +35,7 @@ class BootgateProcess:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     def start(self):
         args = self.wrapper + [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
@@ -50,7 +52,7 @@ class BootgateProcess:
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
+                urllib.request.urlopen(self.url + "/healthz", timeout=1, context=self.ssl_context).read()
                 return
             except Exception:
                 if self.proc.poll() is not None:

@@ -333,8 +333,11 @@ struct InlineLaneChannel<Inner: ServerChildChannel>: ServerChildChannel {
                 channel.closeFuture.whenComplete { [guardian] _ in guardian.closed(channel) }
                 let deadline = RequestDeadline(timeout: .init(limits.headerTimeout), channel: channel, guardian: guardian)
                 let ops = channel.pipeline.syncOperations
-                try ops.addHandler(InlineRouteHandler(lane: lane, handedOver: handedOver, idleTimeout: .init(idleTimeout), deadline: deadline), position: .first)
-                try ops.addHandler(RequestDeadline.RawSide(deadline), position: .first)
+                // In front of HTTP, behind TLS when there is TLS: both read plain bytes.
+                let encoder = try ops.handler(type: HTTPResponseEncoder.self)
+                let inline = InlineRouteHandler(lane: lane, handedOver: handedOver, idleTimeout: .init(idleTimeout), deadline: deadline)
+                try ops.addHandler(inline, position: .before(encoder))
+                try ops.addHandler(RequestDeadline.RawSide(deadline), position: .before(inline))
                 let decoder = try ops.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
                 try ops.addHandler(RequestDeadline.HeadSide(deadline), position: .after(decoder))
             } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
@@ -17,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var limits = ConnectionLimits()
     /// nil: the descriptor limit less a reserve (`ConnectionGuard`).
     public var maxConnections: Int?
+    /// PEM files: the listener speaks HTTPS (the boot path too; iPXE must then trust the CA).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
     public var dataDirectory = "./data"
     /// Seed objects loaded into an empty store; nil to start empty.
     public var examplesDirectory: String?
@@ -42,8 +46,12 @@ public enum BootgateServer {
         let lane = InlineLane(runner: runner, operations: OperationTable.all, serverName: serverName)
         let limits = config.limits
         let guardian = ConnectionGuard(maxConnections: config.maxConnections, logger: logger)
-        let server = HTTPServerBuilder { responder in
-            InlineLaneChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: limits.http1)) { head, channel, _ in
+        let tls = try config.tlsCertificate.map { cert in
+            TLSConfiguration.makeServerConfiguration(certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
+                                                     privateKey: .privateKey(try NIOSSLPrivateKey(file: config.tlsKey ?? cert, format: .pem)))
+        }
+        let server = HTTPServerBuilder { responder -> any ServerChildChannel in
+            let plain = InlineLaneChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: limits.http1)) { head, channel, _ in
                 guard head.path?.split(separator: "?").first == "/rpc/ws" else { return .dontUpgrade }
                 // A page on another site must not open it (browsers send Origin, and CORS does
                 // not cover WebSockets); the token is checked here and per method after.
@@ -56,6 +64,8 @@ public enum BootgateServer {
                 let session = JSONRPCWebSocketSession(server: rpc, caller: .init(remoteIP: channel.remoteAddress?.ipAddress ?? "", authorization: authorization))
                 return .upgrade([:]) { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
             }, lane: lane, idleTimeout: config.settings.bootIdleTimeout, limits: limits, guardian: guardian)
+            guard let tls else { return plain }
+            return try TLSChannel(plain, tlsConfiguration: tls)
         }
         let app = Application(responder: responder, server: server,
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: serverName),
