@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(help: "Seconds a client has to send a whole request head.") var headerTimeout = 10
     @Option(help: "Seconds after which an API connection without requests is closed (watches are not cut).") var idleTimeout = 120
+    @Option(help: "Seconds a client has to send a request body once its head is in (watches are not cut).") var bodyTimeout = 60
+    @Option(help: "Watches one client address may hold open.") var maxWatchesPerClient = 200
+    @Option(help: "Connections held at once; by default the descriptor limit less 64. Past it, the longest-idle one is closed.") var maxConnections: Int?
 
     func run() async throws {
         var logger = Logger(label: "bootgate")
@@ -68,6 +71,10 @@ struct Serve: AsyncParsableCommand {
         guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be at least 1 second") }
         config.limits.headerTimeout = .seconds(headerTimeout)
         config.limits.idleTimeout = .seconds(idleTimeout)
+        guard bodyTimeout > 0, maxWatchesPerClient > 0 else { throw ValidationError("--body-timeout and --max-watches-per-client must be at least 1") }
+        config.limits.bodyTimeout = .seconds(bodyTimeout)
+        config.settings.maxWatchesPerClient = maxWatchesPerClient
+        config.maxConnections = maxConnections
         config.dataDirectory = data
         config.examplesDirectory = examples == "none" ? nil : Self.findExamples(examples)
         config.settings.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL

@@ -695,3 +695,65 @@ spec:
     assert p.returncode == 0, p.stderr
     r = guarded.get(HOSTS + "/kubectl-applied?includeSecrets=true", headers=auth(guarded.tokens["admin"]))
     assert r.body["spec"]["bmc"]["password"] == SECRET
+
+
+# --- limits ------------------------------------------------------------------------------------------
+
+def test_body_header_and_url_limits(server):
+    r = server.post("/api/v1/bootconfigs", b"{" + b" " * (17 * 1024 * 1024) + b"}")
+    assert r.status == 413
+    many = "".join(f"X-H{i}: v\r\n" for i in range(150))
+    for path in ("/ipxe?mac=" + MAC, "/version"):
+        data, closed = raw(server, f"GET {path} HTTP/1.1\r\nHost: x\r\n{many}\r\n".encode())
+        assert data.startswith(b"HTTP/1.1 400 ") and closed, (path, data[:40])
+        data, closed = raw(server, f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Big: {'b' * 20000}\r\n\r\n".encode())
+        assert data.startswith(b"HTTP/1.1 400 ") and closed, (path, data[:40])
+        r = server.get(path + ("&" if "?" in path else "?") + "pad=" + "p" * 9000)
+        assert r.status == 414, (path, r)
+
+
+def test_body_deadline_cuts_slow_uploads_but_not_watches():
+    s = Server(extra=["--body-timeout", "2"])
+    try:
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.sendall(b"POST /api/v1/bootconfigs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        started = time.time()
+        answer = b""
+        try:
+            for _ in range(100):
+                c.sendall(b" ")
+                time.sleep(0.1)
+        except OSError:
+            pass
+        try:
+            answer = c.recv(65536)
+        except OSError:
+            pass
+        assert time.time() - started < 6
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer
+        r = s.get(HOSTS + "?watch=true&timeoutSeconds=4")
+        assert r.status == 200 and r.text.count("ADDED") == 1
+    finally:
+        s.close()
+
+
+def test_watches_per_client_are_capped():
+    s = Server(extra=["--max-watches-per-client", "3"])
+    try:
+        held = []
+        for _ in range(3):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+            c.sendall(f"GET {HOSTS}?watch=true HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert c.recv(65536).startswith(b"HTTP/1.1 200 ")
+            held.append(c)
+        r = s.get(HOSTS + "?watch=true")
+        assert r.status == 429 and r.headers["Retry-After"] == "5" and "watches open" in r.body["message"]
+        held.pop().close()
+        deadline = time.time() + 5
+        while s.get(HOSTS + "?watch=true&timeoutSeconds=1").status != 200:
+            assert time.time() < deadline
+            time.sleep(0.2)
+        for c in held:
+            c.close()
+    finally:
+        s.close()

@@ -125,6 +125,7 @@ enum ResourceOperations {
                                    allowBookmarks: req.flag("allowWatchBookmarks"), timeoutSeconds: timeout,
                                    keepAlive: service.settings.watchKeepAlive)
         request.control = req.watchControl
+        request.client = req.remoteIP
         return .watch(kind, try await service.watch(request))
     }
 

@@ -100,7 +100,8 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .complete(let head, let length):
                 // A client that pipelines without reading its answers gets Hummingbird's
                 // backpressure instead of an ever-growing write buffer here.
-                guard context.channel.isWritable else { break }
+                // A head longer than the decoder takes is left to it too (and refused there).
+                guard context.channel.isWritable, length <= Self.maxHead else { break }
                 if let (operation, request) = lane.match(target: head.target, headers: head.headers, peerIP: peerIP(context)),
                    let reply = lane.answer(operation, request) {
                     context.write(wrapOutboundOut(lane.encode(reply, allocator: context.channel.allocator)), promise: nil)
@@ -260,7 +261,9 @@ struct InlineLane: Sendable {
             path = target[...]
             query = nil
         }
-        guard case .found(let operation, let params) = router.match(method: "GET", path: String(path)) else { return nil }
+        // Longer targets and more headers go on to the responder and NIO's decoder, which refuse them.
+        guard target.utf8.count <= ConnectionLimits.defaultMaxURILength, headers.count <= ConnectionLimits.defaultMaxHeaderFieldCount,
+              case .found(let operation, let params) = router.match(method: "GET", path: String(path)) else { return nil }
         // A browser's cross-origin request: the responder's CORS rules decide.
         if headers.contains(where: { $0.name == "origin" }) { return nil }
         var req = OperationRequest()
@@ -331,7 +334,7 @@ struct InlineLaneChannel<Inner: ServerChildChannel>: ServerChildChannel {
             do {
                 guardian.admit(channel)
                 channel.closeFuture.whenComplete { [guardian] _ in guardian.closed(channel) }
-                let deadline = RequestDeadline(timeout: .init(limits.headerTimeout), channel: channel, guardian: guardian)
+                let deadline = RequestDeadline(timeout: .init(limits.headerTimeout), bodyTimeout: .init(limits.bodyTimeout), channel: channel, guardian: guardian)
                 let ops = channel.pipeline.syncOperations
                 // In front of HTTP, behind TLS when there is TLS: both read plain bytes.
                 let encoder = try ops.handler(type: HTTPResponseEncoder.self)

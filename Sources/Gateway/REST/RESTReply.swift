@@ -50,6 +50,7 @@ struct RESTReply: Sendable {
     static func error(_ error: APIError) -> RESTReply {
         var reply = json(error.status, status: error.code)
         if error.code == 401 { reply.headers[.wwwAuthenticate] = "Bearer realm=\"bootgate\"" }
+        if let seconds = error.retryAfter { reply.headers[.retryAfter] = String(seconds) }
         return reply
     }
 

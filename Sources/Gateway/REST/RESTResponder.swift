@@ -20,10 +20,13 @@ public struct RESTResponder: HTTPResponder {
     /// Requests not in the operation table (the web page, its assets) go here.
     let fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)?
     static let maxBody = 16 * 1024 * 1024
+    let maxURILength: Int
 
     public init(runner: OperationRunner, cors: CORSPolicy = CORSPolicy(), operations: [Operation] = OperationTable.all,
+                maxURILength: Int = ConnectionLimits.defaultMaxURILength,
                 fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)? = nil) {
         self.runner = runner
+        self.maxURILength = maxURILength
         self.router = OperationRouter(operations)
         self.cors = cors
         self.rpcServer = JSONRPCServer(runner: runner, operations: operations)
@@ -44,6 +47,9 @@ public struct RESTResponder: HTTPResponder {
         // A browser on another site's page sends its Origin; nothing runs for it unless listed.
         guard cors.permits(origin: origin, host: request.head.authority) else {
             return Self.error(AccessPolicy.forbidden("cross-origin requests from \(origin ?? "") are refused; start bootgate with --cors-origin \(origin ?? "") to allow that page"))
+        }
+        guard request.uri.string.utf8.count <= maxURILength else {
+            return Self.error(APIError(code: 414, reason: "URITooLong", message: "the request target is longer than \(maxURILength) bytes"))
         }
         var response = try await route(request, context)
         cors.addHeaders(to: &response.headers, origin: origin)

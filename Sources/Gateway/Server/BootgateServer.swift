@@ -41,7 +41,7 @@ public enum BootgateServer {
         let assets = StaticAssets()
         let runner = OperationRunner(service: service, policy: config.access)
         let cors = config.cors, policy = config.access
-        let responder = RESTResponder(runner: runner, cors: cors) { request, _ in assets.response(for: request) }
+        let responder = RESTResponder(runner: runner, cors: cors, maxURILength: config.limits.maxURILength) { request, _ in assets.response(for: request) }
         let rpc = responder.rpcServer
         let lane = InlineLane(runner: runner, operations: OperationTable.all, serverName: serverName)
         let limits = config.limits

@@ -16,6 +16,9 @@ final class RequestDeadline {
 
     private(set) var phase = Phase.idle
     private let timeout: TimeAmount
+    /// A request's body must be read this long after its head (a watch has none, so its
+    /// stream is never cut by this).
+    private let bodyTimeout: TimeAmount
     private var timer: Scheduled<Void>?
     /// The first handler's context: answers written here go straight to the socket.
     private var context: ChannelHandlerContext?
@@ -26,8 +29,9 @@ final class RequestDeadline {
     private let channel: any Channel
     private var waiting = true
 
-    init(timeout: TimeAmount, channel: any Channel, guardian: ConnectionGuard? = nil) {
+    init(timeout: TimeAmount, bodyTimeout: TimeAmount = .seconds(60), channel: any Channel, guardian: ConnectionGuard? = nil) {
         self.timeout = timeout
+        self.bodyTimeout = bodyTimeout
         self.channel = channel
         self.guardian = guardian
     }
@@ -54,6 +58,16 @@ final class RequestDeadline {
         pendingResponses += 1
         cancelTimer()
         updateWaiting()
+        if let context {
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: bodyTimeout) { loopBound.value.bodyExpired() }
+        }
+    }
+
+    private func bodyExpired() {
+        timer = nil
+        guard phase == .inRequest else { return }
+        reject(.requestTimeout)
     }
 
     func responseEnded() {

@@ -13,6 +13,8 @@ public struct WatchRequest: Sendable {
     public var keepAlive: Duration
     /// Set by a transport that must end the watch from outside (its client hung up).
     public var control: WatchControl?
+    /// Who watches (the peer address), for `ServiceSettings.maxWatchesPerClient`; empty: not counted.
+    public var client = ""
 
     public init(kind: ResourceKind, query: Service.ListQuery = .init(), resourceVersion: String = "", allowBookmarks: Bool = false,
                 timeoutSeconds: Int? = nil, keepAlive: Duration = .seconds(30)) {
@@ -81,6 +83,25 @@ public enum WatchItem: Sendable {
 
 extension Service {
     public func watch(_ request: WatchRequest) async throws(APIError) -> AsyncStream<WatchItem> {
+        var release: (@Sendable () -> Void)?
+        if !request.client.isEmpty {
+            guard let r = watchQuota.take(request.client) else {
+                var e = APIError(code: 429, reason: "TooManyRequests",
+                                 message: "\(request.client) has \(settings.maxWatchesPerClient) watches open already; close one first")
+                e.retryAfter = 5
+                throw e
+            }
+            release = r
+        }
+        do {
+            return try await openWatch(request, release: release)
+        } catch {
+            release?()
+            throw error
+        }
+    }
+
+    private func openWatch(_ request: WatchRequest, release: (@Sendable () -> Void)?) async throws(APIError) -> AsyncStream<WatchItem> {
         let kind = request.kind
         var initial: [WatchItem] = []
         var after: Int64
@@ -164,6 +185,7 @@ extension Service {
         continuation.onTermination = { _ in
             forward.cancel()
             ticker.cancel()
+            release?()
         }
         control?.attach { continuation.finish() }
         return stream

@@ -20,6 +20,7 @@ public final class Service: Sendable {
     let prechecks = PrecheckQueue()
     let applied: AppliedRevision
     let logger: Logger
+    let watchQuota: WatchQuota
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
         let snapshot = try await store.load()
@@ -54,6 +55,7 @@ public final class Service: Sendable {
         self.store = store
         self.index = index
         self.applied = AppliedRevision(index.revision)
+        self.watchQuota = WatchQuota(perClient: settings.maxWatchesPerClient)
         self.boot = BootResolver(index: index, settings: settings, renderers: renderers)
         self.hub = hub
         self.settings = settings
@@ -212,6 +214,8 @@ public struct ServiceSettings: Sendable {
     /// Events a watcher may leave unread before it is cut off (it then resumes from its last
     /// resourceVersion, as after any disconnect).
     public var watchBuffer = 1_000
+    /// Watches one client address may hold open at once (REST and WebSocket together).
+    public var maxWatchesPerClient = 200
     /// Check hosts' configs when they are written and at start (`Service.precheck`). Off for
     /// the offline tools, which check what they are asked to themselves.
     public var precheckConfigs = true
