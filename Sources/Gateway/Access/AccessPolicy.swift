@@ -45,6 +45,18 @@ public struct AccessPolicy: Sendable {
         return .admin
     }
 
+    /// What an operation needs, in words, for the OpenAPI document (`x-bootgate-access`).
+    static func describe(_ op: Operation) -> (text: String, needsToken: Bool) {
+        switch need(op) {
+        case .boot: return ("boot path: no token; limited to --boot-network when set", false)
+        case .open: return ("open", false)
+        case .read: return ("any role; includeSecrets=true needs bmc-agent or admin", true)
+        case .hostWrite: return ("admin; operator and bmc-agent for their host fields only (docs/security.md)", true)
+        case .hostAction: return ("operator or admin", true)
+        case .admin: return ("admin", true)
+        }
+    }
+
     /// The request with its grant, or 401 (no or unknown token) / 403 (role or address).
     func authorize(_ op: Operation, _ request: OperationRequest) throws(APIError) -> OperationRequest {
         var req = request
