@@ -2,7 +2,7 @@
 .PHONY: run test build unit api contract e2e ui bench
 
 DATA ?= ./data
-LISTEN ?= 0.0.0.0:8082
+LISTEN ?= 127.0.0.1:8082
 
 run:
 	scripts/install-deps.sh build

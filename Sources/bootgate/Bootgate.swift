@@ -11,7 +11,7 @@ struct Bootgate: AsyncParsableCommand {
         commandName: "bootgate",
         abstract: "Decides and serves how bare-metal servers boot.",
         version: GatewayVersion.string,
-        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, Migrate.self, OpenAPI.self],
+        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -19,7 +19,7 @@ struct Bootgate: AsyncParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server.")
 
-    @Option(help: "Address and port to listen on.") var listen = "0.0.0.0:8082"
+    @Option(help: "Address and port to listen on. Any address but loopback needs --token-file (or --insecure).") var listen = "127.0.0.1:8082"
     @Option(help: "Data folder (SQLite store).") var data = "./data"
     @Option(help: "Front an mkube at this URL (http://HOST:8082) instead of using the embedded store.") var upstream: String?
     @Option(help: "Keep objects in etcd instead of the embedded store: etcd://HOST:PORT,HOST:PORT,… (several replicas may share it).") var store: String?
@@ -40,6 +40,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "BMCs read at once.") var powerConcurrency = 16
     @Option(help: "Seconds one BMC call may take.") var powerTimeout = 10
     @Option(help: "The ipmitool executable.") var ipmitool = "ipmitool"
+    @Option(help: "Bearer tokens (made with `bootgate token create`); without one the API is open to whoever reaches it.") var tokenFile: String?
+    @Flag(help: "Listen on a non-loopback address without a token file: anyone who reaches the port may change what servers install.") var insecure = false
+    @Option(help: "An origin (https://ui.example:8443) whose web pages may call the API; repeatable. None by default.") var corsOrigin: [String] = []
+    @Option(help: "A network (CIDR) allowed to use the boot endpoints (/boot.ipxe, /ipxe, /api/v1/bootconfig, boot-complete); repeatable. Any by default.") var bootNetwork: [String] = []
+    @Option(help: "PEM certificate (chain): serve HTTPS. kubectl sends tokens only over HTTPS.") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(help: "Seconds a client has to send a whole request head.") var headerTimeout = 10
+    @Option(help: "Seconds after which an API connection without requests is closed (watches are not cut).") var idleTimeout = 120
+    @Option(help: "Seconds a client has to send a request body once its head is in (watches are not cut).") var bodyTimeout = 60
+    @Option(help: "Watches one client address may hold open.") var maxWatchesPerClient = 200
+    @Option(help: "Connections held at once; by default the descriptor limit less 64. Past it, the longest-idle one is closed.") var maxConnections: Int?
 
     func run() async throws {
         var logger = Logger(label: "bootgate")
@@ -48,7 +59,32 @@ struct Serve: AsyncParsableCommand {
         let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let port = Int(parts.last!) else { throw ValidationError("--listen must be host:port, got \(listen)") }
         config.host = parts.dropLast().joined(separator: ":")
+        if config.host.hasPrefix("["), config.host.hasSuffix("]") { config.host = String(config.host.dropFirst().dropLast()) }
         config.port = port
+        if tokenFile == nil, !insecure, !Self.isLoopback(config.host) {
+            FileHandle.standardError.write(Data("bootgate: refusing to listen on \(listen) without --token-file: anyone reaching it could change what servers install (make tokens with `bootgate token create`, or pass --insecure)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let tokenFile {
+            do {
+                config.access = AccessPolicy(tokens: try TokenStore(path: tokenFile), bootNetworks: try bootNetworks())
+            } catch let error as TokenStore.Failure {
+                throw ValidationError("--token-file: \(error)")
+            }
+        } else {
+            config.access = AccessPolicy(tokens: nil, bootNetworks: try bootNetworks())
+        }
+        config.cors = CORSPolicy(origins: corsOrigin)
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        config.tlsCertificate = tlsCert
+        config.tlsKey = tlsKey
+        guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be at least 1 second") }
+        config.limits.headerTimeout = .seconds(headerTimeout)
+        config.limits.idleTimeout = .seconds(idleTimeout)
+        guard bodyTimeout > 0, maxWatchesPerClient > 0 else { throw ValidationError("--body-timeout and --max-watches-per-client must be at least 1") }
+        config.limits.bodyTimeout = .seconds(bodyTimeout)
+        config.settings.maxWatchesPerClient = maxWatchesPerClient
+        config.maxConnections = maxConnections
         config.dataDirectory = data
         if let store {
             guard upstream == nil else { throw ValidationError("--store and --upstream exclude each other: bootgate either keeps objects or fronts mkube") }
@@ -100,6 +136,17 @@ struct Serve: AsyncParsableCommand {
         return members.map { (tls ? "https://" : "http://") + $0 }
     }
 
+    func bootNetworks() throws -> [CIDR] {
+        try bootNetwork.map { text in
+            guard let cidr = CIDR(text) else { throw ValidationError("--boot-network \(text) is not a CIDR such as 192.168.10.0/24") }
+            return cidr
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     /// The examples folder as given, else next to the binary's checkout (`.build/debug/..`).
     static func findExamples(_ path: String) -> String? {
         if FileManager.default.fileExists(atPath: path) { return path }
@@ -124,6 +171,52 @@ struct OpenAPI: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(JSONWriter.bytes(OpenAPIDocument.json, trailingNewline: true)))
         } else {
             FileHandle.standardOutput.write(Data(OpenAPIDocument.yaml.utf8))
+        }
+    }
+}
+
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage API bearer tokens (the file holds only their SHA-256; a running server picks changes up within a second).",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a token and print it (once: only its digest is kept).")
+        @Option(help: "viewer, operator, bmc-agent or admin.") var role: String
+        @Option(help: "A name for the token (who or what uses it).") var name: String
+        @Option(help: "The token file (serve --token-file).") var file: String
+        func run() throws {
+            guard let role = Role(rawValue: role) else { throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
+            do {
+                print(try TokenStore.create(name: name, role: role, in: file))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Names and roles of the tokens.")
+        @Option(help: "The token file.") var file: String
+        func run() throws {
+            do {
+                for e in try TokenStore.read(file) { print("\(e.name)\t\(e.role.rawValue)") }
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a token by name.")
+        @Argument(help: "The token's name.") var name: String
+        @Option(help: "The token file.") var file: String
+        func run() throws {
+            do {
+                try TokenStore.revoke(name: name, in: file)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
     }
 }

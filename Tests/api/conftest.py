@@ -15,8 +15,9 @@ from bootgate_process import BINARY, ROOT, BootgateProcess  # noqa: E402
 class Server(BootgateProcess):
     """A bootgate process with HTTP helpers returning `Response`."""
 
-    def __init__(self, examples=True, extra=(), key_from=None, power=False):
-        super().__init__(examples=examples, extra=extra, prefix="bootgate-api-", key_from=key_from, power=power)
+    def __init__(self, examples=True, extra=(), key_from=None, power=False, wrapper=(), data=None, ssl_context=None):
+        super().__init__(examples=examples, extra=extra, prefix="bootgate-api-", key_from=key_from, power=power,
+                         wrapper=wrapper, data=data, ssl_context=ssl_context)
 
     # HTTP helpers -----------------------------------------------------------------------
     def request(self, method, path, body=None, content_type="application/json", headers=None, raw=False):
@@ -31,7 +32,7 @@ class Server(BootgateProcess):
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=30, context=self.ssl_context) as resp:
                 payload = resp.read()
                 return Response(resp.status, resp.headers, payload, raw)
         except urllib.error.HTTPError as e:

@@ -19,10 +19,15 @@ def free_port():
 
 
 class BootgateProcess:
-    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", key_from=None, power=False):
-        self.data = tempfile.mkdtemp(prefix=prefix)
+    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", key_from=None, power=False, wrapper=(), data=None, ssl_context=None):
+        self.data = data or tempfile.mkdtemp(prefix=prefix)
+        os.makedirs(self.data, exist_ok=True)
         if key_from:  # replicas of one store seal secrets with one key
             shutil.copy(key_from, os.path.join(self.data, "secret.key"))
+        # A command the binary runs under, e.g. ("prlimit", "--nofile=256:256", "--").
+        self.wrapper = list(wrapper)
+        # Set for a server started with --tls-cert: https, trusting that certificate.
+        self.ssl_context = ssl_context
         self.port = free_port()
         self.examples = examples
         # Power control drives the BMCs hosts name; the examples name 192.168.x addresses, which
@@ -34,10 +39,10 @@ class BootgateProcess:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     def start(self):
-        args = [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
+        args = self.wrapper + [BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
                 "--examples", os.path.join(ROOT, "examples") if self.examples else "none",
                 "--public-url", self.url, "--iscsi-portal", "127.0.0.1"] + self.extra
         for attempt in range(40):
@@ -51,7 +56,7 @@ class BootgateProcess:
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
+                urllib.request.urlopen(self.url + "/healthz", timeout=1, context=self.ssl_context).read()
                 return
             except Exception:
                 if self.proc.poll() is not None:

@@ -104,7 +104,9 @@ class AuthProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=600)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
+                # The Host the browser used goes on, as a reverse proxy passing `Host` does:
+                # bootgate compares it with the page's Origin (same-origin check).
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "authorization")}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 if watch:

@@ -402,6 +402,38 @@ def test_token_dialog_asks_once_and_keeps_the_token(browser, server):
         proxy.close()
 
 
+def test_token_dialog_against_a_server_with_tokens(browser, tmp_path):
+    """The real check, no proxy: bootgate with a token file asks the page for a token (401),
+    the page asks the operator, and an operator token changes a host's config."""
+    import json
+    import subprocess
+    import urllib.request
+    from conftest import BINARY, BootgateProcess
+    file = tmp_path / "tokens"
+    token = subprocess.run([BINARY, "token", "create", "--role", "operator", "--name", "ui", "--file", str(file)],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    guarded = BootgateProcess(examples=True, extra=["--watch-keepalive", "2", "--token-file", str(file)], prefix="bootgate-ui-")
+
+    def host():
+        req = urllib.request.Request(guarded.url + "/api/v1/namespaces/default/baremetalhosts/server1",
+                                     headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    try:
+        browser.get(guarded.url + "/#/hosts")
+        dialog = wait_for(lambda: browser.find_element(By.ID, "token-dialog"))
+        wait_for(lambda: dialog.get_attribute("open") is not None, message="the token dialog")
+        browser.find_element(By.ID, "token-input").send_keys(token, Keys.ENTER)
+        wait_for(lambda: live_state(browser) == "live", message="the page to work with the token")
+        wait_for(lambda: value(browser, "image") == "coreos-live")
+        choose(browser, "config", "builder-target")
+        wait_for(lambda: host()["spec"].get("bootConfigRef") == "builder-target", message="the operator's change")
+    finally:
+        browser.get("about:blank")
+        guarded.close()
+
+
 # --- Screenshots ------------------------------------------------------------------------------
 
 def populate(server):

@@ -29,7 +29,9 @@ public enum OpenAPIDocument {
                 ("description", "Decides and serves how bare-metal servers boot. Kubernetes-style REST (wire-compatible with mkube) with watch; every operation is also a JSON-RPC 2.0 method named by its operationId."),
             ]))),
             ("paths", .object(paths)),
-            ("components", .object(JSONObject([("schemas", .object(schemas()))]))),
+            ("components", .object(JSONObject([("schemas", .object(schemas())), ("securitySchemes", securitySchemes)]))),
+            // Bearer tokens when the server has a token file (`serve --token-file`); open otherwise.
+            ("security", [["bearer": .array([])]]),
         ]))
     }
 
@@ -48,6 +50,11 @@ public enum OpenAPIDocument {
                                             ("content", ["application/json": ["schema": ["$ref": "#/components/schemas/Status"]]])]))),
         ]))),
     ])))]))
+
+    static let securitySchemes: JSONValue = ["bearer": .object(JSONObject([
+        ("type", "http"), ("scheme", "bearer"),
+        ("description", "A token from `bootgate token create`; its role (viewer, operator, bmc-agent, admin) decides what it may do (x-bootgate-access). Without a token file on the server, no token is needed."),
+    ]))]
 
     static func orderedPaths(_ operations: [Operation]) -> [String] {
         var seen = Set<String>()
@@ -75,6 +82,9 @@ public enum OpenAPIDocument {
             for t in body.contentTypes { content[t] = .object(JSONObject([("schema", body.schema.map(ref) ?? .object(JSONObject()))])) }
             o["requestBody"] = .object(JSONObject([("required", .bool(body.required)), ("content", .object(content))]))
         }
+        let access = AccessPolicy.describe(op)
+        o["x-bootgate-access"] = .string(access.text)
+        if !access.needsToken { o["security"] = .array([]) }
         var responses = JSONObject()
         for r in op.responses {
             var content = JSONObject()

@@ -92,6 +92,10 @@ public struct OperationRequest: Sendable {
     public var headers: [String: String] = [:]
     /// The caller's address as the connection shows it.
     public var remoteIP: String = ""
+    /// What the access check allowed (`OperationRunner` sets it).
+    public var grant = Grant()
+    /// For a watch: how its transport ends it (`WatchControl`).
+    public var watchControl: WatchControl?
 
     public init() {}
 

@@ -122,14 +122,17 @@ enum ResourceOperations {
             guard let v = Int(t), v >= 0 else { throw .badRequest("timeoutSeconds \"\(t)\" is not a non-negative integer") }
             timeout = v
         }
-        let request = WatchRequest(kind: kind, query: query, resourceVersion: req.query["resourceVersion"] ?? "",
+        var request = WatchRequest(kind: kind, query: query, resourceVersion: req.query["resourceVersion"] ?? "",
                                    allowBookmarks: req.flag("allowWatchBookmarks"), timeoutSeconds: timeout,
                                    keepAlive: service.settings.watchKeepAlive)
+        request.control = req.watchControl
+        request.client = req.remoteIP
         return .watch(kind, try await service.watch(request))
     }
 
     static func writeOptions(_ req: OperationRequest) throws(APIError) -> WriteOptions {
         var options = WriteOptions(includeSecrets: req.flag("includeSecrets"))
+        options.hostScope = req.grant.hostScope
         if let fv = req.query["fieldValidation"], !fv.isEmpty {
             guard let v = FieldValidation.allCases.first(where: { $0.rawValue.lowercased() == fv.lowercased() }) else {
                 throw .badRequest("fieldValidation \"\(fv)\" must be one of Ignore, Warn, Strict")

@@ -4,7 +4,10 @@ public enum JSONPatch {
         public var message: String
     }
 
-    public static func apply(_ patch: JSONValue, to document: JSONValue) throws(Failure) -> JSONValue {
+    /// `sealed`: paths of secrets that may be written but never read through the patch: `copy`
+    /// or `move` from them (or from a parent) would place the secret where reads show it, and
+    /// `test` on them would confirm a guess. Such operations are refused without running.
+    public static func apply(_ patch: JSONValue, to document: JSONValue, sealed: [[String]] = []) throws(Failure) -> JSONValue {
         guard case .array(let ops) = patch else { throw Failure(message: "a JSON patch must be an array of operations") }
         var doc = document
         for (n, opValue) in ops.enumerated() {
@@ -22,6 +25,15 @@ public enum JSONPatch {
             func value() throws(Failure) -> JSONValue {
                 guard let v = op["value"] else { throw Failure(message: "operation \(n) (\(name)) has no \"value\"") }
                 return v
+            }
+            func touchesSealed(_ p: JSONPointer) -> Bool {
+                sealed.contains { $0.starts(with: p.tokens) || p.tokens.starts(with: $0) }
+            }
+            if name == "test", touchesSealed(path) {
+                throw Failure(message: "operation \(n) (test \(path)): a secret field cannot be tested")
+            }
+            if name == "copy" || name == "move", let f = op["from"]?.stringValue, let source = JSONPointer(f), touchesSealed(source) {
+                throw Failure(message: "operation \(n) (\(name) from \(source)): a secret field cannot be copied or moved; write it with add or replace")
             }
             do throws(Failure) {
                 switch name {

@@ -34,7 +34,8 @@ final class EncodedObjects: Sendable {
         out.append(contentsOf: shell[..<split])
         for (i, o) in items.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            if let bytes = cached[i] {
+            // An object shown with its secret never comes from the cache, which holds it redacted.
+            if let bytes = cached[i], !Self.holdsSecret(o) {
                 out.append(contentsOf: bytes)
                 continue
             }

@@ -40,11 +40,14 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The start of a request whose head has not fully arrived.
     private var partial: ByteBuffer?
     private var peerIP: String?
+    /// Told of each request answered here, so the head deadline restarts for the next one.
+    private let deadline: RequestDeadline?
 
-    init(lane: InlineLane, handedOver: EventLoopPromise<Bool>, idleTimeout: TimeAmount) {
+    init(lane: InlineLane, handedOver: EventLoopPromise<Bool>, idleTimeout: TimeAmount, deadline: RequestDeadline? = nil) {
         self.lane = lane
         self.handedOver = handedOver
         self.idleTimeout = idleTimeout
+        self.deadline = deadline
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -89,12 +92,16 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch RawRequestHead.parse(bytes.readableBytesView) {
             case .incomplete where bytes.readableBytes <= Self.maxHead:
                 partial = bytes
-                if answered { context.flush() }
+                if answered {
+                    context.flush()
+                    deadline?.laneAnswered(partial: true)
+                }
                 return
             case .complete(let head, let length):
                 // A client that pipelines without reading its answers gets Hummingbird's
                 // backpressure instead of an ever-growing write buffer here.
-                guard context.channel.isWritable else { break }
+                // A head longer than the decoder takes is left to it too (and refused there).
+                guard context.channel.isWritable, length <= Self.maxHead else { break }
                 if let (operation, request) = lane.match(target: head.target, headers: head.headers, peerIP: peerIP(context)),
                    let reply = lane.answer(operation, request) {
                     context.write(wrapOutboundOut(lane.encode(reply, allocator: context.channel.allocator)), promise: nil)
@@ -105,9 +112,13 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .incomplete, .unsupported:
                 break
             }
+            if answered { deadline?.laneAnswered(partial: true) }
             return passOn(bytes, context: context, flush: answered)
         }
-        if answered { context.flush() }
+        if answered {
+            context.flush()
+            deadline?.laneAnswered(partial: false)
+        }
     }
 
     /// Hands the rest of the connection to the HTTP decoder behind this handler and leaves.
@@ -212,15 +223,17 @@ struct RawRequestHead {
 
 /// What the inline handlers of every connection share: the service and its inline routes.
 struct InlineLane: Sendable {
-    let service: Service
+    let runner: OperationRunner
+    var service: Service { runner.service }
     let router: OperationRouter
     let serverName: String
     /// The fixed part of a 200 answer's head per content type (status line, content type, CORS,
     /// server), encoded from a `RESTReply` once so the two paths send the same headers.
     private let heads: [String: [UInt8]]
 
-    init(service: Service, operations: [Operation], serverName: String) {
-        self.service = service
+    init(runner: OperationRunner, operations: [Operation], serverName: String) {
+        self.runner = runner
+        let service = runner.service
         self.router = OperationRouter(operations.filter { $0.inline != nil })
         self.serverName = serverName
         var heads: [String: [UInt8]] = [:]
@@ -248,7 +261,11 @@ struct InlineLane: Sendable {
             path = target[...]
             query = nil
         }
-        guard case .found(let operation, let params) = router.match(method: "GET", path: String(path)) else { return nil }
+        // Longer targets and more headers go on to the responder and NIO's decoder, which refuse them.
+        guard target.utf8.count <= ConnectionLimits.defaultMaxURILength, headers.count <= ConnectionLimits.defaultMaxHeaderFieldCount,
+              case .found(let operation, let params) = router.match(method: "GET", path: String(path)) else { return nil }
+        // A browser's cross-origin request: the responder's CORS rules decide.
+        if headers.contains(where: { $0.name == "origin" }) { return nil }
         var req = OperationRequest()
         req.path = params
         req.query = QueryString.parse(query.map(String.init))
@@ -261,13 +278,12 @@ struct InlineLane: Sendable {
     /// The reply, or nil when the operation declined (it then has done nothing).
     func answer(_ operation: Operation, _ request: OperationRequest) -> Reply? {
         do throws(APIError) {
-            guard let result = try operation.inline?(service, request) else { return nil }
+            guard let result = try runner.runInline(operation, request) else { return nil }
             if case .bytes(let body, let contentType, 200, let extra) = result, extra.isEmpty, let head = heads[contentType] {
                 return .ok(body: body, head: head)
             }
             return .other(RESTReply(result, accept: request.accept, lists: service.encoded) ?? RESTReply.error(.internalError("\(operation.id) returned a stream")))
         } catch {
-            service.noteFailure(of: operation.id, error)
             return .other(RESTReply.error(error))
         }
     }
@@ -309,12 +325,24 @@ struct InlineLaneChannel<Inner: ServerChildChannel>: ServerChildChannel {
     let inner: Inner
     let lane: InlineLane
     let idleTimeout: Duration
+    let limits: ConnectionLimits
+    let guardian: ConnectionGuard
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let handedOver = channel.eventLoop.makePromise(of: Bool.self)
             do {
-                try channel.pipeline.syncOperations.addHandler(InlineRouteHandler(lane: lane, handedOver: handedOver, idleTimeout: .init(idleTimeout)), position: .first)
+                guardian.admit(channel)
+                channel.closeFuture.whenComplete { [guardian] _ in guardian.closed(channel) }
+                let deadline = RequestDeadline(timeout: .init(limits.headerTimeout), bodyTimeout: .init(limits.bodyTimeout), channel: channel, guardian: guardian)
+                let ops = channel.pipeline.syncOperations
+                // In front of HTTP, behind TLS when there is TLS: both read plain bytes.
+                let encoder = try ops.handler(type: HTTPResponseEncoder.self)
+                let inline = InlineRouteHandler(lane: lane, handedOver: handedOver, idleTimeout: .init(idleTimeout), deadline: deadline)
+                try ops.addHandler(inline, position: .before(encoder))
+                try ops.addHandler(RequestDeadline.RawSide(deadline), position: .before(inline))
+                let decoder = try ops.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+                try ops.addHandler(RequestDeadline.HeadSide(deadline), position: .after(decoder))
             } catch {
                 handedOver.fail(error)
                 throw error

@@ -2,8 +2,9 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// A finished REST answer: status, headers and body, encoded as mkube does (JSON + newline, CORS
-/// headers). The async responder and the inline boot lane both send these, so they cannot drift.
+/// A finished REST answer: status, headers and body, encoded as mkube does (JSON + newline).
+/// The async responder and the inline boot lane both send these, so they cannot drift. (mkube
+/// also said `Access-Control-Allow-Origin: *` on every answer; bootgate does not: `CORSPolicy`.)
 struct RESTReply: Sendable {
     var status: Int
     var headers: HTTPFields
@@ -37,33 +38,20 @@ struct RESTReply: Sendable {
         case .watch:
             return nil
         }
-        addCORS()
     }
 
     static func json(_ value: JSONValue, status: Int) -> RESTReply {
         RESTReply(status: status, headers: jsonHeaders, body: JSONWriter.bytes(value, trailingNewline: true))
     }
 
-    /// A JSON answer's headers: content type and CORS.
-    static let jsonHeaders: HTTPFields = {
-        var h: HTTPFields = [.contentType: "application/json"]
-        addCORS(to: &h)
-        return h
-    }()
+    /// A JSON answer's headers.
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 
     static func error(_ error: APIError) -> RESTReply {
-        json(error.status, status: error.code)
-    }
-
-    /// mkube answers every API call with these; browsers on other origins rely on them.
-    mutating func addCORS() {
-        Self.addCORS(to: &headers)
-    }
-
-    static func addCORS(to headers: inout HTTPFields) {
-        headers[.accessControlAllowOrigin] = "*"
-        headers[.accessControlAllowMethods] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-        headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
+        var reply = json(error.status, status: error.code)
+        if error.code == 401 { reply.headers[.wwwAuthenticate] = "Bearer realm=\"bootgate\"" }
+        if let seconds = error.retryAfter { reply.headers[.retryAfter] = String(seconds) }
+        return reply
     }
 
     /// As a Hummingbird response; a HEAD request gets the headers and an empty body.

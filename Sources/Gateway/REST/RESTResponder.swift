@@ -4,31 +4,60 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The REST transport: decodes an HTTP request into an `OperationRequest`, runs the operation,
-/// and encodes the result as mkube does (JSON + newline, CORS headers), with Kubernetes Status
-/// errors, kubectl Tables and newline-delimited watch streams.
+/// The REST transport: decodes an HTTP request into an `OperationRequest`, runs the operation
+/// through the `OperationRunner` (which checks access), and encodes the result as mkube does
+/// (JSON + newline), with Kubernetes Status errors, kubectl Tables and newline-delimited watch
+/// streams. Cross-origin rules (`CORSPolicy`) are applied here, before anything runs.
 public struct RESTResponder: HTTPResponder {
     public typealias Context = GatewayContext
 
-    let service: Service
+    let runner: OperationRunner
+    var service: Service { runner.service }
     let router: OperationRouter
+    let cors: CORSPolicy
     /// The JSON-RPC transport over the same operations (`POST /rpc`, and `/rpc/ws` through the server).
     public let rpcServer: JSONRPCServer
     /// Requests not in the operation table (the web page, its assets) go here.
     let fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)?
     static let maxBody = 16 * 1024 * 1024
+    let maxURILength: Int
 
-    public init(service: Service, operations: [Operation] = OperationTable.all,
+    public init(runner: OperationRunner, cors: CORSPolicy = CORSPolicy(), operations: [Operation] = OperationTable.all,
+                maxURILength: Int = ConnectionLimits.defaultMaxURILength,
                 fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)? = nil) {
-        self.service = service
+        self.runner = runner
+        self.maxURILength = maxURILength
         self.router = OperationRouter(operations)
-        self.rpcServer = JSONRPCServer(service: service, operations: operations)
+        self.cors = cors
+        self.rpcServer = JSONRPCServer(runner: runner, operations: operations)
         self.fallback = fallback
     }
 
+    public init(service: Service, operations: [Operation] = OperationTable.all,
+                fallback: (@Sendable (Request, GatewayContext) async throws -> Response?)? = nil) {
+        self.init(runner: OperationRunner(service: service), operations: operations, fallback: fallback)
+    }
+
     public func respond(to request: Request, context: GatewayContext) async throws -> Response {
+        let origin = request.headers[.origin]
+        if request.method == .options {
+            let (status, headers) = cors.preflight(origin: origin)
+            return Response(status: .init(code: status), headers: headers)
+        }
+        // A browser on another site's page sends its Origin; nothing runs for it unless listed.
+        guard cors.permits(origin: origin, host: request.head.authority) else {
+            return Self.error(AccessPolicy.forbidden("cross-origin requests from \(origin ?? "") are refused; start bootgate with --cors-origin \(origin ?? "") to allow that page"))
+        }
+        guard request.uri.string.utf8.count <= maxURILength else {
+            return Self.error(APIError(code: 414, reason: "URITooLong", message: "the request target is longer than \(maxURILength) bytes"))
+        }
+        var response = try await route(request, context)
+        cors.addHeaders(to: &response.headers, origin: origin)
+        return response
+    }
+
+    func route(_ request: Request, _ context: GatewayContext) async throws -> Response {
         let method = request.method.rawValue
-        if method == "OPTIONS" { return Self.withCORS(Response(status: .noContent)) }
         let path = request.uri.path
         if path == "/rpc", method == "POST" { return try await rpc(request, context) }
         switch router.match(method: method, path: path) {
@@ -40,6 +69,7 @@ public struct RESTResponder: HTTPResponder {
             req.accept = request.headers[.accept]
             req.remoteIP = context.peerIP
             for field in request.headers { req.headers[field.name.canonicalName] = field.value }
+            if req.flag("watch") { req.watchControl = WatchControl() }
             if op.body != nil || method == "POST" {
                 var r = request
                 do {
@@ -50,43 +80,72 @@ public struct RESTResponder: HTTPResponder {
                 }
             }
             do {
-                let result = try await op.handler(service, req)
-                return encode(result, accept: req.accept, head: method == "HEAD", connection: context.channel)
+                let result = try await runner.run(op, req)
+                return encode(result, accept: req.accept, head: method == "HEAD", connection: context.channel, control: req.watchControl)
             } catch {
-                service.noteFailure(of: op.id, error)
                 return Self.error(error)
             }
         case .methodNotAllowed(let allowed):
+            if let denied = pageDenied(request, isAsset: false) { return denied }
             var r = Self.error(APIError(code: 405, reason: "MethodNotAllowed", message: "\(method) is not allowed on \(path); allowed: \(allowed.joined(separator: ", "))"))
             r.headers[.allow] = allowed.joined(separator: ", ")
             return r
         case .notFound:
-            if let fallback, let response = try await fallback(request, context) { return Self.withCORS(response) }
+            if let fallback, let response = try await fallback(request, context) {
+                if let denied = pageDenied(request, isAsset: true) { return denied }
+                return response
+            }
+            if let denied = pageDenied(request, isAsset: false) { return denied }
+            if path == "/rpc/ws" {
+                return Self.error(.badRequest("/rpc/ws is a WebSocket endpoint: send an Upgrade request (from an allowed origin)"))
+            }
             return Self.error(APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource: \(method) \(path)"))
         }
     }
 
-    /// `POST /rpc`: the JSON-RPC transport over the same operations.
+    /// The access check for what no operation serves (see `AccessPolicy.authorizePage`).
+    func pageDenied(_ request: Request, isAsset: Bool) -> Response? {
+        do throws(APIError) {
+            try runner.policy.authorizePage(isAsset: isAsset, authorization: request.headers[.authorization])
+            return nil
+        } catch {
+            return Self.error(error)
+        }
+    }
+
+    /// `POST /rpc`: the JSON-RPC transport over the same operations. Only `application/json`:
+    /// a form or `text/plain` body is what a foreign page can send without a preflight.
     func rpc(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let type = (request.headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard type == "application/json" else {
+            return Self.error(.unsupportedMediaType("JSON-RPC requests must be sent as Content-Type: application/json, got \"\(type)\""))
+        }
         var r = request
         guard let buffer = try? await r.collectBody(upTo: Self.maxBody) else {
             return Self.error(APIError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(Self.maxBody) bytes"))
         }
-        guard let reply = await rpcServer.handle(Array(buffer.readableBytesView), remoteIP: context.peerIP) else {
-            return Self.withCORS(Response(status: .noContent))
+        let caller = JSONRPCServer.Caller(remoteIP: context.peerIP, authorization: request.headers[.authorization])
+        guard let reply = await rpcServer.handle(Array(buffer.readableBytesView), caller: caller) else {
+            return Response(status: .noContent)
         }
-        return Self.withCORS(Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
     }
 
-    func encode(_ result: OperationResult, accept: String?, head: Bool, connection: (any Channel)?) -> Response {
+    func encode(_ result: OperationResult, accept: String?, head: Bool, connection: (any Channel)?, control: WatchControl?) -> Response {
         if case .watch(let kind, let stream) = result {
-            return watchResponse(kind, connection.map { WatchHangup.ending(stream, when: $0) } ?? stream, table: TableView.wanted(accept))
+            return watchResponse(kind, stream, table: TableView.wanted(accept), connection: connection, control: control)
         }
         return RESTReply(result, accept: accept, lists: service.encoded)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
     }
 
-    func watchResponse(_ kind: ResourceKind, _ stream: AsyncStream<WatchItem>, table: Bool) -> Response {
+    func watchResponse(_ kind: ResourceKind, _ stream: AsyncStream<WatchItem>, table: Bool, connection: (any Channel)?, control: WatchControl?) -> Response {
+        // In place before the head is sent: a client may hang up as soon as it has it.
+        let uninstall = connection.flatMap { c in control.map { WatchHangup.install($0, on: c) } }
         let body = ResponseBody { writer in
+            defer { uninstall?() }
+            // Cut off for not reading: its pending writes would never drain, so the connection
+            // goes (the client resumes from its last resourceVersion).
+            if let connection { control?.onOverflow { connection.close(promise: nil) } }
             for await item in stream {
                 var line: [UInt8]
                 switch item {
@@ -102,18 +161,13 @@ public struct RESTResponder: HTTPResponder {
                 }
                 try await writer.write(ByteBuffer(bytes: line))
             }
+            if control?.overflowed == true { return }
             try await writer.finish(nil)
         }
-        return Self.withCORS(Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: body))
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: body)
     }
 
     static func error(_ error: APIError) -> Response {
         RESTReply.error(error).response()
-    }
-
-    static func withCORS(_ r: Response) -> Response {
-        var copy = r
-        RESTReply.addCORS(to: &copy.headers)
-        return copy
     }
 }

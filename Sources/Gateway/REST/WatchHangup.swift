@@ -8,27 +8,16 @@ import NIOCore
 /// subscriber and its buffers per dead watcher until then. A watch never reads from its
 /// connection again, so the end of its input means the client is gone.
 enum WatchHangup {
-    /// `stream`, finished (and its subscription with it) when the connection's input ends or the
-    /// connection closes.
-    static func ending(_ stream: AsyncStream<WatchItem>, when connection: any Channel) -> AsyncStream<WatchItem> {
-        let (relayed, relay) = AsyncStream<WatchItem>.makeStream()
-        let forward = Task {
-            for await item in stream { relay.yield(item) }
-            relay.finish()
-        }
-        let hangup = HangupHandler { relay.finish() }
-        // Cancelling the forwarding ends its iteration of `stream`, which unsubscribes it. The
-        // handler goes too: a watch that ends by itself (`timeoutSeconds`) leaves a connection
-        // that may serve other requests, whose half-closure must not close it.
-        relay.onTermination = { _ in
-            forward.cancel()
-            connection.pipeline.removeHandler(hangup, promise: nil)
-        }
+    /// Stops `control`'s watch when the connection's input ends or the connection closes.
+    /// Returns what removes the handler again: a watch that ends by itself (`timeoutSeconds`)
+    /// leaves a connection that may serve other requests, whose half-closure must not close it.
+    static func install(_ control: WatchControl, on connection: any Channel) -> @Sendable () -> Void {
+        let hangup = HangupHandler { control.stop() }
         connection.pipeline.addHandler(hangup, position: .first).whenComplete { _ in
             // Closed before the handler was in place: it will not hear of it.
-            if !connection.isActive { relay.finish() }
+            if !connection.isActive { control.stop() }
         }
-        return relayed
+        return { connection.pipeline.removeHandler(hangup, promise: nil) }
     }
 
     private final class HangupHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
@@ -37,7 +26,6 @@ enum WatchHangup {
 
         init(_ hungUp: @escaping @Sendable () -> Void) { self.hungUp = hungUp }
 
-        // `hungUp` comes last: it removes this handler from the pipeline.
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             context.fireUserInboundEventTriggered(event)
             if case ChannelEvent.inputClosed? = event as? ChannelEvent {

@@ -6,14 +6,36 @@ import Foundation
 /// application error's `code` is the HTTP status and its `data` the same `Status` REST returns.
 public struct JSONRPCServer: Sendable {
     public static let parseError = -32700, invalidRequest = -32600, methodNotFound = -32601, invalidParams = -32602, internalError = -32603
+    /// A batch item not run because the batch's answers already passed `maxBatchReply` bytes.
+    public static let replyTooLarge = -32001
     static let maxBatch = 1000
+    /// A batch of 8.6 KB asking for one large config 100 times once answered 1 GB; its answers
+    /// stop here, and the items after it are not run.
+    let maxBatchReply: Int
 
-    let service: Service
+    let runner: OperationRunner
+    var service: Service { runner.service }
     let operations: [String: Operation]
 
-    public init(service: Service, operations: [Operation] = OperationTable.all) {
-        self.service = service
+    public init(runner: OperationRunner, operations: [Operation] = OperationTable.all, maxBatchReply: Int = 16 * 1024 * 1024) {
+        self.runner = runner
         self.operations = Dictionary(uniqueKeysWithValues: operations.map { ($0.id, $0) })
+        self.maxBatchReply = maxBatchReply
+    }
+
+    public init(service: Service, operations: [Operation] = OperationTable.all) {
+        self.init(runner: OperationRunner(service: service), operations: operations)
+    }
+
+    /// Who is calling: the connection's address and the HTTP request's (or WebSocket upgrade's)
+    /// `Authorization`, given to every call of a message.
+    public struct Caller: Sendable {
+        public var remoteIP: String
+        public var authorization: String?
+        public init(remoteIP: String, authorization: String? = nil) {
+            self.remoteIP = remoteIP
+            self.authorization = authorization
+        }
     }
 
     /// What a request asked for, once decoded.
@@ -25,15 +47,15 @@ public struct JSONRPCServer: Sendable {
     }
 
     /// The reply bytes for an HTTP body, or nil when nothing is owed (only notifications).
-    public func handle(_ body: [UInt8], remoteIP: String) async -> [UInt8]? {
-        let reply = await handle(parsing: body, remoteIP: remoteIP) { _, _ in
+    public func handle(_ body: [UInt8], caller: Caller) async -> [UInt8]? {
+        let reply = await handle(parsing: body, caller: caller) { _, _ in
             .failure(Self.error(Self.invalidParams, "Invalid params: watch needs a stream; use the WebSocket endpoint /rpc/ws"))
         }
         return reply.map { JSONWriter.bytes($0, trailingNewline: true) }
     }
 
     /// Parses and answers one message; `watch` decides what a watch request becomes.
-    func handle(parsing body: [UInt8], remoteIP: String, watch: (Operation, OperationRequest) async -> WatchOutcome) async -> JSONValue? {
+    func handle(parsing body: [UInt8], caller: Caller, watch: (Operation, OperationRequest) async -> WatchOutcome) async -> JSONValue? {
         let message: JSONValue
         do {
             message = try JSONParser.parse(body)
@@ -46,12 +68,26 @@ public struct JSONRPCServer: Sendable {
                 return Self.response(id: .null, error: Self.error(Self.invalidRequest, "Invalid Request: batch of \(items.count) requests exceeds \(Self.maxBatch)"))
             }
             var replies: [JSONValue] = []
+            var size = 0
             for item in items {
-                if let r = await answer(item, remoteIP: remoteIP, watch: watch) { replies.append(r) }
+                if size > maxBatchReply {
+                    let id = item.objectValue?["id"]
+                    if let id { replies.append(Self.response(id: id, error: Self.error(Self.replyTooLarge, "Reply too large: the batch's answers passed \(maxBatchReply) bytes; this request was not run, send it again in another batch"))) }
+                    continue
+                }
+                if let r = await answer(item, caller: caller, watch: watch) {
+                    size += JSONWriter.bytes(r).count
+                    if size > maxBatchReply {
+                        let id = item.objectValue?["id"] ?? .null
+                        replies.append(Self.response(id: id, error: Self.error(Self.replyTooLarge, "Reply too large: the batch's answers passed \(maxBatchReply) bytes; this request ran but its answer is left out")))
+                    } else {
+                        replies.append(r)
+                    }
+                }
             }
             return replies.isEmpty ? nil : .array(replies)
         }
-        return await answer(message, remoteIP: remoteIP, watch: watch)
+        return await answer(message, caller: caller, watch: watch)
     }
 
     enum WatchOutcome {
@@ -59,12 +95,12 @@ public struct JSONRPCServer: Sendable {
         case failure(JSONValue)
     }
 
-    func answer(_ request: JSONValue, remoteIP: String, watch: (Operation, OperationRequest) async -> WatchOutcome) async -> JSONValue? {
-        switch decode(request, remoteIP: remoteIP) {
+    func answer(_ request: JSONValue, caller: Caller, watch: (Operation, OperationRequest) async -> WatchOutcome) async -> JSONValue? {
+        switch decode(request, caller: caller) {
         case .invalid(let error, let id):
             return id.map { Self.response(id: $0, error: error) }
         case .builtin(let name, let params, let id):
-            let result = builtin(name, params)
+            let result = builtin(name, params, caller: caller)
             guard let id else { return nil }
             switch result {
             case .success(let v): return Self.response(id: id, result: v)
@@ -78,7 +114,7 @@ public struct JSONRPCServer: Sendable {
                 }
             }
             do throws(APIError) {
-                let result = try await op.handler(service, req)
+                let result = try await runner.run(op, req)
                 return id.map { Self.response(id: $0, result: Self.json(result)) }
             } catch {
                 return id.map { Self.response(id: $0, error: Self.error(error)) }
@@ -88,14 +124,21 @@ public struct JSONRPCServer: Sendable {
 
     struct RPCError: Error { var value: JSONValue }
 
-    func builtin(_ name: String, _ params: JSONObject) -> Result<JSONValue, RPCError> {
+    func builtin(_ name: String, _ params: JSONObject, caller: Caller) -> Result<JSONValue, RPCError> {
         switch name {
-        case "rpc.discover": return .success(OpenRPCDocument.json)
+        case "rpc.discover":
+            // The description is a read like any other.
+            do throws(APIError) {
+                try runner.policy.authorizePage(isAsset: false, authorization: caller.authorization)
+            } catch {
+                return .failure(RPCError(value: Self.error(error)))
+            }
+            return .success(OpenRPCDocument.json)
         default: return .failure(RPCError(value: Self.error(Self.methodNotFound, "Method not found: \(name)")))
         }
     }
 
-    func decode(_ request: JSONValue, remoteIP: String) -> Call {
+    func decode(_ request: JSONValue, caller: Caller) -> Call {
         guard let obj = request.objectValue else {
             return .invalid(Self.error(Self.invalidRequest, "Invalid Request: a request is an object, got \(request.typeName)"), id: .null)
         }
@@ -126,16 +169,17 @@ public struct JSONRPCServer: Sendable {
         guard let op = operations[method] else {
             return .invalid(Self.error(Self.methodNotFound, "Method not found: \(method)"), id: id)
         }
-        switch Self.operationRequest(op, params, remoteIP: remoteIP) {
+        switch Self.operationRequest(op, params, caller: caller) {
         case .success(let (req, isWatch)): return .method(op, req, watch: isWatch, id: id)
         case .failure(let e): return .invalid(e.value, id: id)
         }
     }
 
     /// Named params → the operation's path, query and body, checked by name and type.
-    static func operationRequest(_ op: Operation, _ params: JSONObject, remoteIP: String) -> Result<(OperationRequest, Bool), RPCError> {
+    static func operationRequest(_ op: Operation, _ params: JSONObject, caller: Caller) -> Result<(OperationRequest, Bool), RPCError> {
         var req = OperationRequest()
-        req.remoteIP = remoteIP
+        req.remoteIP = caller.remoteIP
+        if let a = caller.authorization { req.headers["authorization"] = a }
         var known: [String: Operation.Parameter] = [:]
         for p in op.parameters { known[p.name] = p }
         let extra = (op.body != nil ? ["body"] : []) + (op.method == .patch ? ["patchType"] : [])

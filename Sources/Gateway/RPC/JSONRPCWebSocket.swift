@@ -8,7 +8,10 @@ import Synchronization
 /// a `watch.event` notification; `rpc.unsubscribe` with that id stops it.
 struct JSONRPCWebSocketSession: Sendable {
     let server: JSONRPCServer
-    let remoteIP: String
+    /// The upgrade request's address and `Authorization`: every message runs as that caller.
+    let caller: JSONRPCServer.Caller
+    /// Watches one connection may hold open: each holds a subscriber and its buffer.
+    static let maxSubscriptions = 64
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let subscriptions = Subscriptions()
@@ -25,9 +28,12 @@ struct JSONRPCWebSocketSession: Sendable {
             }
             // Events flow only once the reply naming the subscription is on the wire.
             let started = PendingWatches()
-            let reply = await server.handle(parsing: Array(text.utf8), remoteIP: remoteIP) { op, req in
+            let reply = await server.handle(parsing: Array(text.utf8), caller: caller) { op, req in
+                guard subscriptions.count + started.count < Self.maxSubscriptions else {
+                    return .failure(JSONRPCServer.error(429, "Too many watches: a connection may hold \(Self.maxSubscriptions); unsubscribe one first"))
+                }
                 do throws(APIError) {
-                    guard case .watch(_, let stream) = try await op.handler(server.service, req) else {
+                    guard case .watch(_, let stream) = try await server.runner.run(op, req) else {
                         return .failure(JSONRPCServer.error(JSONRPCServer.invalidParams, "Invalid params: \(op.id) cannot watch"))
                     }
                     let id = subscriptions.nextID()
@@ -47,6 +53,7 @@ struct JSONRPCWebSocketSession: Sendable {
                         do { try await writer.send(note) } catch { return }
                     }
                     try? await writer.send(.object(JSONObject([("jsonrpc", "2.0"), ("method", "watch.end"), ("params", ["subscription": .string(id)])])))
+                    subscriptions.ended(id)
                 })
             }
         }
@@ -87,6 +94,11 @@ final class Subscriptions: Sendable {
 
     func add(_ id: String, _ task: Task<Void, Never>) { state.withLock { $0.tasks[id] = task } }
 
+    var count: Int { state.withLock { $0.tasks.count } }
+
+    /// A watch that ended by itself no longer counts against the cap.
+    func ended(_ id: String) { state.withLock { _ = $0.tasks.removeValue(forKey: id) } }
+
     func cancel(_ id: String) -> Bool {
         let task = state.withLock { $0.tasks.removeValue(forKey: id) }
         task?.cancel()
@@ -107,4 +119,5 @@ final class PendingWatches: Sendable {
     private let items = Mutex<[(String, AsyncStream<WatchItem>)]>([])
     func add(_ id: String, _ stream: AsyncStream<WatchItem>) { items.withLock { $0.append((id, stream)) } }
     func take() -> [(String, AsyncStream<WatchItem>)] { items.withLock { i in defer { i.removeAll() }; return i } }
+    var count: Int { items.withLock { $0.count } }
 }

@@ -1,14 +1,26 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 
 /// Everything `bootgate serve` needs to know.
 public struct ServerConfiguration: Sendable {
-    public var host = "0.0.0.0"
+    /// Loopback by default: anything wider needs a token file or `--insecure` (see `bootgate serve`).
+    public var host = "127.0.0.1"
     public var port = 8082
+    /// Tokens and boot networks; open without a token file.
+    public var access = AccessPolicy()
+    /// Origins whose pages may call the API; none by default.
+    public var cors = CORSPolicy()
+    public var limits = ConnectionLimits()
+    /// nil: the descriptor limit less a reserve (`ConnectionGuard`).
+    public var maxConnections: Int?
+    /// PEM files: the listener speaks HTTPS (the boot path too; iPXE must then trust the CA).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
     public var dataDirectory = "./data"
     /// Seed objects loaded into an empty store; nil to start empty.
     public var examplesDirectory: String?
@@ -57,18 +69,40 @@ public enum BootgateServer {
             service.power.set(PowerController(service: service, settings: config.power, logger: logger))
         }
         let assets = StaticAssets()
-        let responder = RESTResponder(service: service) { request, _ in assets.response(for: request) }
+        let runner = OperationRunner(service: service, policy: config.access)
+        let cors = config.cors, policy = config.access
+        let responder = RESTResponder(runner: runner, cors: cors, maxURILength: config.limits.maxURILength) { request, _ in assets.response(for: request) }
         let rpc = responder.rpcServer
-        let lane = InlineLane(service: service, operations: OperationTable.all, serverName: serverName)
-        let server = HTTPServerBuilder { responder in
-            InlineLaneChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: HTTP1WebSocketUpgradeChannel.Configuration()) { head, channel, _ in
+        let lane = InlineLane(runner: runner, operations: OperationTable.all, serverName: serverName)
+        let limits = config.limits
+        let guardian = ConnectionGuard(maxConnections: config.maxConnections, logger: logger)
+        let tls = try config.tlsCertificate.map { cert in
+            TLSConfiguration.makeServerConfiguration(certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
+                                                     privateKey: .privateKey(try NIOSSLPrivateKey(file: config.tlsKey ?? cert, format: .pem)))
+        }
+        let server = HTTPServerBuilder { responder -> any ServerChildChannel in
+            let plain = InlineLaneChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: limits.http1)) { head, channel, _ in
                 guard head.path?.split(separator: "?").first == "/rpc/ws" else { return .dontUpgrade }
-                let session = JSONRPCWebSocketSession(server: rpc, remoteIP: channel.remoteAddress?.ipAddress ?? "")
+                // A page on another site must not open it (browsers send Origin, and CORS does
+                // not cover WebSockets); the token is checked here and per method after.
+                // Refused upgrades go on as plain requests and get their 403 or 401 there.
+                guard cors.permits(origin: head.headerFields[.origin], host: head.authority) else { return .dontUpgrade }
+                let authorization = head.headerFields[.authorization]
+                guard (try? policy.authenticate(authorization)) != nil || policy.tokens == nil else { return .dontUpgrade }
+                // Frames are not requests: no head deadline on a WebSocket.
+                (try? channel.pipeline.syncOperations.handler(type: RequestDeadline.RawSide.self))?.deadline.switchOff()
+                let session = JSONRPCWebSocketSession(server: rpc, caller: .init(remoteIP: channel.remoteAddress?.ipAddress ?? "", authorization: authorization))
                 return .upgrade([:]) { inbound, outbound, _ in try await session.run(inbound: inbound, outbound: outbound) }
-            }, lane: lane, idleTimeout: config.settings.bootIdleTimeout)
+            }, lane: lane, idleTimeout: config.settings.bootIdleTimeout, limits: limits, guardian: guardian)
+            guard let tls else { return plain }
+            return try TLSChannel(plain, tlsConfiguration: tls)
         }
         let app = Application(responder: responder, server: server,
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: serverName),
+                              onServerRunning: { channel in
+                                  // First: NIO's own backoff handler swallows these errors.
+                                  try? await channel.pipeline.addHandler(ConnectionGuard.AcceptErrors(guardian), position: .first)
+                              },
                               logger: logger)
         return (app, service)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error as clients receive it: a Kubernetes `Status` object whose message names the field
 /// or object at fault. The same value is the JSON-RPC error's `data`.
 public struct APIError: Error, Sendable, Equatable {
@@ -98,6 +100,19 @@ public struct APIError: Error, Sendable, Equatable {
         if !details.isEmpty { obj["details"] = .object(details) }
         obj["code"] = .int(Int64(code))
         return .object(obj)
+    }
+}
+
+extension APIError {
+    /// The error with every occurrence of `secrets` in its texts replaced.
+    func redacting(_ secrets: [String]) -> APIError {
+        let secrets = secrets.filter { !$0.isEmpty }
+        guard !secrets.isEmpty else { return self }
+        func clean(_ text: String) -> String { secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") } }
+        var e = self
+        e.message = clean(e.message)
+        e.causes = e.causes.map { Cause(field: $0.field, message: clean($0.message), reason: $0.reason) }
+        return e
     }
 }
 

@@ -16,6 +16,8 @@ public struct WriteOptions: Sendable {
     public var fieldValidation: FieldValidation = .strict
     public var dryRun = false
     public var includeSecrets = false
+    /// The host fields the caller may change; nil for any (`Role.hostWriteScope`).
+    public var hostScope: HostWriteScope?
     public init(fieldValidation: FieldValidation = .strict, dryRun: Bool = false, includeSecrets: Bool = false) {
         self.fieldValidation = fieldValidation
         self.dryRun = dryRun
@@ -105,7 +107,7 @@ extension Service {
                 result = MergePatch.apply(cleanedMerge, to: current.json)
             } else {
                 do throws(JSONPatch.Failure) {
-                    result = try JSONPatch.apply(patch, to: current.json)
+                    result = try JSONPatch.apply(patch, to: current.json, sealed: SecretSealer.sealedPaths)
                 } catch {
                     throw .badRequest("JSON patch failed: \(error.message)")
                 }
@@ -116,8 +118,14 @@ extension Service {
             }
             try checkNameMatches(result, key)
             result = ObjectDefaults.keepIdentity(result, current: current.json)
-            let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: result), previous: current, options: options)
-            return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: patchWarnings + left)
+            do throws(APIError) {
+                let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: result), previous: current, options: options)
+                return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: patchWarnings + left)
+            } catch {
+                // A patch mixes the caller's values with stored ones: an error quoting a value
+                // must not quote a stored secret, wherever the patch put it.
+                throw error.redacting(SecretSealer.sealedPaths.compactMap { current.json.value(at: $0)?.stringValue })
+            }
         }
     }
 
@@ -219,6 +227,13 @@ extension Service {
         // Derived when read (`present`): storing it would make every host write rewrite its config.
         if object.kind == .bootConfig { object.json.set(nil, at: ["status", "assignedTo"]) }
         object.json = object.kind.schema.normalize(object.json)
+        object.json = Self.withoutSecretsInLastApplied(object.json)
+        if let scope = options.hostScope {
+            guard let previous else { throw AccessPolicy.forbidden("this role may not create objects") }
+            if let field = scope.violation(current: previous.json, proposed: object.json) {
+                throw AccessPolicy.forbidden("this role may change only \(scope.fieldNames) of a host; the write changes \(field)")
+            }
+        }
         if let previous, Self.sameContent(object.json, previous.json) {
             // Nothing changes: no new revision, no watch event (as Kubernetes does).
             return (previous, [])
@@ -277,6 +292,30 @@ extension Service {
             if let pointer = d.pointer { field += "#\(pointer)" }
             return .init(field: field, message: d.message)
         }
+    }
+
+    /// `kubectl apply` keeps the whole manifest it sent in this annotation, password included,
+    /// and every read returns annotations: the secret fields are taken out of it before it is
+    /// stored. (kubectl's next apply then sends the password again as an addition, which
+    /// changes nothing.)
+    static let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+    static func withoutSecretsInLastApplied(_ json: JSONValue) -> JSONValue {
+        let path = ["metadata", "annotations", lastAppliedAnnotation]
+        guard let text = json.value(at: path)?.stringValue, text.contains("password") else { return json }
+        var out = json
+        guard var applied = try? JSONParser.parse(Array(text.utf8)) else {
+            // Not JSON: it cannot be cleaned, so it is not kept.
+            out.set(nil, at: path[...])
+            return out
+        }
+        var changed = false
+        for secret in SecretSealer.sealedPaths where applied.value(at: secret) != nil {
+            applied.set(nil, at: secret[...])
+            changed = true
+        }
+        if changed { out.set(.string(JSONWriter.string(applied)), at: path[...]) }
+        return out
     }
 
     static func sameContent(_ a: JSONValue, _ b: JSONValue) -> Bool {

@@ -22,6 +22,7 @@ public final class Service: Sendable {
     /// The BMC power controller, when bootgate drives BMCs itself (Power/PowerController).
     public let power = PowerControllerSlot()
     let logger: Logger
+    let watchQuota: WatchQuota
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
         let snapshot = try await store.load()
@@ -77,6 +78,7 @@ public final class Service: Sendable {
         self.store = store
         self.index = index
         self.applied = AppliedRevision(index.revision)
+        self.watchQuota = WatchQuota(perClient: settings.maxWatchesPerClient)
         self.boot = BootResolver(index: index, settings: settings, renderers: renderers)
         self.hub = hub
         self.settings = settings
@@ -266,6 +268,11 @@ public struct ServiceSettings: Sendable {
     public var bootIdleTimeout: Duration = .seconds(60)
     /// Changes kept in memory for watch resumption; older ones come from the store's log.
     public var watchHistory = 1_000
+    /// Events a watcher may leave unread before it is cut off (it then resumes from its last
+    /// resourceVersion, as after any disconnect).
+    public var watchBuffer = 1_000
+    /// Watches one client address may hold open at once (REST and WebSocket together).
+    public var maxWatchesPerClient = 200
     /// Check hosts' configs when they are written and at start (`Service.precheck`). Off for
     /// the offline tools, which check what they are asked to themselves.
     public var precheckConfigs = true

@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a commit is on disk
 /// before it is acknowledged. Objects live in `objects`; every commit appends to `changes`,
@@ -17,7 +20,7 @@ public final class SQLiteStore: ObjectStore {
     public init(directory: String, retainedRevisions: Int64 = 100_000) throws(StoreError) {
         self.retainedRevisions = retainedRevisions
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Self.makePrivate(directory)
             lock = Mutex(try StoreLock(directory: directory))
             sealer = try SecretSealer.keyFile(directory + "/secret.key")
             var config = Configuration()
@@ -25,6 +28,7 @@ public final class SQLiteStore: ObjectStore {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             pool = try DatabasePool(path: directory + "/bootgate.sqlite", configuration: config)
+            for name in Self.privateFiles { chmod(directory + "/" + name, 0o600) }
             try pool.write { db in
                 try db.execute(sql: """
                     CREATE TABLE IF NOT EXISTS objects (
@@ -45,6 +49,22 @@ public final class SQLiteStore: ObjectStore {
         } catch {
             throw .io("opening SQLite store in \(directory): \(error)")
         }
+    }
+
+    /// What the data folder holds; none of it is anyone else's business (the store has every
+    /// config with its root passwords, the key opens the BMC passwords).
+    static let privateFiles = ["bootgate.sqlite", "bootgate.sqlite-wal", "bootgate.sqlite-shm", "secret.key", "bootgate.lock"]
+
+    /// The folder 0700 and its files 0600, whatever the umask, fixing a folder made by an
+    /// earlier version (0755 and 0644). The database file is made here, 0600, before SQLite
+    /// opens it: SQLite gives its WAL and shared-memory files the database file's mode.
+    static func makePrivate(_ directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard chmod(directory, 0o700) == 0 else { throw StoreError.io("cannot make \(directory) private (chmod 0700): \(String(cString: strerror(errno)))") }
+        let db = directory + "/bootgate.sqlite"
+        let fd = open(db, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if fd >= 0 { Glibc.close(fd) }
+        for name in privateFiles { chmod(directory + "/" + name, 0o600) }
     }
 
     public func load() async throws(StoreError) -> StoreSnapshot {

@@ -12,8 +12,9 @@ final class StoreLock: Sendable {
 
     init(directory: String, wait: Duration = .seconds(5)) throws(StoreError) {
         let path = directory + "/bootgate.lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        fchmod(fd, 0o600)
         let deadline = ContinuousClock.now + wait
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK, ContinuousClock.now < deadline else {

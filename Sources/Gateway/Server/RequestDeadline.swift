@@ -1,0 +1,177 @@
+import NIOCore
+import NIOHTTP1
+
+/// Slow-client protection on every connection, whichever lane serves it: a request head must be
+/// complete within `headerTimeout` of its first byte (a slowloris client sending a byte every
+/// 100 ms was never closed, and a few hundred of them took every descriptor), and a request
+/// NIO's decoder cannot read gets a 400 and the connection is closed (it used to stay open
+/// without an answer).
+///
+/// The deadline is shared by two handlers on the connection's event loop: `RawSide`, first in
+/// the pipeline, sees bytes arrive; `HeadSide`, right behind the HTTP decoder, sees heads
+/// complete and decoder errors. The boot lane, which answers requests between the two, reports
+/// its own. A WebSocket upgrade switches it off (frames are not requests).
+final class RequestDeadline {
+    enum Phase { case idle, readingHead, inRequest, off }
+
+    private(set) var phase = Phase.idle
+    private let timeout: TimeAmount
+    /// A request's body must be read this long after its head (a watch has none, so its
+    /// stream is never cut by this).
+    private let bodyTimeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    /// The first handler's context: answers written here go straight to the socket.
+    private var context: ChannelHandlerContext?
+    /// Answers Hummingbird has begun and not finished (a watch stays here while it streams).
+    private var pendingResponses = 0
+    /// Told whether the connection has a request in progress, so it is never shed while it does.
+    private let guardian: ConnectionGuard?
+    private let channel: any Channel
+    private var waiting = true
+
+    init(timeout: TimeAmount, bodyTimeout: TimeAmount = .seconds(60), channel: any Channel, guardian: ConnectionGuard? = nil) {
+        self.timeout = timeout
+        self.bodyTimeout = bodyTimeout
+        self.channel = channel
+        self.guardian = guardian
+    }
+
+    /// Reports a change of "no request in progress" to the guard.
+    private func updateWaiting() {
+        let now = (phase == .idle || phase == .readingHead) && pendingResponses == 0
+        guard now != waiting else { return }
+        waiting = now
+        guardian?.mark(channel, waiting: now)
+    }
+
+    func bytesArrived() {
+        guard phase == .idle, let context else { return }
+        phase = .readingHead
+        updateWaiting()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) { loopBound.value.expired() }
+    }
+
+    func headComplete() {
+        guard phase != .off else { return }
+        phase = .inRequest
+        pendingResponses += 1
+        cancelTimer()
+        updateWaiting()
+        if let context {
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: bodyTimeout) { loopBound.value.bodyExpired() }
+        }
+    }
+
+    private func bodyExpired() {
+        timer = nil
+        guard phase == .inRequest else { return }
+        reject(.requestTimeout)
+    }
+
+    func responseEnded() {
+        pendingResponses = max(0, pendingResponses - 1)
+        updateWaiting()
+    }
+
+    /// The request is read (its answer may still be streaming): the next byte starts a new head.
+    func requestRead() {
+        guard phase != .off else { return }
+        phase = .idle
+        cancelTimer()
+        updateWaiting()
+    }
+
+    /// The boot lane answered what it had; `partial`: the start of the next head is waiting.
+    func laneAnswered(partial: Bool) {
+        guard phase != .off else { return }
+        requestRead()
+        if partial { bytesArrived() }
+    }
+
+    func switchOff() {
+        phase = .off
+        cancelTimer()
+        updateWaiting()
+    }
+
+    /// Answers with a status and closes (no keep-alive after a request that could not be read).
+    func reject(_ status: HTTPResponseStatus) {
+        guard let context, context.channel.isActive else { return }
+        switchOff()
+        var out = context.channel.allocator.buffer(capacity: 96)
+        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        context.writeAndFlush(NIOAny(out)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func expired() {
+        timer = nil
+        guard phase == .readingHead else { return }
+        reject(.requestTimeout)
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// First in the pipeline: bytes arriving.
+    final class RawSide: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
+        let deadline: RequestDeadline
+
+        init(_ deadline: RequestDeadline) { self.deadline = deadline }
+
+        func handlerAdded(context: ChannelHandlerContext) { deadline.context = context }
+
+        func handlerRemoved(context: ChannelHandlerContext) {
+            deadline.switchOff()
+            deadline.context = nil
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            deadline.bytesArrived()
+            context.fireChannelRead(data)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            deadline.switchOff()
+            context.fireChannelInactive()
+        }
+    }
+
+    /// Behind the HTTP decoder: heads read, requests read, requests that could not be read, and
+    /// answers finished. Typed `Any`: after a WebSocket upgrade, frames pass through untouched.
+    final class HeadSide: ChannelDuplexHandler, RemovableChannelHandler {
+        typealias InboundIn = Any
+        typealias OutboundIn = Any
+        let deadline: RequestDeadline
+
+        init(_ deadline: RequestDeadline) { self.deadline = deadline }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if let part = unwrapInboundIn(data) as? HTTPServerRequestPart {
+                switch part {
+                case .head: deadline.headComplete()
+                case .end: deadline.requestRead()
+                case .body: break
+                }
+            }
+            context.fireChannelRead(data)
+        }
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            if case .end? = unwrapOutboundIn(data) as? HTTPServerResponsePart { deadline.responseEnded() }
+            context.write(data, promise: promise)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            if error is HTTPParserError || error is ByteToMessageDecoderError {
+                deadline.reject(.badRequest)
+            }
+            context.fireErrorCaught(error)
+        }
+    }
+}
