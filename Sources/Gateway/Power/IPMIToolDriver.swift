@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Why a subprocess and not IPMI in Swift: RMCP+ needs its session handshake (RAKP with
 /// HMAC-SHA1, AES-CBC-128 for the payload) and per-vendor quirks that ipmitool has carried for
-/// twenty years; a call costs about 0.1 s of which the spawn is a few milliseconds (measured
-/// against pyghmi's BMC here), and power is polled every tens of seconds, so the spawn is not
+/// twenty years. A `power status` against pyghmi's BMC here takes 96 ms, of which starting
+/// ipmitool is 14 ms (20 runs each), and power is polled every tens of seconds: the spawn is not
 /// what limits a rack. The password goes through `IPMI_PASSWORD` (`-E`), never the arguments.
 struct IPMIToolDriver: BMCDriver {
     let address: BMCAddress
