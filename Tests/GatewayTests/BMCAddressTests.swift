@@ -36,6 +36,9 @@ import Testing
         ("10.0.0.5:0", .badPort("0")),
         ("10.0.0.5:70000", .badPort("70000")),
         ("redfish://10.0.0.5:http/x", .badPort("http")),
+        ("-oProxy", .badHost("-oProxy")),
+        ("redfish://user@10.0.0.5/redfish/v1", .badHost("user@10.0.0.5")),
+        ("ipmi://10.0.0.5 extra", .badHost("10.0.0.5 extra")),
     ])
     func refuses(_ text: String, _ failure: BMCAddress.Failure) {
         #expect(throws: failure) { try BMCAddress(parsing: text) }

@@ -163,8 +163,8 @@ final class EmulatedBMC: @unchecked Sendable {
         let maxInFlight = try await bmc.state()["maxInFlight"] as? Int ?? -1
         #expect(maxInFlight <= bound)
         #expect(maxInFlight >= 2)
-        // 40 reads of 0.2 s, 4 at a time, is 2 s; serial would be 8 s.
-        #expect(elapsed < .seconds(6))
+        // 40 reads of 0.2 s, 4 at a time, is 2 s; serial would be 8 s. Generous: the machine is shared.
+        #expect(elapsed < .seconds(7))
         // Every host's status says so, and a second round writes nothing new.
         let revision = f.service.index.revision
         await controller.pollOnce()

@@ -8,7 +8,10 @@ behind bootgate's back.
 
 Side door (127.0.0.1:CONTROL_PORT): GET /state → {"power", "commands", "bootOptions", ...};
 POST /state {"power": "on"|"off"} sets the state; POST /delay {"seconds": s} slows every
-power on/off/reset (the BMC answers nothing meanwhile: pyghmi serves one request at a time).
+power on/off/reset (the BMC answers nothing meanwhile: pyghmi serves one request at a time),
+and {"status": s} every power status read. "sessions" counts the RMCP+ sessions open at once
+(from a client's first packet to its Close Session; a refused one stays counted until /clear),
+"maxSessions" the most seen: how many BMC calls bootgate had going at once.
 """
 import argparse
 import json
@@ -17,6 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyghmi.ipmi.bmc as bmc
+from pyghmi.ipmi.private import serversession
 
 
 class State:
@@ -24,6 +28,9 @@ class State:
         self.lock = threading.Lock()
         self.power = "off"
         self.delay = 0.0
+        self.status_delay = 0.0
+        self.sessions = set()     # client (address, port) pairs with a session open
+        self.max_sessions = 0
         self.commands = []        # ["status", "on", "off", "reset", "bootdev"] in order
         self.boot_options = []    # [{"device", "efi", "persistent"}] per set-boot-flags request
         self.resets = 0
@@ -35,7 +42,17 @@ class State:
     def snapshot(self):
         with self.lock:
             return {"power": self.power, "commands": list(self.commands), "bootOptions": list(self.boot_options),
-                    "resets": self.resets, "delay": self.delay}
+                    "resets": self.resets, "delay": self.delay, "statusDelay": self.status_delay,
+                    "sessions": len(self.sessions), "maxSessions": self.max_sessions}
+
+    def opened(self, client):
+        with self.lock:
+            self.sessions.add(client)
+            self.max_sessions = max(self.max_sessions, len(self.sessions))
+
+    def closed(self, client):
+        with self.lock:
+            self.sessions.discard(client)
 
 
 class SimulatedBmc(bmc.Bmc):
@@ -47,7 +64,14 @@ class SimulatedBmc(bmc.Bmc):
         if self.state.delay:
             time.sleep(self.state.delay)
 
+    def sessionless_data(self, data, sockaddr):
+        # A client's first packets (channel auth capabilities, open session) come here.
+        self.state.opened(sockaddr)
+        return super().sessionless_data(data, sockaddr)
+
     def get_power_state(self):
+        if self.state.status_delay:
+            time.sleep(self.state.status_delay)
         self.state.note("status")
         return self.state.power
 
@@ -107,14 +131,27 @@ def control_server(state, port):
                 if self.path == "/state" and body.get("power") in ("on", "off"):
                     state.power = body["power"]
                 if self.path == "/delay":
-                    state.delay = float(body.get("seconds", 0))
+                    state.delay = float(body.get("seconds", state.delay))
+                    state.status_delay = float(body.get("status", state.status_delay))
                 if self.path == "/clear":
                     state.commands.clear()
                     state.boot_options.clear()
+                    state.max_sessions = len(state.sessions)
             self.reply(state.snapshot())
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+_close = serversession.ServerSession.close_server_session
+
+
+def _closing(session):
+    session.bmc.state.closed(session.sockaddr)
+    return _close(session)
+
+
+serversession.ServerSession.close_server_session = _closing
 
 
 def main():

@@ -83,8 +83,9 @@ class IPMIBmc(_Peer):
     def set_power(self, power):
         return _json(self.control_url, {"power": power})
 
-    def set_delay(self, seconds):
-        return _json(f"http://127.0.0.1:{self.control}/delay", {"seconds": seconds})
+    def set_delay(self, seconds=None, status=None):
+        body = {k: v for k, v in (("seconds", seconds), ("status", status)) if v is not None}
+        return _json(f"http://127.0.0.1:{self.control}/delay", body)
 
     def clear(self):
         return _json(f"http://127.0.0.1:{self.control}/clear", {})

@@ -26,6 +26,7 @@ public struct BMCAddress: Sendable, Hashable, CustomStringConvertible {
         case unknownScheme(String)
         case missingHost(String)
         case badPort(String)
+        case badHost(String)
 
         public var description: String {
             switch self {
@@ -33,6 +34,7 @@ public struct BMCAddress: Sendable, Hashable, CustomStringConvertible {
             case .unknownScheme(let s): return "unknown BMC scheme \"\(s)\"; use ipmi://, redfish://, redfish+http:// or redfish+https://"
             case .missingHost(let a): return "BMC address \"\(a)\" names no host"
             case .badPort(let p): return "BMC port \"\(p)\" is not a number from 1 to 65535"
+            case .badHost(let h): return "BMC host \"\(h)\" is not a host name or IP address"
             }
         }
     }
@@ -73,6 +75,9 @@ public struct BMCAddress: Sendable, Hashable, CustomStringConvertible {
         }
         let (h, portText) = Self.splitHostPort(authority)
         guard !h.isEmpty else { throw .missingHost(trimmed) }
+        // The host becomes an ipmitool argument and part of a URL: a leading "-" would read as an
+        // option, an "@" as URL credentials.
+        guard !h.hasPrefix("-"), h.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:_%".contains($0)) }) else { throw .badHost(h) }
         host = h
         if let portText {
             guard let p = Int(portText), (1...65535).contains(p) else { throw .badPort(String(portText)) }
