@@ -38,8 +38,11 @@ public final class MkubeUpstream: ObjectStore {
         var closed = false
     }
 
-    private let client: MkubeClient
-    private let http: HTTPClient
+    /// The client of the current watch session; writes use it too. Each session gets a new one:
+    /// async-http-client's pool backs off its own connection attempts (up to a minute) after
+    /// mkube refused them, which would keep a recovered mkube unreached for that long.
+    private let clients: Mutex<MkubeClient>
+    private var client: MkubeClient { clients.withLock { $0 } }
     private let options: Options
     private let logger: Logger
     private let state: Mutex<State>
@@ -52,14 +55,7 @@ public final class MkubeUpstream: ObjectStore {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.options = options
         self.logger = logger
-        var config = HTTPClient.Configuration()
-        // A refused connection must fail the session at once, not after the default 10 s, and a
-        // session's three watches plus its probe and writes must never queue behind each other.
-        config.timeout = .init(connect: .seconds(2))
-        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-        client = MkubeClient(base: self.url, http: http, requestTimeout: .nanoseconds(Int64(options.requestTimeout.components.seconds) * 1_000_000_000
-                                                                                   + options.requestTimeout.components.attoseconds / 1_000_000_000))
+        clients = Mutex(Self.makeClient(self.url, options))
         // Revisions continue across restarts of bootgate (mkube keeps none): milliseconds of the
         // wall clock at start, then one per change.
         let start = Int64(Date().timeIntervalSince1970 * 1000)
@@ -170,7 +166,7 @@ public final class MkubeUpstream: ObjectStore {
         state.withLock { $0.closed = true }
         sync.withLock { $0?.cancel() }
         feed.close()
-        try? await http.shutdown()
+        try? await client.http.shutdown()
     }
 
     public var health: StoreHealth { state.withLock { $0.health } }
@@ -222,6 +218,26 @@ public final class MkubeUpstream: ObjectStore {
 
     // MARK: following mkube
 
+    private static func makeClient(_ url: String, _ options: Options) -> MkubeClient {
+        var config = HTTPClient.Configuration()
+        // A refused connection must fail the session at once, not after the default 10 s, and a
+        // session's three watches plus its probe and writes must never queue behind each other.
+        config.timeout = .init(connect: .seconds(2))
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        let timeout = options.requestTimeout.components
+        return MkubeClient(base: url, http: HTTPClient(eventLoopGroupProvider: .singleton, configuration: config),
+                           requestTimeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000))
+    }
+
+    /// A fresh client for the next session; the previous one is shut down.
+    private func renewClient() {
+        let old = clients.withLock { c in
+            defer { c = Self.makeClient(url, options) }
+            return c
+        }
+        Task { try? await old.http.shutdown() }
+    }
+
     private func startSync() {
         sync.withLock { task in
             guard task == nil else { return }
@@ -242,6 +258,7 @@ public final class MkubeUpstream: ObjectStore {
                 logger.warning("mkube at \(url): \(error.message)")
             }
             if Task.isCancelled { return }
+            renewClient()
             // A session that lasted a while starts the backoff over.
             if ContinuousClock.now - started > options.backoffMax { backoff = options.backoffStart }
             let jitter = Double.random(in: 0.5...1.0)
