@@ -757,3 +757,32 @@ def test_watches_per_client_are_capped():
             c.close()
     finally:
         s.close()
+
+
+def test_descriptors_run_out_anyway_no_spin_and_one_log_line():
+    """A cap above the descriptor limit (descriptors taken elsewhere): accept fails with EMFILE.
+    NIO would retry at once forever; each failure sheds idle connections instead, and says so
+    once a minute."""
+    s = Server(wrapper=["prlimit", "--nofile=256:256", "--"], extra=["--max-connections", "1000"])
+    held = []
+    try:
+        for _ in range(300):
+            c = socket.socket()
+            c.settimeout(5)
+            c.connect(("127.0.0.1", s.port))
+            c.sendall(b"G")
+            held.append(c)
+        time.sleep(1)
+        spent = cpu_seconds(s)
+        time.sleep(2)
+        assert cpu_seconds(s) - spent < 0.3
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        c.sendall(f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert c.recv(65536).startswith(b"HTTP/1.1 200 ")
+        c.close()
+        lines = [l for l in s.logtext().splitlines() if "accepting connections fails" in l]
+        assert len(lines) == 1 and "Too many open files" in lines[0]
+    finally:
+        for c in held:
+            c.close()
+        s.close()
