@@ -921,3 +921,15 @@ def test_no_password_anywhere_a_role_may_not_see_it(tmp_path):
         assert all(t not in log for t in tokens.values())
     finally:
         s.close()
+
+
+def test_cli_clients_send_the_token_from_the_environment(guarded):
+    from conftest import BINARY, ROOT
+    manifest = os.path.join(ROOT, "examples", sorted(f for f in os.listdir(os.path.join(ROOT, "examples")) if f.endswith(".yaml"))[0])
+    env = {k: v for k, v in os.environ.items() if k != "BOOTGATE_TOKEN"}
+    p = subprocess.run([BINARY, "apply", "-f", manifest, "--server", guarded.url], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode != 0 and ("401" in p.stdout + p.stderr or "token" in p.stdout + p.stderr), p.stdout + p.stderr
+    env["BOOTGATE_TOKEN"] = guarded.tokens["admin"]
+    p = subprocess.run([BINARY, "apply", "-f", manifest, "--server", guarded.url], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert guarded.tokens["admin"] not in p.stdout + p.stderr
