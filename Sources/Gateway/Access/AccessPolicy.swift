@@ -60,7 +60,7 @@ public struct AccessPolicy: Sendable {
     /// The request with its grant, or 401 (no or unknown token) / 403 (role or address).
     func authorize(_ op: Operation, _ request: OperationRequest) throws(APIError) -> OperationRequest {
         var req = request
-        let need = Self.need(op)
+        let need = op.access ?? Self.need(op)
         switch need {
         case .boot:
             guard bootNetworks.isEmpty || bootNetworks.contains(where: { $0.contains(req.remoteIP) }) else {
