@@ -83,6 +83,9 @@ let package = Package(
                 "Gateway",
                 "Plugins",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The boot lane's parser is fuzzed against NIO's decoder (RawRequestHeadFuzzTests).
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ]

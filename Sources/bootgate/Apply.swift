@@ -9,7 +9,7 @@ struct Apply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create or update every object of a YAML file (several documents allowed) on a running server.")
 
     @Option(name: .shortAndLong, help: "YAML or JSON file; '-' for standard input.") var file: String
-    @Option(help: "bootgate server URL.") var server = "http://127.0.0.1:8082"
+    @Option(help: "bootgate server URL (with tokens: set BOOTGATE_TOKEN).") var server = "http://127.0.0.1:8082"
 
     func run() async throws {
         let text: String
@@ -90,14 +90,18 @@ struct Apply: AsyncParsableCommand {
     }
 }
 
-/// Just enough HTTP for the command line's talks with a running server.
+/// Just enough HTTP for the command line's talks with a running server. A server with a token
+/// file wants a token: it is taken from `BOOTGATE_TOKEN` (an environment variable, not an
+/// argument, so other users' `ps` does not show it).
 struct HTTPClient {
     var server: String
+    var token: String? = ProcessInfo.processInfo.environment["BOOTGATE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
 
     func request(_ method: String, _ path: String, body: JSONValue? = nil, contentType: String = "application/json") async throws -> (Int, JSONValue) {
         guard let url = URL(string: server + path) else { throw ValidationError("bad server URL \(server)") }
         var req = URLRequest(url: url)
         req.httpMethod = method
+        if let token { req.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
         if let body {
             req.httpBody = Data(JSONWriter.bytes(body))
             req.setValue(contentType, forHTTPHeaderField: "Content-Type")

@@ -288,6 +288,34 @@ def test_malformed_requests_get_400_and_are_closed(server, payload):
     assert closed
 
 
+SMUGGLING = {
+    "CL+TE": b"POST /api/v1/boot-complete HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+             b"GET /ipxe?mac=AC:1F:6B:8A:A7:9C HTTP/1.1\r\nHost: x\r\n\r\n",
+    "TE+CL": b"POST /api/v1/boot-complete HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n",
+    "TE not chunked": b"POST /rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Type: application/json\r\n\r\n{}",
+    "obs-fold": b"GET /ipxe?mac=AC:1F:6B:8A:A7:9C HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+    "bare LF, boot lane": b"GET /ipxe?mac=AC:1F:6B:8A:A7:9C HTTP/1.1\nHost: x\n\n",
+    "bare LF, API": b"GET /version HTTP/1.1\nHost: x\n\n",
+    "space before colon": b"GET /ipxe?mac=AC:1F:6B:8A:A7:9C HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello",
+}
+
+
+@pytest.mark.parametrize("name", SMUGGLING)
+def test_ambiguous_framing_is_refused_never_split(server, name):
+    """Request smuggling: whatever the boot lane does not take as a plain GET goes to NIO's
+    decoder, which refuses every ambiguous framing; exactly one answer, a 400, then close."""
+    c = socket.create_connection(("127.0.0.1", server.port), timeout=3)
+    c.sendall(SMUGGLING[name])
+    out = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    c.close()
+    assert out.startswith(b"HTTP/1.1 400 ") and out.count(b"HTTP/1.1 ") == 1, out[:200]
+
+
 def slowloris(server, head, gap=0.1, limit=30):
     """Sends a head a byte at a time; returns the seconds until the server closed, or None."""
     c = socket.create_connection(("127.0.0.1", server.port), timeout=5)
@@ -757,3 +785,151 @@ def test_watches_per_client_are_capped():
             c.close()
     finally:
         s.close()
+
+
+def test_descriptors_run_out_anyway_no_spin_and_one_log_line():
+    """A cap above the descriptor limit (descriptors taken elsewhere): accept fails with EMFILE.
+    NIO would retry at once forever; each failure sheds idle connections instead, and says so
+    once a minute."""
+    s = Server(wrapper=["prlimit", "--nofile=256:256", "--"], extra=["--max-connections", "1000"])
+    held = []
+    try:
+        for _ in range(300):
+            c = socket.socket()
+            c.settimeout(5)
+            c.connect(("127.0.0.1", s.port))
+            c.sendall(b"G")
+            held.append(c)
+        time.sleep(1)
+        spent = cpu_seconds(s)
+        time.sleep(2)
+        assert cpu_seconds(s) - spent < 0.3
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        c.sendall(f"GET /ipxe?mac={MAC} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert c.recv(65536).startswith(b"HTTP/1.1 200 ")
+        c.close()
+        lines = [l for l in s.logtext().splitlines() if "accepting connections fails" in l]
+        assert len(lines) == 1 and "Too many open files" in lines[0]
+    finally:
+        for c in held:
+            c.close()
+        s.close()
+
+
+class WebSocketClient:
+    """A minimal RFC 6455 client for /rpc/ws: text frames out (masked), frames in."""
+
+    def __init__(self, server, token=None):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = (f"GET /rpc/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
+        if token:
+            head += f"Authorization: Bearer {token}\r\n"
+        self.sock.sendall((head + "\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.sock.recv(4096)
+        status, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        assert b" 101 " in status.split(b"\r\n")[0], status
+        self.texts = []
+
+    def send(self, obj):
+        data = json.dumps(obj).encode()
+        mask = os.urandom(4)
+        n = len(data)
+        header = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def receive(self):
+        while True:
+            if len(self.buf) >= 2:
+                n, start = self.buf[1] & 0x7F, 2
+                if n == 126:
+                    n, start = int.from_bytes(self.buf[2:4], "big"), 4
+                elif n == 127:
+                    n, start = int.from_bytes(self.buf[2:10], "big"), 10
+                if len(self.buf) >= start + n:
+                    payload, self.buf = self.buf[start:start + n], self.buf[start + n:]
+                    self.texts.append(payload.decode())
+                    return json.loads(payload)
+            self.buf += self.sock.recv(65536)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_no_password_anywhere_a_role_may_not_see_it(tmp_path):
+    """A full scenario per role that may not read secrets: every response, watch event, Table,
+    preview, boot event, error, JSON-RPC and WebSocket message it gets, and the server's log,
+    searched for the BMC passwords."""
+    file = tmp_path / "tokens"
+    tokens = {role: token(file, role, f"t-{role}") for role in ("viewer", "operator", "admin")}
+    s = Server(extra=["--token-file", str(file)])
+    other = "Other-" + SECRET
+    try:
+        admin = auth(tokens["admin"])
+        assert s.patch(HOSTS + "/server1", {"spec": {"bmc": {"address": "10.0.0.9", "username": "ADMIN", "password": SECRET}}}, headers=admin).status == 200
+        manifest = host("second", "52:54:00:aa:00:03", ip="192.168.10.11", bmc={"address": "10.0.0.10", "username": "root", "password": other})
+        manifest["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(manifest)}
+        assert s.post(HOSTS, manifest, headers=admin).status == 201
+        for role in ("viewer", "operator"):
+            h = auth(tokens[role])
+            seen = []
+            table = dict(h, Accept="application/json;as=Table;v=1;g=meta.k8s.io")
+            rv = s.get(HOSTS, headers=h).body["metadata"]["resourceVersion"]
+            for path, headers in [(HOSTS, h), ("/api/v1/baremetalhosts", h), (HOSTS + "/server1", h), (HOSTS, table), (HOSTS + "/second", table),
+                                  (HOSTS + "/server1/preview", h), (HOSTS + "/second/preview", h), ("/api/v1/events", h),
+                                  ("/api/v1/events?host=default/server1", h), (HOSTS + "?includeSecrets=true", h),
+                                  (HOSTS + "/server1?includeSecrets=true", h), ("/api/v1/bootconfigs", h)]:
+                seen.append(s.get(path, headers=headers).text)
+            # Writes the role may and may not make, and their errors.
+            for body, ctype in [({"spec": {"image": "localboot"}}, "application/merge-patch+json"),
+                                ({"spec": {"ip": "not-an-ip"}}, "application/merge-patch+json"),
+                                ([{"op": "copy", "from": "/spec/bmc/password", "path": "/spec/ip"}], "application/json-patch+json"),
+                                ([{"op": "test", "path": "/spec/bmc/password", "value": SECRET}], "application/json-patch+json"),
+                                ([{"op": "replace", "path": "/spec/image", "value": "nope"}], "application/json-patch+json")]:
+                seen.append(s.patch(HOSTS + "/server1", body, content_type=ctype, headers=h).text)
+            seen.append(s.put(HOSTS + "/second", s.get(HOSTS + "/second", headers=h).body, headers=h).text)
+            # JSON-RPC, one call and a batch.
+            seen.append(s.post("/rpc", [{"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.listAllNamespaces"},
+                                        {"jsonrpc": "2.0", "id": 2, "method": "baremetalhosts.get", "params": {"namespace": "default", "name": "second", "includeSecrets": True}},
+                                        {"jsonrpc": "2.0", "id": 3, "method": "baremetalhosts.preview", "params": {"namespace": "default", "name": "second"}}],
+                               headers=h).text)
+            # Watches: REST (JSON and Table) and WebSocket, while an admin changes both hosts.
+            ws = WebSocketClient(s, tokens[role])
+            ws.send({"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True}})
+            ws.send({"jsonrpc": "2.0", "id": 2, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True, "includeSecrets": True}})
+            for name in ("server1", "second"):
+                assert s.patch(HOSTS + "/" + name, {"metadata": {"labels": {"scan": role}}}, headers=admin).status == 200
+            seen.append(s.get(HOSTS + f"?watch=true&timeoutSeconds=1&resourceVersion={rv}", headers=h).text)
+            seen.append(s.get(HOSTS + f"?watch=true&timeoutSeconds=1&resourceVersion={rv}", headers=table).text)
+            deadline = time.time() + 5
+            while sum('"watch.event"' in t for t in ws.texts) < 4 and time.time() < deadline:
+                ws.receive()
+            ws.close()
+            seen.extend(ws.texts)
+            assert sum('"watch.event"' in t for t in ws.texts) >= 4
+            for text in seen:
+                assert SECRET not in text and other not in text, (role, text[:300])
+        # The admin does see them (the scan would find them if they leaked).
+        assert SECRET in s.get(HOSTS + "/server1?includeSecrets=true", headers=admin).text
+        assert other in s.get(HOSTS + "?includeSecrets=true", headers=admin).text
+        with open(os.path.join(s.data, "server.log"), errors="replace") as f:
+            log = f.read()
+        assert SECRET not in log and other not in log
+        assert all(t not in log for t in tokens.values())
+    finally:
+        s.close()
+
+
+def test_cli_clients_send_the_token_from_the_environment(guarded):
+    from conftest import BINARY, ROOT
+    manifest = os.path.join(ROOT, "examples", sorted(f for f in os.listdir(os.path.join(ROOT, "examples")) if f.endswith(".yaml"))[0])
+    env = {k: v for k, v in os.environ.items() if k != "BOOTGATE_TOKEN"}
+    p = subprocess.run([BINARY, "apply", "-f", manifest, "--server", guarded.url], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode != 0 and ("401" in p.stdout + p.stderr or "token" in p.stdout + p.stderr), p.stdout + p.stderr
+    env["BOOTGATE_TOKEN"] = guarded.tokens["admin"]
+    p = subprocess.run([BINARY, "apply", "-f", manifest, "--server", guarded.url], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert guarded.tokens["admin"] not in p.stdout + p.stderr

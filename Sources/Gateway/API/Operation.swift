@@ -61,6 +61,10 @@ public struct Operation: Sendable {
 
     public typealias InlineHandler = @Sendable (Service, OperationRequest) throws(APIError) -> OperationResult?
 
+    /// What the access check asks of a caller, worked out once (`OperationTable.all`) from the
+    /// id and method rather than per request: the boot lane runs this check too.
+    var access: AccessPolicy.Need? = nil
+
     /// An operation whose work never suspends; `handler` runs `inline` too, then `orElse` when
     /// `inline` declines.
     static func inline(id: String, method: Method, path: String, summary: String, tag: String, parameters: [Parameter], body: Body?,

@@ -65,5 +65,9 @@ enum SystemOperations {
 
 /// Every operation bootgate offers; REST, JSON-RPC and the OpenAPI document all come from here.
 public enum OperationTable {
-    public static let all: [Operation] = ResourceOperations.all() + MkubeActionOperations.all() + PowerOperations.all() + BootOperations.all() + SystemOperations.all()
+    public static let all: [Operation] = (ResourceOperations.all() + MkubeActionOperations.all() + PowerOperations.all() + BootOperations.all() + SystemOperations.all()).map { op in
+        var op = op
+        op.access = AccessPolicy.need(op)
+        return op
+    }
 }

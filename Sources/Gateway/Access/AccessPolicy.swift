@@ -34,7 +34,7 @@ public struct AccessPolicy: Sendable {
     static let bootOperations: Set<String> = ["boot.chain", "boot.ipxe", "boot.config", "boot.complete", "boot.ipxeBySourceIP", "boot.localboot"]
     static let openOperations: Set<String> = ["system.health"]
     static let hostWrites: Set<String> = ["baremetalhosts.patch", "baremetalhosts.replace"]
-    static let hostActions: Set<String> = ["baremetalhosts.refresh", "baremetalhosts.refreshAll"]
+    static let hostActions: Set<String> = ["baremetalhosts.refresh", "baremetalhosts.refreshAll", "baremetalhosts.power"]
 
     static func need(_ op: Operation) -> Need {
         if bootOperations.contains(op.id) { return .boot }
@@ -60,7 +60,7 @@ public struct AccessPolicy: Sendable {
     /// The request with its grant, or 401 (no or unknown token) / 403 (role or address).
     func authorize(_ op: Operation, _ request: OperationRequest) throws(APIError) -> OperationRequest {
         var req = request
-        let need = Self.need(op)
+        let need = op.access ?? Self.need(op)
         switch need {
         case .boot:
             guard bootNetworks.isEmpty || bootNetworks.contains(where: { $0.contains(req.remoteIP) }) else {

@@ -31,6 +31,7 @@ public final class ConnectionGuard: Sendable {
     private let logger: Logger
     /// Descriptors kept for everything else: the store, its WAL, plugins, the listening socket.
     static let reserve = 64
+    static let shedPerFailure = 16
 
     public init(maxConnections: Int? = nil, logger: Logger) {
         self.configuredMax = maxConnections
@@ -76,17 +77,19 @@ public final class ConnectionGuard: Sendable {
         }
     }
 
-    /// `accept` failed (EMFILE and the like): free a descriptor, and say so now and then.
+    /// `accept` failed (EMFILE and the like): free some descriptors, and say so now and then.
+    /// Several: after a failure NIO backs off accepting for a second, and then takes a few.
     func acceptFailed(_ error: any Error) {
-        let (victim, log, count) = state.withLock { s -> ((any Channel)?, Bool, Int) in
+        let (victims, log, count) = state.withLock { s -> ([any Channel], Bool, Int) in
             let now = ContinuousClock.now
             let log = s.lastAcceptLog.map { now - $0 > .seconds(60) } ?? true
             if log { s.lastAcceptLog = now }
-            let victim = Self.longestWaiting(&s, except: nil)
-            if victim != nil { s.shed += 1 }
-            return (victim, log, s.open.count)
+            var victims: [any Channel] = []
+            while victims.count < Self.shedPerFailure, let v = Self.longestWaiting(&s, except: nil) { victims.append(v) }
+            s.shed += victims.count
+            return (victims, log, s.open.count)
         }
-        victim?.close(promise: nil)
+        for v in victims { v.close(promise: nil) }
         if log {
             logger.error("accepting connections fails: \(error); \(count) open (cap \(maxConnections)); closing the longest-waiting idle ones")
         }

@@ -15,11 +15,15 @@ final class RequestDeadline {
     enum Phase { case idle, readingHead, inRequest, off }
 
     private(set) var phase = Phase.idle
+    /// When the current phase began (a head's first byte, a head's end).
+    private var since = NIODeadline.now()
     private let timeout: TimeAmount
     /// A request's body must be read this long after its head (a watch has none, so its
     /// stream is never cut by this).
     private let bodyTimeout: TimeAmount
-    private var timer: Scheduled<Void>?
+    /// One check per connection, a few times per timeout, rather than a timer per request:
+    /// the boot lane answers tens of thousands of requests a second.
+    private var check: RepeatedTask?
     /// The first handler's context: answers written here go straight to the socket.
     private var context: ChannelHandlerContext?
     /// Answers Hummingbird has begun and not finished (a watch stays here while it streams).
@@ -36,6 +40,23 @@ final class RequestDeadline {
         self.guardian = guardian
     }
 
+    private func start(_ context: ChannelHandlerContext) {
+        self.context = context
+        let period = max(.milliseconds(250), TimeAmount.nanoseconds(min(timeout, bodyTimeout).nanoseconds / 4))
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        check = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in loopBound.value.expireIfLate() }
+    }
+
+    private func expireIfLate() {
+        let age = NIODeadline.now() - since
+        switch phase {
+        case .readingHead where age >= timeout, .inRequest where age >= bodyTimeout:
+            reject(.requestTimeout)
+        default:
+            break
+        }
+    }
+
     /// Reports a change of "no request in progress" to the guard.
     private func updateWaiting() {
         let now = (phase == .idle || phase == .readingHead) && pendingResponses == 0
@@ -45,29 +66,18 @@ final class RequestDeadline {
     }
 
     func bytesArrived() {
-        guard phase == .idle, let context else { return }
+        guard phase == .idle else { return }
         phase = .readingHead
+        since = .now()
         updateWaiting()
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: timeout) { loopBound.value.expired() }
     }
 
     func headComplete() {
         guard phase != .off else { return }
         phase = .inRequest
+        since = .now()
         pendingResponses += 1
-        cancelTimer()
         updateWaiting()
-        if let context {
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            timer = context.eventLoop.scheduleTask(in: bodyTimeout) { loopBound.value.bodyExpired() }
-        }
-    }
-
-    private func bodyExpired() {
-        timer = nil
-        guard phase == .inRequest else { return }
-        reject(.requestTimeout)
     }
 
     func responseEnded() {
@@ -79,7 +89,6 @@ final class RequestDeadline {
     func requestRead() {
         guard phase != .off else { return }
         phase = .idle
-        cancelTimer()
         updateWaiting()
     }
 
@@ -92,7 +101,8 @@ final class RequestDeadline {
 
     func switchOff() {
         phase = .off
-        cancelTimer()
+        check?.cancel()
+        check = nil
         updateWaiting()
     }
 
@@ -105,17 +115,6 @@ final class RequestDeadline {
         context.writeAndFlush(NIOAny(out)).whenComplete { _ in context.close(promise: nil) }
     }
 
-    private func expired() {
-        timer = nil
-        guard phase == .readingHead else { return }
-        reject(.requestTimeout)
-    }
-
-    private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
-    }
-
     /// First in the pipeline: bytes arriving.
     final class RawSide: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = ByteBuffer
@@ -124,7 +123,7 @@ final class RequestDeadline {
 
         init(_ deadline: RequestDeadline) { self.deadline = deadline }
 
-        func handlerAdded(context: ChannelHandlerContext) { deadline.context = context }
+        func handlerAdded(context: ChannelHandlerContext) { deadline.start(context) }
 
         func handlerRemoved(context: ChannelHandlerContext) {
             deadline.switchOff()
