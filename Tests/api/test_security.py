@@ -899,7 +899,14 @@ def test_no_password_anywhere_a_role_may_not_see_it(tmp_path):
             # Watches: REST (JSON and Table) and WebSocket, while an admin changes both hosts.
             ws = WebSocketClient(s, tokens[role])
             ws.send({"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True}})
+            while ws.receive().get("id") != 1:
+                pass
             ws.send({"jsonrpc": "2.0", "id": 2, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True, "includeSecrets": True}})
+            while True:
+                reply = ws.receive()
+                if reply.get("id") == 2:
+                    assert reply["error"]["code"] == 403
+                    break
             for name in ("server1", "second"):
                 assert s.patch(HOSTS + "/" + name, {"metadata": {"labels": {"scan": role}}}, headers=admin).status == 200
             seen.append(s.get(HOSTS + f"?watch=true&timeoutSeconds=1&resourceVersion={rv}", headers=h).text)
@@ -933,3 +940,45 @@ def test_cli_clients_send_the_token_from_the_environment(guarded):
     p = subprocess.run([BINARY, "apply", "-f", manifest, "--server", guarded.url], capture_output=True, text=True, env=env, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert guarded.tokens["admin"] not in p.stdout + p.stderr
+
+
+def test_revoking_a_token_ends_its_open_watches(tmp_path):
+    """A BMC agent's watch carries passwords and lives for days: revoking its token ends it
+    (REST and WebSocket) within a couple of seconds, while other tokens' watches go on."""
+    from conftest import BINARY
+    file = tmp_path / "tokens"
+    agent, other, admin = token(file, "bmc-agent", "agent"), token(file, "viewer", "dashboard"), token(file, "admin", "admin")
+    s = Server(extra=["--token-file", str(file)])
+    try:
+        def rest_watch(tok, secrets):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            c.sendall(f"GET {HOSTS}?watch=true{'&includeSecrets=true' if secrets else ''} HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {tok}\r\n\r\n".encode())
+            assert c.recv(65536).startswith(b"HTTP/1.1 200 ")
+            return c
+        revoked, kept = rest_watch(agent, True), rest_watch(other, False)
+        ws = WebSocketClient(s, agent)
+        ws.send({"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True, "includeSecrets": True}})
+        assert "subscription" in ws.receive()["result"]
+        subprocess.run([BINARY, "token", "revoke", "agent", "--file", str(file)], check=True)
+        started = time.time()
+        got = b""
+        while not got.endswith(b"0\r\n\r\n"):
+            chunk = revoked.recv(65536)
+            assert chunk, "closed instead of ending the stream"
+            got += chunk
+        assert time.time() - started < 5
+        while True:
+            message = ws.receive()
+            if message.get("method") == "watch.end":
+                break
+        assert time.time() - started < 5
+        # The viewer's watch still streams.
+        assert s.patch(HOSTS + "/server1", {"spec": {"image": "localboot"}}, headers=auth(admin)).status == 200
+        kept.settimeout(5)
+        assert b"server1" in kept.recv(65536)
+        for c in (revoked, kept):
+            c.close()
+        ws.close()
+    finally:
+        s.close()
