@@ -530,14 +530,32 @@ def test_the_boot_path_stays_open_and_healthz_too(guarded):
     assert r.status == 200 and r.text.startswith("#!ipxe")
     assert guarded.get("/boot.ipxe").status == 200
     assert guarded.get("/healthz").status == 200
-    # boot-complete changes only the host whose address calls it: 127.0.0.1 is no host's.
-    assert guarded.post("/api/v1/boot-complete", {}).status == 404
+    # boot-complete needs no token and changes only the host whose address calls it.
+    admin = auth(guarded.tokens["admin"])
+    assert guarded.post("/api/v1/boot-complete", {}).status == 404  # 127.0.0.1 is no host's yet
+    r = guarded.post(HOSTS, host("caller", "52:54:00:aa:00:09", image="coreos-live", ref="coreos-builder", ip="127.0.0.1"), headers=admin)
+    assert r.status == 201, r
+    before = guarded.get(HOSTS + "/server1", headers=admin).body["spec"]
+    r = guarded.post("/api/v1/boot-complete", {})
+    assert r.status == 200 and r.body["host"] == "caller", r
+    assert guarded.get(HOSTS + "/caller", headers=admin).body["spec"]["image"] == "localboot"
+    assert guarded.get(HOSTS + "/server1", headers=admin).body["spec"] == before
+    assert guarded.delete(HOSTS + "/caller", headers=admin).status == 200
 
 
 def test_pages_are_open_and_everything_else_is_not(guarded):
-    for path in ("/", "/index.html", "/app.js", "/api.js", "/style.css"):
+    """The web page's files are the only open routes besides the boot path and /healthz: a
+    browser cannot send a token with a page load, and they hold no data."""
+    from conftest import ROOT
+    assets = os.path.join(ROOT, "Sources", "Gateway", "Assets", "ui")
+    files = ["/" + os.path.relpath(os.path.join(d, f), assets) for d, _, fs in os.walk(assets) for f in fs]
+    assert "/index.html" in files and len(files) >= 5
+    for path in ["/"] + files:
         r = guarded.get(path, raw=True)
         assert r.status == 200 and b"server1" not in r.payload and SECRET.encode() not in r.payload, path
+        assert guarded.request("HEAD", path).status == 200, path
+        # Only reads: a write to a page path is not a page.
+        assert guarded.request("POST", path, {}).status == 401, path
     for path in ("/nope", "/api/v1/nope", "/rpc/ws", "/.env"):
         assert guarded.get(path).status == 401, path
     # Rendered configs (root passwords, keys) are data like any other: the boot lane checks too.
