@@ -530,14 +530,32 @@ def test_the_boot_path_stays_open_and_healthz_too(guarded):
     assert r.status == 200 and r.text.startswith("#!ipxe")
     assert guarded.get("/boot.ipxe").status == 200
     assert guarded.get("/healthz").status == 200
-    # boot-complete changes only the host whose address calls it: 127.0.0.1 is no host's.
-    assert guarded.post("/api/v1/boot-complete", {}).status == 404
+    # boot-complete needs no token and changes only the host whose address calls it.
+    admin = auth(guarded.tokens["admin"])
+    assert guarded.post("/api/v1/boot-complete", {}).status == 404  # 127.0.0.1 is no host's yet
+    r = guarded.post(HOSTS, host("caller", "52:54:00:aa:00:09", image="coreos-live", ref="coreos-builder", ip="127.0.0.1"), headers=admin)
+    assert r.status == 201, r
+    before = guarded.get(HOSTS + "/server1", headers=admin).body["spec"]
+    r = guarded.post("/api/v1/boot-complete", {})
+    assert r.status == 200 and r.body["host"] == "caller", r
+    assert guarded.get(HOSTS + "/caller", headers=admin).body["spec"]["image"] == "localboot"
+    assert guarded.get(HOSTS + "/server1", headers=admin).body["spec"] == before
+    assert guarded.delete(HOSTS + "/caller", headers=admin).status == 200
 
 
 def test_pages_are_open_and_everything_else_is_not(guarded):
-    for path in ("/", "/index.html", "/app.js", "/api.js", "/style.css"):
+    """The web page's files are the only open routes besides the boot path and /healthz: a
+    browser cannot send a token with a page load, and they hold no data."""
+    from conftest import ROOT
+    assets = os.path.join(ROOT, "Sources", "Gateway", "Assets", "ui")
+    files = ["/" + os.path.relpath(os.path.join(d, f), assets) for d, _, fs in os.walk(assets) for f in fs]
+    assert "/index.html" in files and len(files) >= 5
+    for path in ["/"] + files:
         r = guarded.get(path, raw=True)
         assert r.status == 200 and b"server1" not in r.payload and SECRET.encode() not in r.payload, path
+        assert guarded.request("HEAD", path).status == 200, path
+        # Only reads: a write to a page path is not a page.
+        assert guarded.request("POST", path, {}).status == 401, path
     for path in ("/nope", "/api/v1/nope", "/rpc/ws", "/.env"):
         assert guarded.get(path).status == 401, path
     # Rendered configs (root passwords, keys) are data like any other: the boot lane checks too.
@@ -899,7 +917,14 @@ def test_no_password_anywhere_a_role_may_not_see_it(tmp_path):
             # Watches: REST (JSON and Table) and WebSocket, while an admin changes both hosts.
             ws = WebSocketClient(s, tokens[role])
             ws.send({"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True}})
+            while ws.receive().get("id") != 1:
+                pass
             ws.send({"jsonrpc": "2.0", "id": 2, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True, "includeSecrets": True}})
+            while True:
+                reply = ws.receive()
+                if reply.get("id") == 2:
+                    assert reply["error"]["code"] == 403
+                    break
             for name in ("server1", "second"):
                 assert s.patch(HOSTS + "/" + name, {"metadata": {"labels": {"scan": role}}}, headers=admin).status == 200
             seen.append(s.get(HOSTS + f"?watch=true&timeoutSeconds=1&resourceVersion={rv}", headers=h).text)
@@ -933,3 +958,45 @@ def test_cli_clients_send_the_token_from_the_environment(guarded):
     p = subprocess.run([BINARY, "apply", "-f", manifest, "--server", guarded.url], capture_output=True, text=True, env=env, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert guarded.tokens["admin"] not in p.stdout + p.stderr
+
+
+def test_revoking_a_token_ends_its_open_watches(tmp_path):
+    """A BMC agent's watch carries passwords and lives for days: revoking its token ends it
+    (REST and WebSocket) within a couple of seconds, while other tokens' watches go on."""
+    from conftest import BINARY
+    file = tmp_path / "tokens"
+    agent, other, admin = token(file, "bmc-agent", "agent"), token(file, "viewer", "dashboard"), token(file, "admin", "admin")
+    s = Server(extra=["--token-file", str(file)])
+    try:
+        def rest_watch(tok, secrets):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+            c.sendall(f"GET {HOSTS}?watch=true{'&includeSecrets=true' if secrets else ''} HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {tok}\r\n\r\n".encode())
+            assert c.recv(65536).startswith(b"HTTP/1.1 200 ")
+            return c
+        revoked, kept = rest_watch(agent, True), rest_watch(other, False)
+        ws = WebSocketClient(s, agent)
+        ws.send({"jsonrpc": "2.0", "id": 1, "method": "baremetalhosts.listAllNamespaces", "params": {"watch": True, "includeSecrets": True}})
+        assert "subscription" in ws.receive()["result"]
+        subprocess.run([BINARY, "token", "revoke", "agent", "--file", str(file)], check=True)
+        started = time.time()
+        got = b""
+        while not got.endswith(b"0\r\n\r\n"):
+            chunk = revoked.recv(65536)
+            assert chunk, "closed instead of ending the stream"
+            got += chunk
+        assert time.time() - started < 5
+        while True:
+            message = ws.receive()
+            if message.get("method") == "watch.end":
+                break
+        assert time.time() - started < 5
+        # The viewer's watch still streams.
+        assert s.patch(HOSTS + "/server1", {"spec": {"image": "localboot"}}, headers=auth(admin)).status == 200
+        kept.settimeout(5)
+        assert b"server1" in kept.recv(65536)
+        for c in (revoked, kept):
+            c.close()
+        ws.close()
+    finally:
+        s.close()

@@ -12,6 +12,10 @@ public struct OperationRunner: Sendable {
 
     public func run(_ op: Operation, _ request: OperationRequest) async throws(APIError) -> OperationResult {
         let req = try policy.authorize(op, request)
+        // A watch lives as long as its token does.
+        if let control = req.watchControl, let token = AccessPolicy.bearerToken(req.headers["authorization"]) {
+            policy.tokens?.bind(control, to: token)
+        }
         do {
             return try await op.handler(service, req)
         } catch {

@@ -102,13 +102,18 @@ public struct AccessPolicy: Sendable {
         _ = try authenticate(authorization)
     }
 
+    /// The token of an `Authorization: Bearer …` header.
+    static func bearerToken(_ authorization: String?) -> String? {
+        guard let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+    }
+
     /// The caller a token names; nil when no token file is configured (everything open).
     func authenticate(_ authorization: String?) throws(APIError) -> Caller? {
         guard let tokens else { return nil }
-        guard let header = authorization, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard let token = Self.bearerToken(authorization) else {
             throw Self.unauthorized("this bootgate needs a bearer token (Authorization: Bearer <token>); `bootgate token create` makes one")
         }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         guard let entry = tokens.lookup(token) else { throw Self.unauthorized("the bearer token is not valid (unknown or revoked)") }
         return Caller(name: entry.name, role: entry.role)
     }

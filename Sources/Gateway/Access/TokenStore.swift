@@ -38,6 +38,10 @@ public final class TokenStore: Sendable {
     public let path: String
     private let state = Mutex(Loaded())
     private static let recheck: Duration = .seconds(1)
+    /// Open watches by the digest of the token that opened them: a revoked token's streams
+    /// end (a BMC agent's watch lives for days and carries passwords), checked every second
+    /// while any is open.
+    private let watches = Mutex<(byDigest: [String: [WatchControl]], polling: Bool)>(([:], false))
 
     /// Reads the file now, so a broken one stops the server at start rather than locking everyone out later.
     public init(path: String) throws(Failure) {
@@ -52,6 +56,46 @@ public final class TokenStore: Sendable {
         refreshIfChanged()
         let digest = Self.digest(token)
         return state.withLock { $0.byDigest[digest] }
+    }
+
+    /// Ends `control`'s watch when `token` stops being valid.
+    func bind(_ control: WatchControl, to token: String) {
+        let digest = Self.digest(token)
+        let startPolling = watches.withLock { w -> Bool in
+            w.byDigest[digest, default: []].append(control)
+            defer { w.polling = true }
+            return !w.polling
+        }
+        guard startPolling else { return }
+        Task { [weak self] in
+            while let store = self {
+                guard store.pruneWatches() else { return }
+                try? await Task.sleep(for: Self.recheck)
+                store.refreshIfChanged()
+            }
+        }
+    }
+
+    /// Forgets ended watches and stops those whose token is gone; false (and polling stops)
+    /// once none is left.
+    private func pruneWatches() -> Bool {
+        let known = state.withLock { Set($0.byDigest.keys) }
+        let (revoked, more) = watches.withLock { w -> ([WatchControl], Bool) in
+            var revoked: [WatchControl] = []
+            for (digest, controls) in w.byDigest {
+                let open = controls.filter { !$0.stopped }
+                if !known.contains(digest) {
+                    revoked += open
+                    w.byDigest[digest] = nil
+                } else {
+                    w.byDigest[digest] = open.isEmpty ? nil : open
+                }
+            }
+            if w.byDigest.isEmpty { w.polling = false }
+            return (revoked, w.polling)
+        }
+        for c in revoked { c.stop() }
+        return more
     }
 
     private func refreshIfChanged() {

@@ -32,6 +32,9 @@ struct JSONRPCWebSocketSession: Sendable {
                 guard subscriptions.count + started.count < Self.maxSubscriptions else {
                     return .failure(JSONRPCServer.error(429, "Too many watches: a connection may hold \(Self.maxSubscriptions); unsubscribe one first"))
                 }
+                // Stopped when the session's token is revoked (the stream then ends: watch.end).
+                var req = req
+                req.watchControl = WatchControl()
                 do throws(APIError) {
                     guard case .watch(_, let stream) = try await server.runner.run(op, req) else {
                         return .failure(JSONRPCServer.error(JSONRPCServer.invalidParams, "Invalid params: \(op.id) cannot watch"))

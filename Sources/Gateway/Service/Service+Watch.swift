@@ -73,6 +73,9 @@ public final class WatchControl: Sendable {
 
     /// Whether the watch was cut off for falling behind.
     public var overflowed: Bool { state.withLock { $0.overflowed } }
+
+    /// Whether it was stopped (by its transport or a revoked token).
+    public var stopped: Bool { state.withLock { $0.stopped } }
 }
 
 public enum WatchItem: Sendable {
@@ -186,6 +189,8 @@ extension Service {
             forward.cancel()
             ticker.cancel()
             release?()
+            // Marks it ended for whoever keeps the control (`TokenStore` forgets it then).
+            control?.stop()
         }
         control?.attach { continuation.finish() }
         return stream
