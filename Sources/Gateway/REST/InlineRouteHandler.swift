@@ -227,7 +227,7 @@ struct InlineLane: Sendable {
     var service: Service { runner.service }
     let router: OperationRouter
     let serverName: String
-    /// The fixed part of a 200 answer's head per content type (status line, content type, CORS,
+    /// The fixed part of a 200 answer's head per content type (status line, content type,
     /// server), encoded from a `RESTReply` once so the two paths send the same headers.
     private let heads: [String: [UInt8]]
 
