@@ -1,5 +1,5 @@
 # The two commands of README.md, and the pieces they are made of.
-.PHONY: run test build unit api contract e2e ui bench
+.PHONY: run test build suites unit api mkube kickstart contract e2e ui bench
 
 DATA ?= ./data
 LISTEN ?= 127.0.0.1:8082
@@ -9,7 +9,11 @@ run:
 	swift build
 	.build/debug/bootgate serve --listen $(LISTEN) --data $(DATA) --examples ./examples --power-control false
 
-test: build unit api contract e2e ui
+test: build suites
+
+# The suites below, in two parallel lanes (scripts/run-suites.sh).
+suites:
+	scripts/run-suites.sh
 
 build:
 	scripts/install-deps.sh test
@@ -20,7 +24,11 @@ unit:
 
 api:
 	python3 -m pytest -q Tests/api
+
+mkube:
 	python3 -m pytest -q Tests/mkube
+
+kickstart:
 	python3 -m pytest -q Tests/kickstart
 
 contract:
