@@ -23,12 +23,12 @@ import Testing
         return root
     }()
 
-    static func build(_ name: String, _ options: [String]) throws -> String {
+    static func build(_ name: String, _ options: [String], xorriso pre: [String] = []) throws -> String {
         let out = tree.appendingPathComponent(name).path
         if FileManager.default.fileExists(atPath: out) { return out }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["xorriso", "-as", "mkisofs", "-quiet", "-o", out] + options + [tree.appendingPathComponent("src").path]
+        p.arguments = ["xorriso"] + pre + ["-as", "mkisofs", "-quiet", "-o", out] + options + [tree.appendingPathComponent("src").path]
         p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
@@ -39,8 +39,8 @@ import Testing
     static let bootOptions = ["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-boot-load-size", "4",
                               "-eltorito-alt-boot", "-e", "EFI/BOOT/efiboot.img", "-no-emul-boot"]
 
-    func image(_ name: String, _ options: [String]) throws -> ISO9660Image {
-        try ISO9660Image(source: ISOFile(path: try Self.build(name, options)))
+    func image(_ name: String, _ options: [String], xorriso pre: [String] = []) throws -> ISO9660Image {
+        try ISO9660Image(source: ISOFile(path: try Self.build(name, options, xorriso: pre)))
     }
 
     @Test func rockRidgeNamesDeepFoldersAndBothBootEntries() throws {
@@ -55,15 +55,31 @@ import Testing
         let whole = try Data(contentsOf: Self.tree.appendingPathComponent("src/images/pxeboot/initrd.img"))
         #expect(try iso.read(initrd, offset: 0, count: Int(initrd.size)) == Array(whole))
         #expect(try iso.read(initrd, offset: 299_990, count: 100) == Array(whole.suffix(10)))
-        // Ten levels: past ISO 9660's eight, so xorriso relocated the deepest ones (CL/RE).
         let deep = "/" + (1...10).map { "level\($0)" }.joined(separator: "/")
-        #expect(try iso.list(deep).map(\.name) == ["bottom.txt"])
-        let bottom = try iso.entry(at: deep + "/bottom.txt")
-        #expect(try iso.read(bottom, offset: 0, count: 10) == Array("deep\n".utf8))
-        // The relocated folder shows only where it belongs.
-        #expect(try iso.list("/level1/level2/level3/level4/level5/level6/level7").map(\.name) == ["level8"])
+        #expect(try iso.read(try iso.entry(at: deep + "/bottom.txt"), offset: 0, count: 10) == Array("deep\n".utf8))
         #expect(iso.bootEntries.map(\.platform) == ["bios", "efi"])
         #expect(iso.bootEntries.allSatisfy { $0.bootable && $0.emulation == "none" })
+    }
+
+    /// Ten levels, past ISO 9660's eight: with strict compliance (as genisoimage does by default)
+    /// the deepest folders move to `rr_moved`, leaving a `CL` placeholder where they belong.
+    @Test func relocatedDeepFoldersShowWhereTheyBelong() throws {
+        let iso = try image("deep.iso", ["-R", "-rr_reloc_dir", "rr_moved"], xorriso: ["-compliance", "deep_paths_off"])
+        #expect(iso.names == .rockRidge)
+        let deep = "/" + (1...10).map { "level\($0)" }.joined(separator: "/")
+        #expect(try iso.list(deep).map(\.name) == ["bottom.txt"])
+        #expect(try iso.read(try iso.entry(at: deep + "/bottom.txt"), offset: 0, count: 10) == Array("deep\n".utf8))
+        #expect(try iso.list("/level1/level2/level3/level4/level5/level6/level7").map(\.name) == ["level8"])
+        #expect(try iso.entry(at: "/level1/level2/level3/level4/level5/level6/level7/level8").isDirectory)
+        // The moved folder itself (`RE`) is not listed a second time, wherever it lies.
+        var all: [String] = [], pending = ["/"]
+        while let dir = pending.popLast() {
+            for e in try iso.list(dir) {
+                all.append(e.name)
+                if e.isDirectory { pending.append((dir == "/" ? "" : dir) + "/" + e.name) }
+            }
+        }
+        #expect(all.filter { $0 == "level8" }.count == 1)
     }
 
     @Test func jolietNamesWithoutRockRidge() throws {
