@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads a `multipart/form-data` body as it arrives and hands on the bytes of one field
 /// (`iso`, as `curl -F iso=@file` sends it) without holding the body: memory stays at the
 /// chunk being read plus one boundary's length.
@@ -128,20 +134,22 @@ struct MultipartStream {
         return nil
     }
 
-    /// First index of `needle` in `hay` (needles are short: a boundary line).
+    /// First index of `needle` in `hay`, with libc's memchr and memcmp: this scans every byte of
+    /// an ISO, and a Swift byte loop took 59 s for 100 MB in a debug build (a raw upload: 2 s).
     func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
         guard hay.count >= needle.count, let first = needle.first else { return nil }
-        var i = 0
-        let last = hay.count - needle.count
-        return hay.withUnsafeBufferPointer { h -> Int? in
-            while i <= last {
-                guard let j = h[i...last].firstIndex(of: first) else { return nil }
-                var k = 1
-                while k < needle.count, h[j + k] == needle[k] { k += 1 }
-                if k == needle.count { return j }
-                i = j + 1
+        return hay.withUnsafeBytes { h -> Int? in
+            needle.withUnsafeBytes { n -> Int? in
+                let base = h.baseAddress!, last = h.count - n.count
+                var i = 0
+                while i <= last {
+                    guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+                    let j = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + j, n.baseAddress!, n.count) == 0 { return j }
+                    i = j + 1
+                }
+                return nil
             }
-            return nil
         }
     }
 }
