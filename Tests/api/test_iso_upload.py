@@ -362,3 +362,22 @@ def test_limit_and_roles(tmp_path, isos):
         assert s.get(f"{ISOS}/alpha/files?path=/").status == 409
     finally:
         s.close()
+
+
+def test_a_host_whose_firmware_cannot_boot_its_iso_gets_a_warning(srv, isos):
+    from conftest import HOSTS, host
+    create(srv, "legacy")
+    assert raw_upload(srv, "legacy", isos["bios"])[0] == 200
+    r = srv.post(HOSTS, host("uefi1", "52:54:00:00:00:01", image="legacy", firmware="uefi"))
+    assert r.status == 201, r
+    warning = r.headers.get("Warning") or ""
+    assert "spec.firmware uefi" in warning and 'ISO \\"legacy\\" has only bios boot entries' in warning, warning
+    assert "cannot boot" in srv.get(HOSTS + "/uefi1").headers.get("Warning", "")
+    problems = srv.get(HOSTS + "/uefi1/preview").body["problems"]
+    assert any("cannot boot" in p for p in problems), problems
+    # A BIOS host on it is fine; re-uploading an EFI-only ISO warns about that one instead.
+    assert srv.post(HOSTS, host("bios1", "52:54:00:00:00:02", image="legacy", firmware="bios")).headers.get("Warning") is None
+    r = srv.request("POST", f"{ISOS}/legacy/upload", open(isos["efi"], "rb").read(), content_type="application/octet-stream")
+    assert r.status == 200
+    assert "host default/bios1 has spec.firmware bios" in r.headers.get("Warning", ""), r.headers
+    assert "Warning" not in srv.get(HOSTS + "/uefi1").headers

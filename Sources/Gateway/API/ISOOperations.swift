@@ -20,7 +20,7 @@ enum ISOOperations {
                 throw .badRequest("iscsicdroms.upload streams the ISO: send it over REST, POST /api/v1/iscsi-cdroms/\(req.pathValue("name"))/upload (curl -F iso=@file.iso)")
             }
             let iso = try await service.uploadISO(ObjectKey(.iscsiCdrom, name: req.pathValue("name")), contentType: req.contentType, body: body)
-            return .resource(iso, status: 200, warnings: [])
+            return .resource(iso, status: 200, warnings: service.firmwareWarnings(iso: iso.name))
         }
         upload.streamsBody = true
 

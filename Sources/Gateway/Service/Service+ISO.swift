@@ -176,6 +176,11 @@ extension Service {
         return try await task.value.get()
     }
 
+    /// The hosts on an ISO whose declared firmware its boot entries do not serve.
+    public func firmwareWarnings(iso name: String) -> [String] {
+        index.read { s in s.hosts(bootingISO: name).compactMap { FirmwareRules.warning($0, s) } }
+    }
+
     // MARK: files inside an ISO
 
     /// The parsed image of a Ready ISO (mkube answers 409 for any other phase).

@@ -251,9 +251,10 @@ extension Service {
         var causes = ObjectRules.check(object)
         if object.kind == .bootConfig { causes += await formatCauses(object) }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
-        let (warnings, reads) = try index.read { state throws(APIError) in
+        var (warnings, reads) = try index.read { state throws(APIError) in
             (try ReferenceRules.check(object, previous: previous, state), ReferenceRules.reads(object, previous: previous, state))
         }
+        if object.kind == .bareMetalHost, let w = index.read({ FirmwareRules.warning(object, $0) }) { warnings.append(w) }
         if options.dryRun { return (object, warnings) }
         let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion)], reads: reads)
         return (changes.first { $0.object.key == object.key }?.object ?? object, warnings)

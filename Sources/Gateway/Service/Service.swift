@@ -158,7 +158,10 @@ public final class Service: Sendable {
     /// The rules an existing object breaks (data from mkube, which never checked them): a
     /// `Warning` on read, a problem in preview.
     public func ruleViolations(_ key: ObjectKey) -> [String] {
-        index.read { s in s.object(key).map { ReferenceRules.violations($0, s).map(\.cause.message) } ?? [] }
+        index.read { s in
+            guard let o = s.object(key) else { return [] }
+            return ReferenceRules.violations(o, s).map(\.cause.message) + (o.kind == .bareMetalHost ? FirmwareRules.warning(o, s).map { [$0] } ?? [] : [])
+        }
     }
 
     /// Every object that breaks a rule, in key order (`bootgate validate --server`).
