@@ -9,7 +9,7 @@ enum ISOOperations {
         var upload = Operation(id: "iscsicdroms.upload", method: .post, path: "/api/v1/iscsi-cdroms/{name}/upload",
                                summary: "Upload the ISO's file: multipart field `iso` (curl -F iso=@file.iso) or the raw body; streamed to the ISO folder, phase Uploading then Ready",
                                tag: tag, parameters: [nameParam],
-                               body: .init(schema: nil, contentTypes: ["multipart/form-data", "application/octet-stream"], required: true),
+                               body: .init(schema: "ISOUpload", contentTypes: ["multipart/form-data", "application/octet-stream"], required: true),
                                responses: [.init(200, "Stored; the ISO with its size, sha256 and boot entries", schema: tag),
                                            .init(400, "Not multipart with an `iso` field, cut off, or not an ISO image", schema: "Status"),
                                            .init(404, "No such ISO", schema: "Status"),
