@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address and port to listen on. Any address but loopback needs --token-file (or --insecure).") var listen = "127.0.0.1:8082"
     @Option(help: "Data folder (SQLite store).") var data = "./data"
+    @Option(help: "ISO folder: the file of ISO NAME is <iso-dir>/<spec.isoFile>; uploads land there. Default <data>/iso.") var isoDir: String?
+    @Option(help: "Largest ISO an upload may send, in MiB.") var maxIsoSize = 65536
     @Option(help: "Front an mkube at this URL (http://HOST:8082) instead of using the embedded store.") var upstream: String?
     @Option(help: "Keep objects in etcd instead of the embedded store: etcd://HOST:PORT,HOST:PORT,… (several replicas may share it).") var store: String?
     @Option(help: "CA certificate (PEM) of the etcd cluster; switches to TLS.") var etcdCa: String?
@@ -86,6 +88,8 @@ struct Serve: AsyncParsableCommand {
         config.settings.maxWatchesPerClient = maxWatchesPerClient
         config.maxConnections = maxConnections
         config.dataDirectory = data
+        config.settings.isoDirectory = isoDir ?? (data.hasSuffix("/") ? data + "iso" : data + "/iso")
+        config.settings.maxISOSize = UInt64(max(1, maxIsoSize)) << 20
         if let store {
             guard upstream == nil else { throw ValidationError("--store and --upstream exclude each other: bootgate either keeps objects or fronts mkube") }
             let tls = etcdCa != nil || etcdCert != nil

@@ -79,7 +79,11 @@ public enum OpenAPIDocument {
         }
         if let body = op.body {
             var content = JSONObject()
-            for t in body.contentTypes { content[t] = .object(JSONObject([("schema", body.schema.map(ref) ?? .object(JSONObject()))])) }
+            for t in body.contentTypes {
+                // A raw body is the bytes themselves, whatever the operation's form schema.
+                let schema: JSONValue = t == "application/octet-stream" ? ["type": "string", "format": "binary"] : body.schema.map(ref) ?? .object(JSONObject())
+                content[t] = .object(JSONObject([("schema", schema)]))
+            }
             o["requestBody"] = .object(JSONObject([("required", .bool(body.required)), ("content", .object(content))]))
         }
         let access = AccessPolicy.describe(op)
@@ -142,6 +146,11 @@ public enum OpenAPIDocument {
                 ("id", ["type": ["string", "number", "null"]]),
             ]))),
             ("required", ["jsonrpc", "id"]),
+        ]))
+        s["ISOUpload"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["iso": ["type": "string", "format": "binary", "description": "The ISO image (curl -F iso=@file.iso); other fields are ignored"]]),
+            ("required", ["iso"]),
         ]))
         s["Subscriber"] = .object(JSONObject([
             ("type", "object"),

@@ -23,6 +23,8 @@ public final class Service: Sendable {
     public let power = PowerControllerSlot()
     let logger: Logger
     let watchQuota: WatchQuota
+    /// The ISO folder (uploads, files inside ISOs).
+    public let isoFiles: ISOLibrary
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
         let snapshot = try await store.load()
@@ -33,6 +35,7 @@ public final class Service: Sendable {
         let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
         service.follow(after: snapshot.revision)
+        await service.recoverISOUploads()
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
     }
@@ -85,6 +88,7 @@ public final class Service: Sendable {
         self.renderers = renderers
         self.logger = logger
         self.events = BootEventLog(capacity: settings.eventCapacity)
+        self.isoFiles = ISOLibrary(directory: settings.isoDirectory)
     }
 
     // MARK: reads
@@ -154,7 +158,10 @@ public final class Service: Sendable {
     /// The rules an existing object breaks (data from mkube, which never checked them): a
     /// `Warning` on read, a problem in preview.
     public func ruleViolations(_ key: ObjectKey) -> [String] {
-        index.read { s in s.object(key).map { ReferenceRules.violations($0, s).map(\.cause.message) } ?? [] }
+        index.read { s in
+            guard let o = s.object(key) else { return [] }
+            return ReferenceRules.violations(o, s).map(\.cause.message) + (o.kind == .bareMetalHost ? FirmwareRules.warning(o, s).map { [$0] } ?? [] : [])
+        }
     }
 
     /// Every object that breaks a rule, in key order (`bootgate validate --server`).
@@ -276,5 +283,10 @@ public struct ServiceSettings: Sendable {
     /// Check hosts' configs when they are written and at start (`Service.precheck`). Off for
     /// the offline tools, which check what they are asked to themselves.
     public var precheckConfigs = true
+    /// The ISO folder: the file of ISO `NAME` is `<isoDirectory>/<spec.isoFile>` (`ISOLibrary`).
+    /// `bootgate serve --iso-dir`; `<data>/iso` by default.
+    public var isoDirectory = "./data/iso"
+    /// Largest ISO an upload may send (`--max-iso-size`); the upload route's own body limit.
+    public var maxISOSize: UInt64 = 64 << 30
     public init() {}
 }
