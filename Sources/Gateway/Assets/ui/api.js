@@ -195,10 +195,18 @@ export class Collection {
     this.onChange(event.type, object);
   }
 
+  /** Ends the watch stream now (the page is going away: a browser keeps six connections per server). */
+  stop() {
+    this.stopped = true;
+    if (this.controller) this.controller.abort();
+  }
+
   async run() {
+    this.stopped = false;
     let backoff = 250;
-    for (;;) {
+    while (!this.stopped) {
       const controller = new AbortController();
+      this.controller = controller;
       let watchdog;
       const pet = () => { clearTimeout(watchdog); watchdog = setTimeout(() => controller.abort(), this.silenceMs); };
       try {
@@ -229,6 +237,7 @@ export class Collection {
         this.setLive(false);
         await sleep(100);
       } catch (err) {
+        if (this.stopped) return;
         this.setLive(false);
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2000);

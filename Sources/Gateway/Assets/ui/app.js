@@ -170,3 +170,7 @@ document.getElementById("token-button").addEventListener("click", () => askToken
 route();
 showLive();
 for (const c of [state.hosts, state.isos, state.configs]) c.run();
+// A page left open in the back-forward cache would hold its three streams (of a browser's six
+// connections to this server); end them when the page is hidden, resume if it comes back.
+window.addEventListener("pagehide", () => { for (const c of [state.hosts, state.isos, state.configs]) c.stop(); });
+window.addEventListener("pageshow", (e) => { if (e.persisted) for (const c of [state.hosts, state.isos, state.configs]) c.run(); });

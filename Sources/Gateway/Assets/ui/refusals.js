@@ -25,7 +25,10 @@ export function describeError(err, { filter = null, count = null } = {}) {
   const total = count ?? named.keys.length + named.more;
   if (total <= SHOWN) return h("span", { class: "refusal" }, message);
   // The part before the first host name says what was refused and why.
-  const cut = message.search(/\bhosts? [a-z0-9]/i);
+  HOST_KEY.lastIndex = 0;
+  const firstHost = HOST_KEY.exec(message);
+  HOST_KEY.lastIndex = 0;
+  const cut = firstHost ? firstHost.index : -1;
   let head = (cut > 0 ? message.slice(0, cut) : message).replace(/[\s:;,(]+$/, "");
   if (head.length > 200) head = head.slice(0, 200) + "…";
   const first = named.keys.slice(0, SHOWN);
@@ -43,8 +46,12 @@ export function describeError(err, { filter = null, count = null } = {}) {
 export function groupRefusals(failures) {
   const groups = new Map();
   for (const { key, error } of failures) {
-    const message = error && error.message ? String(error.message) : String(error);
-    const reason = message.split(key).join("…").replace(/^host …: /, "");
+    // The causes say why without the "BareMetalHost "x" is invalid" wrapper; the host's own
+    // key and name are taken out so that one reason is one group.
+    const causes = ((error && error.causes) || []).map((c) => c.message).filter(Boolean);
+    const message = causes.length ? causes.join("; ") : error && error.message ? String(error.message) : String(error);
+    const name = key.split("/")[1];
+    const reason = message.split(key).join("…").split(`"${name}"`).join("…").replace(/^host …: /, "").replace(/(^|; )host …: /g, "$1");
     const group = groups.get(reason) || { reason, keys: [] };
     group.keys.push(key);
     groups.set(reason, group);
