@@ -107,7 +107,11 @@ public enum OpenAPIDocument {
                 ("type", "object"),
                 ("properties", .object(JSONObject([
                     ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]),
-                    ("metadata", .object(JSONObject([("type", "object"), ("properties", ["resourceVersion": ["type": "string"]])]))),
+                    ("metadata", .object(JSONObject([("type", "object"), ("properties", .object(JSONObject([
+                        ("resourceVersion", ["type": "string"]),
+                        ("continue", .object(JSONObject([("type", "string"), ("description", "Set when more items follow: pass it as `continue` for the next page")]))),
+                        ("remainingItemCount", .object(JSONObject([("type", "integer"), ("description", "Items after this page (only without selectors)")]))),
+                    ])))]))),
                     ("items", .object(JSONObject([("type", "array"), ("items", ref(kind.rawValue))]))),
                 ]))),
                 ("required", ["kind", "apiVersion", "metadata", "items"]),
@@ -117,7 +121,10 @@ public enum OpenAPIDocument {
             ("type", "object"),
             ("description", "Kubernetes Status: errors, and the success body of DELETE"),
             ("properties", .object(JSONObject([
-                ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]), ("metadata", ["type": "object"]),
+                ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]),
+                ("metadata", .object(JSONObject([("type", "object"), ("properties", .object(JSONObject([
+                    ("continue", .object(JSONObject([("type", "string"), ("description", "On 410 Expired for a paged list: a token that reads the rest from the current state")]))),
+                ])))]))),
                 ("status", ["type": "string"]), ("message", ["type": "string"]), ("reason", ["type": "string"]),
                 ("code", ["type": "integer"]),
                 ("details", .object(JSONObject([("type", "object"), ("properties", .object(JSONObject([
