@@ -133,3 +133,11 @@ def test_sort_by_a_status_field(kubectl, server):
     names = [line.split()[0] for line in out.splitlines()[1:]]
     assert [n for n in names if n.startswith("sort")] == ["sort1", "sort2", "sort0"], out
     assert "No resources found" not in out
+
+
+def test_explain_reads_the_kinds_schemas(kubectl):
+    out = kubectl("explain", "bmh").stdout
+    assert "KIND:       BareMetalHost" in out and "spec\t<Object>" in out
+    bmc = kubectl("explain", "bmh.spec.bmc").stdout
+    assert "address\t<string>" in bmc and "IPMI address" in bmc
+    assert "format" in kubectl("explain", "bootconfigs.spec").stdout
