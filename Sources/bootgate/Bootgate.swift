@@ -11,8 +11,32 @@ struct Bootgate: AsyncParsableCommand {
         commandName: "bootgate",
         abstract: "Decides and serves how bare-metal servers boot.",
         version: GatewayVersion.string,
-        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self],
+        subcommands: [Serve.self, Apply.self, Get.self, Describe.self, Delete.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self],
         defaultSubcommand: Serve.self)
+
+    /// Parsing errors get ArgumentParser's message and usage; an error once a command runs is
+    /// one line saying what went wrong (no usage, no Foundation or enum dump) and exit status 1.
+    static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            fail(CommandLineError.describe(error))
+        }
+    }
 }
 
 

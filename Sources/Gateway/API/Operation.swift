@@ -112,7 +112,7 @@ public enum OperationResult: Sendable {
     /// A resource (REST may render it as a kubectl Table).
     case resource(ResourceObject, status: Int, warnings: [String])
     /// A list of resources (REST may render it as a kubectl Table).
-    case list(ResourceKind, [ResourceObject], revision: Int64)
+    case list(ListPage)
     /// Any other JSON document.
     case json(JSONValue, status: Int)
     /// Bytes with their own content type (iPXE scripts, rendered configs, OpenAPI YAML).

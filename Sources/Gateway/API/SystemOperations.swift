@@ -51,9 +51,9 @@ enum SystemOperations {
                       parameters: [], body: nil, responses: json) { _, _ throws(APIError) in
                 .json(["paths": ["api/v1": ["serverRelativeURL": .string("/openapi/v3/api/v1?hash=" + OpenAPIDocument.hash)]]], status: 200)
             },
-            Operation(id: "discovery.openapiV3Core", method: .get, path: "/openapi/v3/api/v1", summary: "The OpenAPI document for the v1 group (kubectl field validation)", tag: "discovery",
+            Operation(id: "discovery.openapiV3Core", method: .get, path: "/openapi/v3/api/v1", summary: "The OpenAPI document for the v1 group, in the OpenAPI 3.0 form Kubernetes serves (kubectl explain, field validation)", tag: "discovery",
                       parameters: [.init("hash", "Cache key from /openapi/v3")], body: nil, responses: json) { _, _ throws(APIError) in
-                .json(OpenAPIDocument.json, status: 200)
+                .json(OpenAPIDocument.kubernetes, status: 200)
             },
             Operation(id: "system.openapiJSON", method: .get, path: "/openapi.json", summary: "This API's OpenAPI 3.1 description (JSON)", tag: "system",
                       parameters: [], body: nil, responses: [.init(200, "OpenAPI document", schema: "Object")]) { _, _ throws(APIError) in

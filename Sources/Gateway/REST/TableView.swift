@@ -13,6 +13,16 @@ enum TableView {
 
     static func wanted(_ accept: String?) -> Bool { accept?.contains("as=Table") ?? false }
 
+    /// What each row's `object` holds (`includeObject`): kubectl asks for `Object` when it
+    /// sorts (`--sort-by` reads the field from there), `Metadata` is the default.
+    enum IncludeObject: String, Sendable { case none = "None", metadata = "Metadata", object = "Object" }
+
+    /// The Table wanted, if any: nil unless the Accept header asks for one.
+    static func format(accept: String?, query: [String: String]) -> IncludeObject? {
+        guard wanted(accept) else { return nil }
+        return query["includeObject"].flatMap { IncludeObject(rawValue: $0) } ?? .metadata
+    }
+
     static func columns(_ kind: ResourceKind, now: Date) -> [Column] {
         let name = Column(name: "Name", description: "Object name") { .string($0.name) }
         let age = Column(name: "Age", description: "Time since creation") { .string(ageText($0.creationTimestamp, now: now)) }
@@ -57,7 +67,8 @@ enum TableView {
         }
     }
 
-    static func table(_ kind: ResourceKind, _ objects: [ResourceObject], revision: Int64?) -> JSONValue {
+    static func table(_ kind: ResourceKind, _ objects: [ResourceObject], revision: Int64?, include: IncludeObject = .metadata,
+                      listMeta extra: JSONObject? = nil) -> JSONValue {
         let cols = columns(kind, now: Date())
         let defs: [JSONValue] = cols.map { c in
             .object(JSONObject([("name", .string(c.name)), ("type", .string(c.type)), ("format", .string(c.name == "Name" ? "name" : "")),
@@ -67,10 +78,17 @@ enum TableView {
             var meta = JSONObject([("name", .string(o.name))])
             if !o.namespace.isEmpty { meta["namespace"] = .string(o.namespace) }
             for k in ["uid", "resourceVersion", "creationTimestamp"] { meta[k] = o.json.value(at: ["metadata", k]) }
-            let partial = JSONObject([("kind", "PartialObjectMetadata"), ("apiVersion", "meta.k8s.io/v1"), ("metadata", .object(meta))])
-            return .object(JSONObject([("cells", .array(cols.map { $0.cell(o) })), ("object", .object(partial))]))
+            var row = JSONObject([("cells", .array(cols.map { $0.cell(o) }))])
+            switch include {
+            case .none: break
+            case .metadata:
+                row["object"] = .object(JSONObject([("kind", "PartialObjectMetadata"), ("apiVersion", "meta.k8s.io/v1"), ("metadata", .object(meta))]))
+            case .object:
+                row["object"] = o.json
+            }
+            return .object(row)
         }
-        var listMeta = JSONObject()
+        var listMeta = extra ?? JSONObject()
         if let revision { listMeta["resourceVersion"] = .string(String(revision)) }
         return .object(JSONObject([("kind", "Table"), ("apiVersion", "meta.k8s.io/v1"), ("metadata", .object(listMeta)),
                                    ("columnDefinitions", .array(defs)), ("rows", .array(rows))]))

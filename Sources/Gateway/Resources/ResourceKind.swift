@@ -22,7 +22,8 @@ public enum ResourceKind: String, Sendable, CaseIterable, Codable {
         switch self {
         case .bareMetalHost: return ["bmh"]
         case .bootConfig: return ["bc"]
-        case .iscsiCdrom: return ["icd"]
+        // mkube's `icd`, and `iso`, what operators call them.
+        case .iscsiCdrom: return ["icd", "iso"]
         }
     }
     public var namespaced: Bool { self == .bareMetalHost }

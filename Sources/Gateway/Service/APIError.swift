@@ -25,6 +25,9 @@ public struct APIError: Error, Sendable, Equatable {
     /// Set when the store moved past what the write was checked against: the Service checks it
     /// once more when its index has reached this revision (`Service.serialized`).
     var retryAfterRevision: Int64?
+    /// A 410 on a paged list: the token that reads the rest from the current state (the
+    /// Status's `metadata.continue`, as Kubernetes gives it).
+    public var listContinue: String?
 
     public init(code: Int, reason: String, message: String, kind: ResourceKind? = nil, name: String? = nil, causes: [Cause] = []) {
         self.code = code
@@ -86,7 +89,7 @@ public struct APIError: Error, Sendable, Equatable {
     /// The `Status` object.
     public var status: JSONValue {
         var obj: JSONObject = JSONObject([
-            ("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object(JSONObject())),
+            ("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object(listContinue.map { JSONObject([("continue", .string($0))]) } ?? JSONObject())),
             ("status", "Failure"), ("message", .string(message)), ("reason", .string(reason)),
         ])
         var details = JSONObject()

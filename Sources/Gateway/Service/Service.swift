@@ -23,6 +23,8 @@ public final class Service: Sendable {
     public let power = PowerControllerSlot()
     let logger: Logger
     let watchQuota: WatchQuota
+    /// The states paged lists are read from (`limit`/`continue`).
+    let listSnapshots: ListSnapshots
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
         let snapshot = try await store.load()
@@ -79,6 +81,7 @@ public final class Service: Sendable {
         self.index = index
         self.applied = AppliedRevision(index.revision)
         self.watchQuota = WatchQuota(perClient: settings.maxWatchesPerClient)
+        self.listSnapshots = ListSnapshots(capacity: settings.listSnapshots, lifetime: settings.listSnapshotLifetime)
         self.boot = BootResolver(index: index, settings: settings, renderers: renderers)
         self.hub = hub
         self.settings = settings
@@ -276,5 +279,10 @@ public struct ServiceSettings: Sendable {
     /// Check hosts' configs when they are written and at start (`Service.precheck`). Off for
     /// the offline tools, which check what they are asked to themselves.
     public var precheckConfigs = true
+    /// Paged lists (`continue`) whose state is kept at once, and how long one is kept after its
+    /// last page was read; a token older than that gets 410 Expired (Kubernetes compacts after
+    /// 5 minutes by default). Each holds a sorted copy of one kind's keys (10,000 hosts: ~1 MB).
+    public var listSnapshots = 16
+    public var listSnapshotLifetime: Duration = .seconds(300)
     public init() {}
 }
