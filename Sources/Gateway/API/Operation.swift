@@ -96,6 +96,8 @@ public struct OperationRequest: Sendable {
     public var headers: [String: String] = [:]
     /// The caller's address as the connection shows it.
     public var remoteIP: String = ""
+    /// How it came: rest, jsonrpc (over HTTP or WebSocket); named in audit records.
+    public var transport = "rest"
     /// What the access check allowed (`OperationRunner` sets it).
     public var grant = Grant()
     /// For a watch: how its transport ends it (`WatchControl`).

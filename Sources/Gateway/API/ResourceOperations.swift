@@ -1,5 +1,5 @@
-/// list, get, create, replace, patch, delete (and watch through list) for the three kinds,
-/// on mkube's paths.
+/// list, get, create, replace, patch, delete (and watch through list) for mkube's three kinds,
+/// on mkube's paths; list, get and watch for the event kinds.
 enum ResourceOperations {
     static func all() -> [Operation] {
         ResourceKind.allCases.flatMap(operations(for:))
@@ -88,6 +88,12 @@ enum ResourceOperations {
                 return .json(.object(status), status: 200)
             },
         ]
+        if kind.isEvent {
+            // bootgate writes events itself; clients read and watch them. Audit records are
+            // for admins alone: they name every caller and every change.
+            ops = ops.filter { $0.id.hasSuffix(".list") || $0.id.hasSuffix(".get") }
+            if kind == .auditEvent { for i in ops.indices { ops[i].access = .admin } }
+        }
         let actions = ["list": "list", "create": "post", "get": "get", "replace": "put", "patch": "patch", "delete": "delete"]
         for i in ops.indices {
             ops[i].kube = (kind, actions[String(ops[i].id.split(separator: ".").last!)] ?? "get")
@@ -151,6 +157,7 @@ enum ResourceOperations {
     static func writeOptions(_ req: OperationRequest) throws(APIError) -> WriteOptions {
         var options = WriteOptions(includeSecrets: req.flag("includeSecrets"))
         options.hostScope = req.grant.hostScope
+        options.actor = Actor.of(req.grant, address: req.remoteIP, transport: req.transport)
         if let fv = req.query["fieldValidation"], !fv.isEmpty {
             guard let v = FieldValidation.allCases.first(where: { $0.rawValue.lowercased() == fv.lowercased() }) else {
                 throw .badRequest("fieldValidation \"\(fv)\" must be one of Ignore, Warn, Strict")

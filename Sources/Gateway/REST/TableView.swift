@@ -64,6 +64,32 @@ enum TableView {
                 Column(name: "ISO Size", priority: 1, description: "status.isoSize") { .int($0.json.value(at: ["status", "isoSize"])?.intValue ?? 0) },
                 age,
             ]
+        case .bootEvent:
+            return [
+                Column(name: "Time", description: "time") { .string($0.string("time")) },
+                Column(name: "Type", description: "type") { .string($0.string("type")) },
+                Column(name: "Host", description: "host") { .string($0.string("host")) },
+                Column(name: "IP", description: "ip") { .string($0.string("ip")) },
+                Column(name: "Detail", description: "detail") { o in
+                    let d = o.string("detail")
+                    return .string(d.count > 60 ? String(d.prefix(57)) + "..." : d)
+                },
+                Column(name: "MAC", priority: 1, description: "mac") { .string($0.string("mac")) },
+                name,
+            ]
+        case .auditEvent:
+            return [
+                Column(name: "Time", description: "time") { .string($0.string("time")) },
+                Column(name: "User", description: "user.name") { .string($0.string("user", "name")) },
+                Column(name: "Verb", description: "verb") { .string($0.string("verb")) },
+                Column(name: "Kind", description: "object.kind") { .string($0.string("object", "kind")) },
+                Column(name: "Object", description: "object.namespace/object.name") { o in
+                    let ns = o.string("object", "namespace")
+                    return .string(ns.isEmpty ? o.string("object", "name") : ns + "/" + o.string("object", "name"))
+                },
+                Column(name: "Changes", type: "integer", description: "patch operations") { .int(Int64($0.json["patch"]?.arrayValue?.count ?? 0)) },
+                name,
+            ]
         }
     }
 

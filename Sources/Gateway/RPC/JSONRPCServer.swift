@@ -179,6 +179,7 @@ public struct JSONRPCServer: Sendable {
     static func operationRequest(_ op: Operation, _ params: JSONObject, caller: Caller) -> Result<(OperationRequest, Bool), RPCError> {
         var req = OperationRequest()
         req.remoteIP = caller.remoteIP
+        req.transport = "jsonrpc"
         if let a = caller.authorization { req.headers["authorization"] = a }
         var known: [String: Operation.Parameter] = [:]
         for p in op.parameters { known[p.name] = p }

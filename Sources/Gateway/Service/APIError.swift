@@ -60,6 +60,9 @@ public struct APIError: Error, Sendable, Equatable {
     public static func gone(_ message: String) -> APIError {
         APIError(code: 410, reason: "Expired", message: message)
     }
+    public static func methodNotAllowed(_ message: String) -> APIError {
+        APIError(code: 405, reason: "MethodNotAllowed", message: message)
+    }
     public static func internalError(_ message: String) -> APIError {
         APIError(code: 500, reason: "InternalError", message: message)
     }
