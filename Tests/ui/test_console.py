@@ -65,6 +65,14 @@ def search(browser, text):
     """, text)
 
 
+def click(browser, css, timeout=10):
+    """Clicks the element `css` names, finding it again if the page redrew it meanwhile."""
+    def attempt():
+        browser.find_element(By.CSS_SELECTOR, css).click()
+        return True
+    wait_for(attempt, timeout=timeout, message=f"a click on {css}")
+
+
 def choose_filter(browser, name, value):
     Select(browser.find_element(By.ID, f"filter-{name}")).select_by_value(value)
 
@@ -288,7 +296,7 @@ def test_create_edit_delete_host_with_field_diagnostics(browser, server):
 
     # Edit on its page: a new IP, a label removed and one added, the password set (never shown).
     rows(browser)[row_keys(browser).index("lab-a/rack7-01")].find_element(By.CSS_SELECTOR, "a.name").click()
-    wait_for(lambda: browser.find_element(By.CSS_SELECTOR, 'button[name="edit-host"]')).click()
+    click(browser, 'button[name="edit-host"]')
     form = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, "form.host-form"))
     form.find_element(By.NAME, "spec.ip").send_keys("10.7.0.1")
     labels = form.find_element(By.NAME, "metadata.labels")
@@ -305,7 +313,7 @@ def test_create_edit_delete_host_with_field_diagnostics(browser, server):
     assert "hunter2" not in browser.page_source
 
     # Delete from its page.
-    browser.find_element(By.CSS_SELECTOR, 'button[name="delete-host"]').click()
+    click(browser, 'button[name="delete-host"]')
     wait_for(lambda: browser.switch_to.alert).accept()
     wait_for(lambda: server.request("GET", "/api/v1/namespaces/lab-a/baremetalhosts/rack7-01")[0] == 404, message="the delete")
     wait_for(lambda: browser.current_url.endswith("#/hosts"))
@@ -343,13 +351,14 @@ def test_create_and_delete_config_and_iso_with_diagnostics(browser, server):
 
     # A config in use cannot be deleted: the server's message, then it can once unused.
     browser.get(f"{server.url}/#/configs/coreos-builder")
-    wait_for(lambda: browser.find_element(By.CSS_SELECTOR, 'button[name="delete-config"]')).click()
+    wait_for(lambda: "coreos-builder" in browser.find_element(By.CSS_SELECTOR, ".config-detail h2").text)
+    click(browser, 'button[name="delete-config"]')
     wait_for(lambda: browser.switch_to.alert).accept()
     err = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, ".form-error").text, message="the refusal")
     assert "still referenced by host default/server1" in err
     browser.get(f"{server.url}/#/configs/rack-ks")
-    wait_for(lambda: "rack-ks" in browser.find_element(By.CSS_SELECTOR, ".config-detail h2").text).__bool__()
-    browser.find_element(By.CSS_SELECTOR, 'button[name="delete-config"]').click()
+    wait_for(lambda: "rack-ks" in browser.find_element(By.CSS_SELECTOR, ".config-detail h2").text)
+    click(browser, 'button[name="delete-config"]')
     wait_for(lambda: browser.switch_to.alert).accept()
     wait_for(lambda: server.request("GET", "/api/v1/bootconfigs/rack-ks")[0] == 404, message="the config delete")
 
