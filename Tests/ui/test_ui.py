@@ -463,10 +463,12 @@ def test_screenshots(browser, server):
     shots = []
     for width, height, tag in [(1280, 860, "wide"), (400, 860, "phone")]:
         browser.set_window_size(width, height)
-        for page in ["hosts", "isos", "configs/coreos-builder"]:
+        for page in ["hosts", "isos", "configs/coreos-builder", "host/default/server1"]:
             open_page(browser, server, page)
             name = page.split("/")[0]
-            if name == "hosts":
+            if name == "host":
+                wait_for(lambda: "#!ipxe" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text)
+            elif name == "hosts":
                 wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "tbody[data-host]")) == 4)
             elif name == "isos":
                 wait_for(lambda: "file3" in browser.find_element(By.CSS_SELECTOR, "table.isos").text)
@@ -474,7 +476,7 @@ def test_screenshots(browser, server):
                 wait_for(lambda: "#!ipxe" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text
                          or "no preview" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text)
             browser.execute_script("document.activeElement && document.activeElement.blur()")
-            if name == "configs":  # the whole page: files and the rendered preview
+            if name in ("configs", "host"):  # the whole page: files or facts, and the rendered preview
                 full = browser.execute_script("return document.documentElement.scrollHeight")
                 browser.set_window_size(width, min(full + 20, 2600))
             time.sleep(0.2)
