@@ -1,41 +1,53 @@
 import ArgumentParser
 import Foundation
 import Gateway
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 struct Apply: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create or update every object of a YAML file (several documents allowed) on a running server.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create or update the objects of YAML/JSON manifests on a running server, as kubectl apply does.",
+        discussion: """
+            -f takes files, folders (read recursively: *.yaml, *.yml, *.json) and '-' for standard input; repeat it for several.
+            Fields removed from a manifest are removed from the object: like kubectl's client-side apply, the manifest is kept in
+            the kubectl.kubernetes.io/last-applied-configuration annotation and the next apply sends a three-way merge patch
+            (what changed against the live object, and a null for what the last manifest had and this one has not). Fields set
+            by others (status, labels added by hand) stay. BMC passwords are never kept in that annotation.
+            """)
 
-    @Option(name: .shortAndLong, help: "YAML or JSON file; '-' for standard input.") var file: String
+    @Option(name: .shortAndLong, help: "A manifest file, a folder of them (recursive), or '-' for standard input; repeatable.") var file: [String] = []
     @Option(help: "bootgate server URL (with tokens: set BOOTGATE_TOKEN).") var server = "http://127.0.0.1:8082"
+    @Option(name: .shortAndLong, help: "Namespace for namespaced objects whose manifest names none.") var namespace = "default"
+
+    func validate() throws {
+        if file.isEmpty { throw ValidationError("give at least one -f FILE, -f FOLDER or -f -") }
+    }
 
     func run() async throws {
-        let text: String
-        if file == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+        var documents: [(source: String, doc: JSONValue)] = []
+        for source in try ManifestFiles.expand(file) {
+            let text = try ManifestFiles.read(source)
+            do {
+                documents += try YAMLDocuments.parse(text).map { (source, $0) }
+            } catch {
+                throw CommandFailure("\(source): \(CommandLineError.yamlProblem(error.message))")
+            }
         }
-        let documents: [JSONValue]
-        do {
-            documents = try YAMLDocuments.parse(text)
-        } catch {
-            throw ValidationError("\(file): \(error.message)")
-        }
+        if documents.isEmpty { throw CommandFailure("no objects in \(file.joined(separator: ", "))") }
         let client = HTTPClient(server: server)
+        // One request first: a server that is not there is one line, not one per object.
+        _ = try await client.send("GET", "/version")
         var failed = false
+        let ordered = Service.applyOrder(of: documents.map(\.doc)).map { documents[$0] }
         // Kinds in reference order (configs, ISOs, hosts); within a kind, a few writes in flight:
         // a rack of 10,000 hosts one request at a time waits on 10,000 round trips.
-        for batch in Self.batches(Service.applyOrder(documents)) {
+        for batch in Self.batches(ordered) {
+            let namespace = self.namespace
             let lines = await withTaskGroup(of: (Int, String, Bool).self) { group in
                 var next = 0, out: [(Int, String, Bool)] = []
                 func submit() {
                     guard next < batch.count else { return }
-                    let (i, doc) = (next, batch[next])
+                    let (i, entry) = (next, batch[next])
                     next += 1
-                    group.addTask { let (line, ok) = await Self.apply(doc, file: file, client: client); return (i, line, ok) }
+                    group.addTask { let (line, ok) = await Self.apply(entry.doc, file: entry.source, namespace: namespace, client: client); return (i, line, ok) }
                 }
                 for _ in 0..<Self.inFlight { submit() }
                 for await result in group {
@@ -55,59 +67,85 @@ struct Apply: AsyncParsableCommand {
     static let inFlight = 8
 
     /// Runs of documents of one kind, in order.
-    static func batches(_ documents: [JSONValue]) -> [[JSONValue]] {
-        var out: [[JSONValue]] = []
-        for doc in documents {
-            if let last = out.last?.last, last["kind"] == doc["kind"] { out[out.count - 1].append(doc) } else { out.append([doc]) }
+    static func batches(_ documents: [(source: String, doc: JSONValue)]) -> [[(source: String, doc: JSONValue)]] {
+        var out: [[(source: String, doc: JSONValue)]] = []
+        for entry in documents {
+            if let last = out.last?.last, last.doc["kind"] == entry.doc["kind"] { out[out.count - 1].append(entry) } else { out.append([entry]) }
         }
         return out
     }
 
-    /// Creates the object, or merges the document into it when it exists; one line of outcome.
-    static func apply(_ doc: JSONValue, file: String, client: HTTPClient) async -> (String, Bool) {
+    /// Creates the object, or patches it three-way (see the command's discussion); one line of outcome.
+    static func apply(_ doc: JSONValue, file: String, namespace: String, client: HTTPClient) async -> (String, Bool) {
         let kindName = doc["kind"]?.stringValue ?? ""
-        guard let kind = ResourceKind(rawValue: kindName) else { return ("error: \(file): document of unknown kind \"\(kindName)\"", false) }
+        guard let kind = ResourceKind(rawValue: kindName) else {
+            return ("error: \(file): document of unknown kind \"\(kindName)\" (known: \(ResourceKind.allCases.map(\.rawValue).joined(separator: ", ")))", false)
+        }
         let name = doc.value(at: ["metadata", "name"])?.stringValue ?? ""
-        let ns = (doc.value(at: ["metadata", "namespace"])?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        let collection = kind.namespaced ? "/api/v1/namespaces/\(ns)/\(kind.plural)" : "/api/v1/\(kind.plural)"
+        guard !name.isEmpty else { return ("error: \(file): a \(kindName) without metadata.name", false) }
+        let ns = (doc.value(at: ["metadata", "namespace"])?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? namespace
+        let collection = kind.namespaced ? "/api/v1/namespaces/\(DiscoveredKind.escape(ns))/\(kind.plural)" : "/api/v1/\(kind.plural)"
+        let item = collection + "/" + DiscoveredKind.escape(name)
         let label = "\(kind.singular)/\(name)"
-        do {
-            var (status, body) = try await client.request("POST", collection, body: doc)
-            if status == 201 { return ("\(label) created", true) }
-            if status == 409, body["reason"]?.stringValue == "AlreadyExists" {
-                // Only an existing object costs the read that tells "configured" from "unchanged".
-                let (_, current) = try await client.request("GET", collection + "/" + name)
-                (status, body) = try await client.request("PATCH", collection + "/" + name, body: doc, contentType: "application/merge-patch+json")
-                if status < 300 {
-                    let same = body.value(at: ["metadata", "resourceVersion"]) == current.value(at: ["metadata", "resourceVersion"])
-                    return ("\(label) \(same ? "unchanged" : "configured")", true)
-                }
+        let modified = ThreeWayMergePatch.annotated(doc)
+        do throws(CommandFailure) {
+            let current = try await client.send("GET", item)
+            if current.status == 404 {
+                let created = try await client.send("POST", collection, body: modified)
+                if created.status == 201 { return ("\(label) created", true) }
+                return ("error: \(label): \(client.failure(created, doing: "creating it").description)", false)
             }
-            return ("error: \(label): \(body["message"]?.stringValue ?? "HTTP \(status)")", false)
+            guard current.status == 200 else { return ("error: \(label): \(client.failure(current, doing: "reading it").description)", false) }
+            let patch = ThreeWayMergePatch.patch(original: ThreeWayMergePatch.lastApplied(current.body), modified: modified, current: current.body)
+            if patch.objectValue?.isEmpty ?? true { return ("\(label) unchanged", true) }
+            let patched = try await client.send("PATCH", item, body: patch, contentType: "application/merge-patch+json")
+            guard patched.status < 300 else { return ("error: \(label): \(client.failure(patched, doing: "patching it").description)", false) }
+            let same = patched.body.value(at: ["metadata", "resourceVersion"]) == current.body.value(at: ["metadata", "resourceVersion"])
+            return ("\(label) \(same ? "unchanged" : "configured")", true)
         } catch {
-            return ("error: \(label): cannot reach \(client.server): \(error.localizedDescription)", false)
+            return ("error: \(label): \(error.description)", false)
         }
     }
 }
 
-/// Just enough HTTP for the command line's talks with a running server. A server with a token
-/// file wants a token: it is taken from `BOOTGATE_TOKEN` (an environment variable, not an
-/// argument, so other users' `ps` does not show it).
-struct HTTPClient {
-    var server: String
-    var token: String? = ProcessInfo.processInfo.environment["BOOTGATE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+/// The files `-f` names: '-', files as given, folders walked for manifests in name order.
+enum ManifestFiles {
+    static let extensions: Set<String> = ["yaml", "yml", "json"]
 
-    func request(_ method: String, _ path: String, body: JSONValue? = nil, contentType: String = "application/json") async throws -> (Int, JSONValue) {
-        guard let url = URL(string: server + path) else { throw ValidationError("bad server URL \(server)") }
-        var req = URLRequest(url: url)
-        req.httpMethod = method
-        if let token { req.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
-        if let body {
-            req.httpBody = Data(JSONWriter.bytes(body))
-            req.setValue(contentType, forHTTPHeaderField: "Content-Type")
+    static func expand(_ paths: [String]) throws(CommandFailure) -> [String] {
+        var out: [String] = []
+        for path in paths {
+            if path == "-" { out.append(path); continue }
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw CommandFailure("\(path): no such file or folder") }
+            guard isDir.boolValue else { out.append(path); continue }
+            guard let walker = FileManager.default.enumerator(atPath: path) else { throw CommandFailure("\(path): cannot read the folder") }
+            var found: [String] = []
+            while let relative = walker.nextObject() as? String {
+                let full = (path as NSString).appendingPathComponent(relative)
+                var sub: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full, isDirectory: &sub), !sub.boolValue,
+                   extensions.contains((relative as NSString).pathExtension.lowercased()) {
+                    found.append(full)
+                }
+            }
+            if found.isEmpty { throw CommandFailure("\(path): no *.yaml, *.yml or *.json files in the folder") }
+            out += found.sorted()
         }
-        let (data, response) = try await URLSession.shared.data(for: req)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        return (status, (try? JSONParser.parse(Array(data))) ?? .null)
+        return out
+    }
+
+    static func read(_ path: String) throws(CommandFailure) -> String {
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let d = FileManager.default.contents(atPath: path) else {
+                throw CommandFailure(FileManager.default.isReadableFile(atPath: path) ? "\(path): cannot be read" : "\(path): permission denied")
+            }
+            data = d
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw CommandFailure("\(path == "-" ? "standard input" : path): not UTF-8 text") }
+        return text
     }
 }

@@ -11,8 +11,32 @@ struct Bootgate: AsyncParsableCommand {
         commandName: "bootgate",
         abstract: "Decides and serves how bare-metal servers boot.",
         version: GatewayVersion.string,
-        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self],
+        subcommands: [Serve.self, Apply.self, Get.self, Describe.self, Delete.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self],
         defaultSubcommand: Serve.self)
+
+    /// Parsing errors get ArgumentParser's message and usage; an error once a command runs is
+    /// one line saying what went wrong (no usage, no Foundation or enum dump) and exit status 1.
+    static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            fail(CommandLineError.describe(error))
+        }
+    }
 }
 
 
@@ -53,8 +77,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a client has to send a request body once its head is in (watches are not cut).") var bodyTimeout = 60
     @Option(help: "Watches one client address may hold open.") var maxWatchesPerClient = 200
     @Option(help: "Connections held at once; by default the descriptor limit less 64. Past it, the longest-idle one is closed.") var maxConnections: Int?
+    @Option(help: "Boot events (BootEvent objects) the store keeps; the oldest go first.") var bootEventRetention = EventRetention.bootDefault.maxCount
+    @Option(help: "Age past which boot events are deleted: 90s, 30m, 12h, 7d.") var bootEventMaxAge = "7d"
+    @Option(help: "Audit events (AuditEvent objects, one per API write) the store keeps; the oldest go first.") var auditRetention = EventRetention.auditDefault.maxCount
+    @Option(help: "Age past which audit events are deleted: 90s, 30m, 12h, 7d.") var auditMaxAge = "90d"
+    @Option(help: "Log lines as text or json (one object per line: time, level, logger, message, metadata).") var logFormat = "text"
+    @Option(help: "Boot-step log lines (one per iPXE, config, boot-complete or refusal) a second at most; the rest are counted and the count logged.") var bootLogRate = 50
 
     func run() async throws {
+        switch logFormat {
+        case "text": break
+        case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        default: throw ValidationError("--log-format must be text or json, not \"\(logFormat)\"")
+        }
         var logger = Logger(label: "bootgate")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var config = ServerConfiguration()
@@ -86,6 +121,10 @@ struct Serve: AsyncParsableCommand {
         guard bodyTimeout > 0, maxWatchesPerClient > 0 else { throw ValidationError("--body-timeout and --max-watches-per-client must be at least 1") }
         config.limits.bodyTimeout = .seconds(bodyTimeout)
         config.settings.maxWatchesPerClient = maxWatchesPerClient
+        config.settings.bootLogPerSecond = max(1, bootLogRate)
+        guard bootEventRetention > 0, auditRetention > 0 else { throw ValidationError("--boot-event-retention and --audit-retention must be at least 1") }
+        config.settings.bootEventRetention = EventRetention(maxCount: bootEventRetention, maxAge: try DurationText.parse(bootEventMaxAge, option: "--boot-event-max-age"))
+        config.settings.auditRetention = EventRetention(maxCount: auditRetention, maxAge: try DurationText.parse(auditMaxAge, option: "--audit-max-age"))
         config.maxConnections = maxConnections
         config.dataDirectory = data
         config.settings.isoDirectory = isoDir ?? (data.hasSuffix("/") ? data + "iso" : data + "/iso")
@@ -222,5 +261,23 @@ struct Token: ParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
+    }
+}
+
+/// `90s`, `30m`, `12h`, `7d` (or plain seconds), for the retention flags.
+enum DurationText {
+    static func parse(_ text: String, option: String) throws -> Duration {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        var unit: Int64 = 1
+        var digits = Substring(t)
+        if let last = t.last, let u = units[last] {
+            unit = u
+            digits = t.dropLast()
+        }
+        guard let n = Int64(digits), n > 0, n <= Int64.max / unit / 1000 else {
+            throw ValidationError("\(option) \"\(text)\" must be a positive number of seconds, or one with a unit: 90s, 30m, 12h, 7d")
+        }
+        return .seconds(n * unit)
     }
 }

@@ -90,6 +90,8 @@ func fail(_ message: String) -> Never {
 /// Errors from the layers below, said in one line a person reads (not a Foundation or enum dump).
 enum CommandLineError {
     static func describe(_ error: any Error, server: String? = nil) -> String {
+        if let failure = error as? CommandFailure { return failure.description }
+        if let invalid = error as? ValidationError { return invalid.message }
         if let api = error as? APIError { return api.message }
         if let store = error as? StoreError {
             switch store {
@@ -101,6 +103,15 @@ enum CommandLineError {
         }
         if let yaml = error as? YAMLDocuments.Failure { return yamlProblem(yaml.message) }
         let ns = error as NSError
+        if ns.domain == NSURLErrorDomain, let server { return HTTPClient.unreachable(server, error) }
+        if ns.domain == NSCocoaErrorDomain, let path = ns.userInfo[NSFilePathErrorKey] as? String {
+            switch ns.code {
+            case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "\(path): no such file"
+            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "\(path): permission denied"
+            case NSFileReadInapplicableStringEncodingError, NSFileReadCorruptFileError: return "\(path): not UTF-8 text"
+            default: break
+            }
+        }
         if ns.domain == NSURLErrorDomain || ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
             let reason = (ns.userInfo[NSLocalizedDescriptionKey] as? String) ?? "error \(ns.code)"
             return server.map { "cannot reach \($0): \(reason)" } ?? reason

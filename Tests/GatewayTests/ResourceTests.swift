@@ -55,6 +55,25 @@ import Testing
         #expect(MACAddress.normalize("zz:1f:6b:8a:a7:9c") == nil)
         #expect(MACAddress.normalize("ac:1f6b:8a:a7:9c") == nil)
     }
+
+    @Test func scriptsEchoTheMACAsStored() throws {
+        let host = ResourceObject(kind: .bareMetalHost, json: try JSONParser.parse(
+            #"{"metadata":{"name":"s1","namespace":"default"},"spec":{"bootMACAddress":"AC:1F:6B:8A:A7:9C","nics":[{"mac":"5254.00ab.1001"}]}}"#))
+        #expect(BootResolver.storedSpelling(of: "ac:1f:6b:8a:a7:9c", in: host) == "AC:1F:6B:8A:A7:9C")
+        // A spelling a script must not carry falls back to the normalised one.
+        #expect(BootResolver.storedSpelling(of: "52:54:00:ab:10:01", in: host) == "52:54:00:ab:10:01")
+    }
+
+    @Test func continueTokensRoundTripAndRefuseGarbage() throws {
+        let token = ListContinueToken(revision: 42, after: ObjectKey(.bareMetalHost, namespace: "lab", name: "s1"))
+        #expect(!token.encoded.contains("=") && !token.encoded.contains("+") && !token.encoded.contains("/"))
+        #expect(try ListContinueToken(parsing: token.encoded) == token)
+        #expect(token.isAfter(ObjectKey(.bareMetalHost, namespace: "lab", name: "s2")))
+        #expect(!token.isAfter(ObjectKey(.bareMetalHost, namespace: "lab", name: "s1")))
+        for bad in ["", "!!", "eyJ2IjoxfQ", Data(#"{"v":"meta.k8s.io/v1","rv":0,"start":"a/b\u0000"}"#.utf8).base64EncodedString()] {
+            #expect(throws: APIError.self) { try ListContinueToken(parsing: bad) }
+        }
+    }
 }
 
 @Suite struct RouterTests {

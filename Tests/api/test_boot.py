@@ -27,7 +27,7 @@ def xff(ip):
 def test_ipxe_sanboots_the_iso_for_any_mac_spelling(boot, mac):
     r = boot.get("/ipxe?mac=" + mac, raw=True)
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
-    assert r.text == f"#!ipxe\necho Booting coreos-live for server1 (ac:1f:6b:8a:a7:9c)\nsanboot iscsi:127.0.0.1::::{IQN}\n"
+    assert r.text == f"#!ipxe\necho Booting coreos-live for server1 (AC:1F:6B:8A:A7:9C)\nsanboot iscsi:127.0.0.1::::{IQN}\n"
 
 
 def test_ipxe_carries_portal_port_and_lun_from_the_iso_status(boot):
@@ -37,7 +37,7 @@ def test_ipxe_carries_portal_port_and_lun_from_the_iso_status(boot):
 
 def test_ipxe_local_boot_methods(boot):
     boot.patch(HOSTS + "/server1", {"spec": {"image": "localboot"}})
-    assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text == "#!ipxe\necho Booting local disk for server1 (ac:1f:6b:8a:a7:9c)\nexit\n"
+    assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text == "#!ipxe\necho Booting local disk for server1 (AC:1F:6B:8A:A7:9C)\nexit\n"
     boot.patch(HOSTS + "/server1", {"spec": {"localBoot": "sanboot-disk"}})
     assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text.endswith("sanboot --no-describe --drive 0x80\n")
     r = boot.patch(HOSTS + "/server1", {"spec": {"localBoot": "reboot"}})
@@ -65,6 +65,13 @@ def test_ipxe_malformed_mac_is_400(boot):
 def test_ipxe_finds_hosts_by_nic_mac(boot):
     boot.patch(HOSTS + "/server1", {"spec": {"nics": [{"mac": "52:54:00:00:10:01", "role": "data"}]}})
     assert "Booting coreos-live for server1 (52:54:00:00:10:01)" in boot.get("/ipxe?mac=52-54-00-00-10-01", raw=True).text
+
+
+def test_ipxe_echoes_the_mac_as_the_host_stores_it(boot):
+    # The NIC that matched, in its own spelling, whatever the firmware sent.
+    boot.patch(HOSTS + "/server1", {"spec": {"nics": [{"mac": "52-54-00-AB-10-01", "role": "data"}]}})
+    assert "for server1 (52-54-00-AB-10-01)\n" in boot.get("/ipxe?mac=52:54:00:ab:10:01", raw=True).text
+    assert "for server1 (AC:1F:6B:8A:A7:9C)\n" in boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text
 
 
 def test_chain_script_uses_the_public_url(boot):

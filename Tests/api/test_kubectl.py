@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None and not os.environ.get("CI"), reason="kubectl not installed")
 
@@ -100,3 +100,44 @@ def test_apply_the_examples_is_idempotent(kubectl, empty_server, tmp_path):
     # The host manifest carries a BMC password that reads never return, so kubectl sends it
     # again ("configured"); the server sees no change and makes no new revision.
     assert empty_server.get("/api/v1/bootconfigs").body["metadata"]["resourceVersion"] == rv
+
+
+def test_chunk_size_pages_through_every_host(kubectl, server):
+    for i in range(5):
+        r = server.post("/api/v1/namespaces/default/baremetalhosts", {
+            "apiVersion": "v1", "kind": "BareMetalHost", "metadata": {"name": f"chunk{i}", "namespace": "default"},
+            "spec": {"bootMACAddress": "52:54:00:cc:00:%02x" % i}})
+        assert r.status == 201, r
+    p = kubectl("get", "bmh", "--chunk-size=2", "-o", "name", "-v=6")
+    assert p.stdout.split() == [f"baremetalhost/chunk{i}" for i in range(5)] + ["baremetalhost/server1"]
+    # Three requests, each asking for two, the later ones with the token.
+    requests = [line for line in p.stderr.splitlines() if "baremetalhosts?" in line and "limit=2" in line]
+    assert len(requests) == 3, p.stderr
+    assert sum("continue=" in line for line in requests) == 2
+    # The server-side Table too (the default printer).
+    rows = kubectl("get", "bmh", "--chunk-size=4").stdout.splitlines()
+    assert len(rows) == 7 and rows[0].split()[0] == "NAME"
+
+
+def test_sort_by_a_status_field(kubectl, server):
+    # kubectl asks for rows with their objects (includeObject=Object) and sorts on them.
+    for i, boots in enumerate([5, 1, 3]):
+        r = server.post("/api/v1/namespaces/default/baremetalhosts", {
+            "apiVersion": "v1", "kind": "BareMetalHost", "metadata": {"name": f"sort{i}", "namespace": "default"},
+            "spec": {"bootMACAddress": "52:54:00:dd:00:%02x" % i}})
+        assert r.status == 201, r
+        for _ in range(boots):
+            assert server.get(f"/ipxe?mac=52:54:00:dd:00:{i:02x}", raw=True).status == 200
+    assert wait_for(lambda: server.get("/api/v1/namespaces/default/baremetalhosts/sort0").body.get("status", {}).get("bootCount") == 5)
+    out = kubectl("get", "bmh", "--sort-by=.status.bootCount").stdout
+    names = [line.split()[0] for line in out.splitlines()[1:]]
+    assert [n for n in names if n.startswith("sort")] == ["sort1", "sort2", "sort0"], out
+    assert "No resources found" not in out
+
+
+def test_explain_reads_the_kinds_schemas(kubectl):
+    out = kubectl("explain", "bmh").stdout
+    assert "KIND:       BareMetalHost" in out and "spec\t<Object>" in out
+    bmc = kubectl("explain", "bmh.spec.bmc").stdout
+    assert "address\t<string>" in bmc and "IPMI address" in bmc
+    assert "format" in kubectl("explain", "bootconfigs.spec").stdout

@@ -312,7 +312,7 @@ def test_discovery_and_version(server):
     assert server.get("/api").body["versions"] == ["v1"]
     res = {r["name"]: r for r in server.get("/api/v1").body["resources"]}
     assert res["baremetalhosts"]["shortNames"] == ["bmh"] and res["baremetalhosts"]["namespaced"] is True
-    assert res["bootconfigs"]["shortNames"] == ["bc"] and res["iscsi-cdroms"]["shortNames"] == ["icd"]
+    assert res["bootconfigs"]["shortNames"] == ["bc"] and res["iscsi-cdroms"]["shortNames"] == ["icd", "iso"]
     assert server.get("/version").body["server"] == "bootgate"
     assert server.get("/healthz").status == 200
     assert server.get("/openapi.json").body["openapi"] == "3.1.0"

@@ -76,7 +76,8 @@ def test_page_loads_with_example_host(browser, server):
     assert options(browser, "image") == ["baremetalservices", "coreos-live", "fedora-netinst", "localboot"]
     assert options(browser, "config") == ["", "coreos-builder", "builder-target"]
     headers = [th.text.strip().lower() for th in browser.find_elements(By.CSS_SELECTOR, "table.hosts thead th")]
-    assert headers == ["host", "mac", "iso", "config", "power", "actions", "last boot", "boots"]
+    # The first column holds the selection checkboxes.
+    assert headers == ["", "host", "mac", "iso", "config", "power", "actions", "last boot", "boots"]
     # Every served asset comes from bootgate itself (no CDN).
     urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert urls and all(u.startswith(server.url) for u in urls), urls
@@ -214,7 +215,8 @@ def test_lists_again_after_410_gone(browser, server):
                  message="the change after the re-list")
         wait_for(lambda: live_state(browser) == "live")
         after = proxy.requests[[i for i, (m, p) in enumerate(proxy.requests) if p.startswith(hosts + "?watch=true")][-2]:]
-        assert ("GET", hosts) in after, after  # listed again after the 410
+        # Listed again after the 410 (in pages: `?limit=…`).
+        assert any(m == "GET" and p.split("?")[0] == hosts and "watch=true" not in p for m, p in after), after
         # …and follows the new watch.
         server.patch(f"{HOSTS}/server1", {"spec": {"bootConfigRef": "fedora-server"}})
         wait_for(lambda: value(browser, "config") == "fedora-server", timeout=1.0)
@@ -233,7 +235,7 @@ def test_power_actions_set_spec_online(browser, server):
 
     row(browser).find_element(By.CSS_SELECTOR, 'button[name="off"]').click()
     alert = wait_for(lambda: browser.switch_to.alert, message="the confirmation")
-    assert "Power off server1" in alert.text
+    assert "Power off default/server1" in alert.text
     alert.accept()
     wait_for(lambda: server.host("server1")["spec"].get("online") is False, message="online=false")
 
@@ -271,7 +273,7 @@ def test_restart_drives_a_real_bmc(browser):
         assert badge() == "Off"
         row(browser, key).find_element(By.CSS_SELECTOR, 'button[name="restart"]').click()
         alert = wait_for(lambda: browser.switch_to.alert, message="the confirmation")
-        assert "Restart rack1" in alert.text
+        assert "Restart default/rack1" in alert.text
         alert.accept()
         wait_for(lambda: bmc.state()["power"] == "on", message="the BMC powered on")
         wait_for(lambda: badge() == "On", message="the page to show On")
@@ -461,10 +463,12 @@ def test_screenshots(browser, server):
     shots = []
     for width, height, tag in [(1280, 860, "wide"), (400, 860, "phone")]:
         browser.set_window_size(width, height)
-        for page in ["hosts", "isos", "configs/coreos-builder"]:
+        for page in ["hosts", "isos", "configs/coreos-builder", "host/default/server1"]:
             open_page(browser, server, page)
             name = page.split("/")[0]
-            if name == "hosts":
+            if name == "host":
+                wait_for(lambda: "#!ipxe" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text)
+            elif name == "hosts":
                 wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "tbody[data-host]")) == 4)
             elif name == "isos":
                 wait_for(lambda: "file3" in browser.find_element(By.CSS_SELECTOR, "table.isos").text)
@@ -472,7 +476,7 @@ def test_screenshots(browser, server):
                 wait_for(lambda: "#!ipxe" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text
                          or "no preview" in browser.find_element(By.CSS_SELECTOR, ".preview-out").text)
             browser.execute_script("document.activeElement && document.activeElement.blur()")
-            if name == "configs":  # the whole page: files and the rendered preview
+            if name in ("configs", "host"):  # the whole page: files or facts, and the rendered preview
                 full = browser.execute_script("return document.documentElement.scrollHeight")
                 browser.set_window_size(width, min(full + 20, 2600))
             time.sleep(0.2)

@@ -11,7 +11,8 @@ enum BootOperations {
         return [
             Operation.inline(id: "boot.chain", method: .get, path: "/boot.ipxe", summary: "The chain script firmware loads first: dhcp, then /ipxe with the NIC's MAC", tag: "boot",
                       parameters: [], body: nil, responses: [script], inline: { service, _ throws(APIError) in
-                .bytes(Array(try service.boot.chainScript().utf8), contentType: ipxeText, status: 200, headers: [])
+                service.metrics.boot(.chain, .served)
+                return .bytes(Array(try service.boot.chainScript().utf8), contentType: ipxeText, status: 200, headers: [])
             }),
             Operation.inline(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
                       parameters: [.init("mac", "MAC address in any case, separated by ':' or '-' or not at all", required: true)], body: nil,
@@ -78,7 +79,7 @@ enum BootOperations {
                 .json(try await service.preview(ObjectKey(.bareMetalHost, namespace: req.pathValue("namespace"), name: req.pathValue("name")),
                                                 config: req.query["config"]), status: 200)
             },
-            Operation(id: "events.list", method: .get, path: "/api/v1/events", summary: "Boot events (iPXE fetch, config fetch, boot-complete, refusals), oldest first", tag: "boot",
+            Operation(id: "events.list", method: .get, path: "/api/v1/events", summary: "Boot events (iPXE fetch, config fetch, boot-complete, refusals), oldest first, with the time since the host's previous one (the BootEvent objects of /api/v1/bootevents, in short)", tag: "boot",
                       parameters: [.init("host", "Only this host, as namespace/name"), .init("limit", "At most this many (newest)", type: "integer")], body: nil,
                       responses: [.init(200, "Events", schema: "EventList")]) { service, req throws(APIError) in
                 var limit = 1000
@@ -86,7 +87,7 @@ enum BootOperations {
                     guard let v = Int(l), v > 0 else { throw .badRequest("limit \"\(l)\" must be a positive integer") }
                     limit = v
                 }
-                return .json(eventList(service.events.list(host: req.query["host"].flatMap { $0.isEmpty ? nil : $0 }, limit: limit)), status: 200)
+                return .json(eventList(service.bootEventList(host: req.query["host"].flatMap { $0.isEmpty ? nil : $0 }, limit: limit)), status: 200)
             },
             Operation(id: "renderers.list", method: .get, path: "/api/v1/renderers", summary: "Config formats bootgate validates and renders, with content types and template variables", tag: "boot",
                       parameters: [], body: nil, responses: [.init(200, "Renderers", schema: "Object")]) { service, _ throws(APIError) in

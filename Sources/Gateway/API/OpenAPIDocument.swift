@@ -11,6 +11,38 @@ public enum OpenAPIDocument {
         return String(h, radix: 16)
     }()
 
+    /// The document as the Kubernetes API server serves it at `/openapi/v3/api/v1`: OpenAPI
+    /// 3.0, where a nullable field is `type: T` with `nullable: true` rather than 3.1's
+    /// `type: [T, "null"]` (`kubectl explain` compares `type` with a string and fails otherwise).
+    public static let kubernetes: JSONValue = {
+        var doc = openAPI30(json)
+        doc["openapi"] = "3.0.0"
+        return doc
+    }()
+
+    static func openAPI30(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .array(let items):
+            return .array(items.map(openAPI30))
+        case .object(let o):
+            var out = JSONObject()
+            for (k, v) in o {
+                if k == "type", case .array(let types) = v {
+                    let named = types.filter { $0 != "null" }
+                    out[k] = named.count == 1 ? named[0] : v
+                    if named.count < types.count { out["nullable"] = true }
+                } else if k == "enum", case .array(let allowed) = v {
+                    out[k] = .array(allowed.filter { $0 != .null })
+                } else {
+                    out[k] = openAPI30(v)
+                }
+            }
+            return .object(out)
+        default:
+            return value
+        }
+    }
+
     static func build(_ operations: [Operation]) -> JSONValue {
         var paths = JSONObject()
         for path in orderedPaths(operations) {
@@ -106,22 +138,33 @@ public enum OpenAPIDocument {
     static func schemas() -> JSONObject {
         var s = JSONObject()
         for kind in ResourceKind.allCases {
-            s[kind.rawValue] = schema(.object(kind.schema), description: "\(kind.rawValue) (\(kind.namespaced ? "namespaced" : "cluster-scoped"), short name \(kind.shortNames[0]))")
+            var kindSchema = schema(.object(kind.schema), description: "\(kind.rawValue) (\(kind.namespaced ? "namespaced" : "cluster-scoped"), short name \(kind.shortNames[0]))")
+            // How `kubectl explain` finds a kind's schema.
+            kindSchema["x-kubernetes-group-version-kind"] = gvk(kind.rawValue)
+            s[kind.rawValue] = kindSchema
             s[kind.listKind] = .object(JSONObject([
                 ("type", "object"),
                 ("properties", .object(JSONObject([
                     ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]),
-                    ("metadata", .object(JSONObject([("type", "object"), ("properties", ["resourceVersion": ["type": "string"]])]))),
+                    ("metadata", .object(JSONObject([("type", "object"), ("properties", .object(JSONObject([
+                        ("resourceVersion", ["type": "string"]),
+                        ("continue", .object(JSONObject([("type", "string"), ("description", "Set when more items follow: pass it as `continue` for the next page")]))),
+                        ("remainingItemCount", .object(JSONObject([("type", "integer"), ("description", "Items after this page (only without selectors)")]))),
+                    ])))]))),
                     ("items", .object(JSONObject([("type", "array"), ("items", ref(kind.rawValue))]))),
                 ]))),
                 ("required", ["kind", "apiVersion", "metadata", "items"]),
+                ("x-kubernetes-group-version-kind", gvk(kind.listKind)),
             ]))
         }
         s["Status"] = .object(JSONObject([
             ("type", "object"),
             ("description", "Kubernetes Status: errors, and the success body of DELETE"),
             ("properties", .object(JSONObject([
-                ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]), ("metadata", ["type": "object"]),
+                ("kind", ["type": "string"]), ("apiVersion", ["type": "string"]),
+                ("metadata", .object(JSONObject([("type", "object"), ("properties", .object(JSONObject([
+                    ("continue", .object(JSONObject([("type", "string"), ("description", "On 410 Expired for a paged list: a token that reads the rest from the current state")]))),
+                ])))]))),
                 ("status", ["type": "string"]), ("message", ["type": "string"]), ("reason", ["type": "string"]),
                 ("code", ["type": "integer"]),
                 ("details", .object(JSONObject([("type", "object"), ("properties", .object(JSONObject([
@@ -216,6 +259,10 @@ public enum OpenAPIDocument {
         return s
     }
 
+    static func gvk(_ kind: String) -> JSONValue {
+        .array([.object(JSONObject([("group", ""), ("kind", .string(kind)), ("version", "v1")]))])
+    }
+
     static func schema(_ type: FieldType, description: String = "") -> JSONValue {
         var o = JSONObject()
         func nullable(_ t: String) -> JSONValue { .array([.string(t), "null"]) }
@@ -246,11 +293,12 @@ public enum OpenAPIDocument {
 }
 
 /// A small YAML emitter for JSON documents (block style; strings quoted when YAML would
-/// otherwise read them as something else).
-enum YAMLWriter {
-    static func string(_ value: JSONValue) -> String {
+/// otherwise read them as something else). With `literalBlocks`, multi-line strings (a boot
+/// config's files) are written as `|` blocks a person can read, as kubectl does.
+public enum YAMLWriter {
+    public static func string(_ value: JSONValue, literalBlocks: Bool = false) -> String {
         var out = ""
-        emit(value, indent: 0, into: &out, inline: false)
+        emit(value, indent: 0, into: &out, inline: false, blocks: literalBlocks)
         return out
     }
 
@@ -274,7 +322,26 @@ enum YAMLWriter {
         return plainSafe ? s : JSONWriter.string(.string(s))
     }
 
-    private static func emit(_ value: JSONValue, indent: Int, into out: inout String, inline: Bool) {
+    /// A `|` block for a multi-line string that reads back the same: printable text (tabs
+    /// allowed), not starting with a space, whose lines carry no trailing blanks.
+    private static func block(_ s: String, indent: Int) -> String? {
+        guard s.contains("\n"), !s.hasPrefix(" "), !s.hasPrefix("\n"),
+              s.unicodeScalars.allSatisfy({ $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && $0.value != 0xFEFF) })
+        else { return nil }
+        var body = Substring(s)
+        var chomp = "-"
+        if body.hasSuffix("\n") {
+            body = body.dropLast()
+            chomp = body.hasSuffix("\n") ? "+" : ""
+        }
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.allSatisfy({ $0.last != " " && $0.last != "\t" }) else { return nil }
+        if chomp == "+" { return nil }
+        let pad = String(repeating: "  ", count: indent)
+        return "|" + chomp + "\n" + lines.map { $0.isEmpty ? "" : pad + $0 }.joined(separator: "\n") + "\n"
+    }
+
+    private static func emit(_ value: JSONValue, indent: Int, into out: inout String, inline: Bool, blocks: Bool) {
         let pad = String(repeating: "  ", count: indent)
         switch value {
         case .object(let o) where !o.isEmpty:
@@ -283,15 +350,19 @@ enum YAMLWriter {
                 if !(inline && first) { out += pad }
                 first = false
                 out += quote(k) + ":"
-                if let s = scalar(v) { out += " " + s + "\n" } else {
+                if blocks, case .string(let s) = v, let b = block(s, indent: indent + 1) {
+                    out += " " + b
+                } else if let s = scalar(v) { out += " " + s + "\n" } else {
                     out += "\n"
-                    emit(v, indent: indent + 1, into: &out, inline: false)
+                    emit(v, indent: indent + 1, into: &out, inline: false, blocks: blocks)
                 }
             }
         case .array(let a) where !a.isEmpty:
             for v in a {
                 out += pad + "- "
-                if let s = scalar(v) { out += s + "\n" } else { emit(v, indent: indent + 1, into: &out, inline: true) }
+                if blocks, case .string(let s) = v, let b = block(s, indent: indent + 1) {
+                    out += b
+                } else if let s = scalar(v) { out += s + "\n" } else { emit(v, indent: indent + 1, into: &out, inline: true, blocks: blocks) }
             }
         default:
             out += pad + (scalar(value) ?? "") + "\n"

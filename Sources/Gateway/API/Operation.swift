@@ -101,6 +101,8 @@ public struct OperationRequest: Sendable {
     public var headers: [String: String] = [:]
     /// The caller's address as the connection shows it.
     public var remoteIP: String = ""
+    /// How it came: rest, jsonrpc (over HTTP or WebSocket); named in audit records.
+    public var transport = "rest"
     /// What the access check allowed (`OperationRunner` sets it).
     public var grant = Grant()
     /// For a watch: how its transport ends it (`WatchControl`).
@@ -117,7 +119,7 @@ public enum OperationResult: Sendable {
     /// A resource (REST may render it as a kubectl Table).
     case resource(ResourceObject, status: Int, warnings: [String])
     /// A list of resources (REST may render it as a kubectl Table).
-    case list(ResourceKind, [ResourceObject], revision: Int64)
+    case list(ListPage)
     /// Any other JSON document.
     case json(JSONValue, status: Int)
     /// Bytes with their own content type (iPXE scripts, rendered configs, OpenAPI YAML).

@@ -18,7 +18,7 @@ enum PowerOperations {
                 guard let text = body["action"]?.stringValue, let action = PowerAction(rawValue: text.lowercased()) else {
                     throw .badRequest("\"action\" must be one of on, off, restart")
                 }
-                let message = try await power(service, key, action)
+                let message = try await power(service, key, action, actor: Actor.of(req.grant, address: req.remoteIP, transport: req.transport))
                 return .json(.object(JSONObject([("host", .string(key.description)), ("action", .string(action.rawValue)),
                                                  ("powerControl", .bool(service.power.controller != nil)), ("message", .string(message))])), status: 202)
             },
@@ -49,29 +49,30 @@ enum PowerOperations {
     }
 
     /// Does what the action means on this deployment and says what was done.
-    static func power(_ service: Service, _ key: ObjectKey, _ action: PowerAction) async throws(APIError) -> String {
+    static func power(_ service: Service, _ key: ObjectKey, _ action: PowerAction, actor: Actor = .anonymous) async throws(APIError) -> String {
+        let options = Service.writeOptions(actor)
         let host = try service.get(key)
         let online = PowerController.wantsOnline(host)
         let hasBMC = !host.string("spec", "bmc", "address").isEmpty
         guard let controller = service.power.controller else {
             switch action {
-            case .on, .off: try await setOnline(service, key, action == .on)
+            case .on, .off: try await setOnline(service, key, action == .on, options: options)
             case .restart:
-                try await setOnline(service, key, false)
-                try await setOnline(service, key, true)
+                try await setOnline(service, key, false, options: options)
+                try await setOnline(service, key, true, options: options)
             }
             return "spec.online set for \(action.rawValue); bootgate's power control is off, so the BMC is left to its controller"
         }
         guard hasBMC else {
             if action == .restart { throw .badRequest("host \(key) has no spec.bmc.address, so there is no BMC to restart it with") }
-            try await setOnline(service, key, action == .on)
+            try await setOnline(service, key, action == .on, options: options)
             return "spec.online set; host \(key) has no spec.bmc.address, so no BMC is driven"
         }
         switch action {
         case .on, .off:
             let want = action == .on
             if online != want {
-                try await setOnline(service, key, want)   // the controller acts on the change
+                try await setOnline(service, key, want, options: options)   // the controller acts on the change
             } else {
                 controller.request(action, for: key)
             }
@@ -80,7 +81,7 @@ enum PowerOperations {
                 // Restart leaves the host wanted on; that change must not power it on a second time.
                 controller.absorbNextEdge(key, to: true)
                 do {
-                    try await setOnline(service, key, true)
+                    try await setOnline(service, key, true, options: options)
                 } catch {
                     controller.absorbNextEdge(key, to: nil)
                     throw error
@@ -91,7 +92,7 @@ enum PowerOperations {
         return "\(action.rawValue) requested for \(key)"
     }
 
-    static func setOnline(_ service: Service, _ key: ObjectKey, _ on: Bool) async throws(APIError) {
-        _ = try await service.patch(key, patch: .object(JSONObject([("spec", .object(JSONObject([("online", .bool(on))])))])), type: .merge)
+    static func setOnline(_ service: Service, _ key: ObjectKey, _ on: Bool, options: WriteOptions = WriteOptions()) async throws(APIError) {
+        _ = try await service.patch(key, patch: .object(JSONObject([("spec", .object(JSONObject([("online", .bool(on))])))])), type: .merge, options: options)
     }
 }

@@ -1,5 +1,5 @@
-/// list, get, create, replace, patch, delete (and watch through list) for the three kinds,
-/// on mkube's paths.
+/// list, get, create, replace, patch, delete (and watch through list) for mkube's three kinds,
+/// on mkube's paths; list, get and watch for the event kinds.
 enum ResourceOperations {
     static func all() -> [Operation] {
         ResourceKind.allCases.flatMap(operations(for:))
@@ -15,7 +15,11 @@ enum ResourceOperations {
         .init("resourceVersion", "Watch: start after this revision (410 when too old); empty or 0 starts with the current state"),
         .init("allowWatchBookmarks", "Watch: send BOOKMARK events (also used as keep-alives)", type: "boolean"),
         .init("timeoutSeconds", "Watch: end the stream after this many seconds", type: "integer"),
-        .init("limit", "Accepted for kubectl; every item is returned", type: "integer"),
+    ]
+    static let pageParameters: [Operation.Parameter] = [
+        .init("limit", "List: at most this many items; `metadata.continue` is then set when more follow (0 or absent: all)", type: "integer"),
+        .init("continue", "List: the previous page's `metadata.continue`. Every page shows the objects as at the first page's resourceVersion; 410 Expired when that state is no longer kept (the Status's `metadata.continue` then reads the rest from the current state)"),
+        .init("includeObject", "With a Table Accept header: what each row's `object` holds", allowed: ["None", "Metadata", "Object"]),
     ]
     static let writeParameters: [Operation.Parameter] = [
         .init("fieldValidation", "How to treat unknown fields: Strict (default, 400), Warn (dropped, Warning header) or Ignore", allowed: FieldValidation.allCases.map(\.rawValue)),
@@ -39,11 +43,11 @@ enum ResourceOperations {
         let listResponses = [Operation.Response(200, "The list, or a watch stream (newline-delimited WatchEvent objects) with watch=true",
                                                 schema: kind.listKind, contentTypes: ["application/json", "application/json;stream=watch"]),
                              Operation.Response(400, "Invalid selector", schema: "Status"),
-                             Operation.Response(410, "resourceVersion too old", schema: "Status")]
+                             Operation.Response(410, "resourceVersion too old, or a continue token whose list state is no longer kept (reason Expired)", schema: "Status")]
 
         var ops: [Operation] = [
             Operation(id: "\(p).list", method: .get, path: collection, summary: "List or watch \(kind.plural)", tag: kind.rawValue,
-                      parameters: ns + selectorParameters + watchParameters, body: nil, responses: listResponses) { service, req throws(APIError) in
+                      parameters: ns + selectorParameters + watchParameters + pageParameters, body: nil, responses: listResponses) { service, req throws(APIError) in
                 try await listOrWatch(service, kind, req, namespace: kind.namespaced ? req.pathValue("namespace") : nil)
             },
             Operation(id: "\(p).create", method: .post, path: collection, summary: "Create a \(kind.rawValue)", tag: kind.rawValue,
@@ -88,6 +92,12 @@ enum ResourceOperations {
                 return .json(.object(status), status: 200)
             },
         ]
+        if kind.isEvent {
+            // bootgate writes events itself; clients read and watch them. Audit records are
+            // for admins alone: they name every caller and every change.
+            ops = ops.filter { $0.id.hasSuffix(".list") || $0.id.hasSuffix(".get") }
+            if kind == .auditEvent { for i in ops.indices { ops[i].access = .admin } }
+        }
         let actions = ["list": "list", "create": "post", "get": "get", "replace": "put", "patch": "patch", "delete": "delete"]
         for i in ops.indices {
             ops[i].kube = (kind, actions[String(ops[i].id.split(separator: ".").last!)] ?? "get")
@@ -95,7 +105,7 @@ enum ResourceOperations {
         if kind.namespaced {
             ops.append(Operation(id: "\(p).listAllNamespaces", method: .get, path: "/api/v1/\(kind.plural)",
                                  summary: "List or watch \(kind.plural) in all namespaces", tag: kind.rawValue,
-                                 parameters: selectorParameters + watchParameters, body: nil, responses: listResponses) { service, req throws(APIError) in
+                                 parameters: selectorParameters + watchParameters + pageParameters, body: nil, responses: listResponses) { service, req throws(APIError) in
                 try await listOrWatch(service, kind, req, namespace: nil)
             })
         }
@@ -118,8 +128,7 @@ enum ResourceOperations {
         guard req.flag("watch") else {
             var query = query
             query.joinNetworks = true
-            let (items, revision) = service.list(kind, query)
-            return .list(kind, items, revision: revision)
+            return .list(try service.list(kind, query, page: try pageRequest(req)))
         }
         var timeout: Int?
         if let t = req.query["timeoutSeconds"], !t.isEmpty {
@@ -134,9 +143,25 @@ enum ResourceOperations {
         return .watch(kind, try await service.watch(request))
     }
 
+    static func pageRequest(_ req: OperationRequest) throws(APIError) -> PageRequest {
+        var page = PageRequest()
+        if let l = req.query["limit"], !l.isEmpty {
+            guard let v = Int(l), v >= 0 else { throw .badRequest("limit \"\(l)\" is not a non-negative integer") }
+            page.limit = v
+        }
+        if let c = req.query["continue"], !c.isEmpty {
+            if let rv = req.query["resourceVersion"], !rv.isEmpty, rv != "0" {
+                throw .badRequest("specifying resource version is not allowed when using continue")
+            }
+            page.continueToken = try ListContinueToken(parsing: c)
+        }
+        return page
+    }
+
     static func writeOptions(_ req: OperationRequest) throws(APIError) -> WriteOptions {
         var options = WriteOptions(includeSecrets: req.flag("includeSecrets"))
         options.hostScope = req.grant.hostScope
+        options.actor = Actor.of(req.grant, address: req.remoteIP, transport: req.transport)
         if let fv = req.query["fieldValidation"], !fv.isEmpty {
             guard let v = FieldValidation.allCases.first(where: { $0.rawValue.lowercased() == fv.lowercased() }) else {
                 throw .badRequest("fieldValidation \"\(fv)\" must be one of Ignore, Warn, Strict")

@@ -18,12 +18,18 @@ enum SystemOperations {
                     .object(JSONObject([
                         ("name", .string(k.plural)), ("singularName", .string(k.singular)), ("namespaced", .bool(k.namespaced)),
                         ("kind", .string(k.rawValue)),
-                        ("verbs", ["create", "delete", "get", "list", "patch", "update", "watch"]),
+                        ("verbs", k.isEvent ? ["get", "list", "watch"] : ["create", "delete", "get", "list", "patch", "update", "watch"]),
                         ("shortNames", .array(k.shortNames.map { .string($0) })),
-                        ("categories", ["all", "bootgate"]),
+                        // `kubectl get all` lists objects, not the event log.
+                        ("categories", k.isEvent ? ["bootgate"] : ["all", "bootgate"]),
                     ]))
                 }
                 return .json(.object(JSONObject([("kind", "APIResourceList"), ("apiVersion", "v1"), ("groupVersion", "v1"), ("resources", .array(resources))])), status: 200)
+            },
+            Operation(id: "system.metrics", method: .get, path: "/metrics",
+                      summary: "Boot requests by route and result, config renders and refusals by format, render and commit latency, watchers, store size and health, in Prometheus text format", tag: "system",
+                      parameters: [], body: nil, responses: [.init(200, "Prometheus text exposition format 0.0.4", contentTypes: ["text/plain"])]) { service, _ throws(APIError) in
+                .bytes(service.metrics.exposition(service), contentType: "text/plain; version=0.0.4; charset=utf-8", status: 200, headers: [])
             },
             Operation(id: "system.violations", method: .get, path: "/api/v1/violations",
                       summary: "Objects that break the seed's rules (data from mkube, which never checked them), with what each breaks", tag: "system",
@@ -51,9 +57,9 @@ enum SystemOperations {
                       parameters: [], body: nil, responses: json) { _, _ throws(APIError) in
                 .json(["paths": ["api/v1": ["serverRelativeURL": .string("/openapi/v3/api/v1?hash=" + OpenAPIDocument.hash)]]], status: 200)
             },
-            Operation(id: "discovery.openapiV3Core", method: .get, path: "/openapi/v3/api/v1", summary: "The OpenAPI document for the v1 group (kubectl field validation)", tag: "discovery",
+            Operation(id: "discovery.openapiV3Core", method: .get, path: "/openapi/v3/api/v1", summary: "The OpenAPI document for the v1 group, in the OpenAPI 3.0 form Kubernetes serves (kubectl explain, field validation)", tag: "discovery",
                       parameters: [.init("hash", "Cache key from /openapi/v3")], body: nil, responses: json) { _, _ throws(APIError) in
-                .json(OpenAPIDocument.json, status: 200)
+                .json(OpenAPIDocument.kubernetes, status: 200)
             },
             Operation(id: "system.openapiJSON", method: .get, path: "/openapi.json", summary: "This API's OpenAPI 3.1 description (JSON)", tag: "system",
                       parameters: [], body: nil, responses: [.init(200, "OpenAPI document", schema: "Object")]) { _, _ throws(APIError) in
@@ -67,7 +73,7 @@ enum SystemOperations {
 public enum OperationTable {
     public static let all: [Operation] = (ResourceOperations.all() + MkubeActionOperations.all() + ISOOperations.all() + PowerOperations.all() + BootOperations.all() + SystemOperations.all()).map { op in
         var op = op
-        op.access = AccessPolicy.need(op)
+        op.access = op.access ?? AccessPolicy.need(op)
         return op
     }
 }

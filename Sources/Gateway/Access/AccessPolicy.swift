@@ -27,6 +27,8 @@ public struct AccessPolicy: Sendable {
         /// Liveness probes.
         case open
         case read
+        /// `/metrics`: a scraper on the same machine needs no token; elsewhere any role.
+        case metrics
         /// Hosts' fields within the caller's `HostWriteScope`.
         case hostWrite
         /// Refresh requests on hosts.
@@ -37,6 +39,7 @@ public struct AccessPolicy: Sendable {
     static let bootOperations: Set<String> = ["boot.chain", "boot.ipxe", "boot.config", "boot.complete", "boot.ipxeBySourceIP", "boot.localboot"]
     static let openOperations: Set<String> = ["system.health"]
     static let bootOrReadOperations: Set<String> = ["iscsicdroms.files"]
+    static let metricsOperations: Set<String> = ["system.metrics"]
     static let hostWrites: Set<String> = ["baremetalhosts.patch", "baremetalhosts.replace"]
     static let hostActions: Set<String> = ["baremetalhosts.refresh", "baremetalhosts.refreshAll", "baremetalhosts.power"]
 
@@ -44,6 +47,7 @@ public struct AccessPolicy: Sendable {
         if bootOperations.contains(op.id) { return .boot }
         if openOperations.contains(op.id) { return .open }
         if bootOrReadOperations.contains(op.id) { return .bootOrRead }
+        if metricsOperations.contains(op.id) { return .metrics }
         if op.method == .get { return .read }
         if hostWrites.contains(op.id) { return .hostWrite }
         if hostActions.contains(op.id) { return .hostAction }
@@ -52,11 +56,12 @@ public struct AccessPolicy: Sendable {
 
     /// What an operation needs, in words, for the OpenAPI document (`x-bootgate-access`).
     static func describe(_ op: Operation) -> (text: String, needsToken: Bool) {
-        switch need(op) {
+        switch op.access ?? need(op) {
         case .boot: return ("boot path: no token; limited to --boot-network when set", false)
         case .open: return ("open", false)
         case .bootOrRead: return ("no token from --boot-network addresses (any address when none is set); elsewhere any role", false)
         case .read: return ("any role; includeSecrets=true needs bmc-agent or admin", true)
+        case .metrics: return ("any role; no token from loopback", true)
         case .hostWrite: return ("admin; operator and bmc-agent for their host fields only (docs/security.md)", true)
         case .hostAction: return ("operator or admin", true)
         case .admin: return ("admin", true)
@@ -78,6 +83,8 @@ public struct AccessPolicy: Sendable {
         case .bootOrRead:
             let fromBootNetwork = bootNetworks.isEmpty ? tokens == nil || req.headers["authorization"] == nil : bootNetworks.contains(where: { $0.contains(req.remoteIP) })
             if fromBootNetwork { return req }
+        case .metrics:
+            if Self.isLoopback(req.remoteIP) { return req }
         case .read, .hostWrite, .hostAction, .admin:
             break
         }
@@ -87,7 +94,7 @@ public struct AccessPolicy: Sendable {
             throw Self.forbidden("role \(caller.role.rawValue) may not read secrets (includeSecrets=true needs bmc-agent or admin)")
         }
         switch need {
-        case .read, .boot, .open, .bootOrRead:
+        case .read, .boot, .open, .bootOrRead, .metrics:
             break
         case .hostWrite:
             guard let scope = caller.role.hostWriteScope else { break }
@@ -125,6 +132,10 @@ public struct AccessPolicy: Sendable {
         }
         guard let entry = tokens.lookup(token) else { throw Self.unauthorized("the bearer token is not valid (unknown or revoked)") }
         return Caller(name: entry.name, role: entry.role)
+    }
+
+    static func isLoopback(_ ip: String) -> Bool {
+        ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 
     static func unauthorized(_ message: String) -> APIError { APIError(code: 401, reason: "Unauthorized", message: message) }

@@ -1,10 +1,12 @@
 import Synchronization
 
-/// Every boot step bootgate saw (iPXE fetch, config fetch, boot-complete, refusals), newest last,
-/// so an operator can see how long each phase took.
+/// Boot steps bootgate saw (iPXE fetch, config fetch, boot-complete, refusals, power results)
+/// on their way to the store, where they are `BootEvent` objects. The boot path only appends
+/// here (no disk, no JSON); `Service.flushBootRecords` takes them in batches, with the boot
+/// counters, so a boot storm is a few commits rather than a write per boot.
 public final class BootEventLog: Sendable {
     public struct Event: Sendable, Hashable {
-        /// Milliseconds since 1970; formatted only when the log is read.
+        /// Milliseconds since 1970; formatted only when the event is written or read.
         public var milliseconds: Int64
         /// RFC 3339 with milliseconds.
         public var time: String { Timestamp.milliseconds(at: milliseconds) }
@@ -14,38 +16,96 @@ public final class BootEventLog: Sendable {
         public var mac: String
         public var ip: String
         public var detail: String
+        /// Set by `record`: with the time, the object's name (`EventName`).
+        var sequence: UInt64 = 0
+
+        public init(milliseconds: Int64, type: String, host: String, mac: String, ip: String, detail: String) {
+            self.milliseconds = milliseconds
+            self.type = type
+            self.host = host
+            self.mac = mac
+            self.ip = ip
+            self.detail = detail
+        }
+
+        var name: String { EventName.make(milliseconds: milliseconds, sequence: sequence) }
     }
 
-    /// A ring: recording is O(1) however full it is (the boot path records every request).
-    private struct Ring {
-        var slots: [Event] = []
-        var next = 0
+    private struct Queue {
+        /// Recorded, not yet taken by a flush.
+        var pending: [Event] = []
+        /// Taken by the flush under way: still shown by `recent` until it is in the index.
+        var inFlight: [Event] = []
+        /// Dropped since the last `take` because `pending` was full (the store is slower than
+        /// the storm, or unreachable).
+        var dropped = 0
     }
 
-    private let ring = Mutex(Ring())
-    private let capacity: Int
+    private let queue = Mutex(Queue())
+    private let sequence = Atomic<UInt64>(0)
+    /// Most events waiting for the store; beyond it the oldest waiting ones are dropped (and
+    /// counted), so an unreachable store costs bounded memory.
+    let capacity: Int
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
 
     public func record(_ event: Event) {
-        ring.withLock { r in
-            if r.slots.count < capacity {
-                r.slots.append(event)
-            } else {
-                r.slots[r.next] = event
+        var e = event
+        e.sequence = sequence.wrappingAdd(1, ordering: .relaxed).newValue
+        queue.withLock { q in
+            if q.pending.count >= capacity {
+                // Amortised: drop a tenth at once rather than shifting the array per event.
+                let n = max(1, capacity / 10)
+                q.pending.removeFirst(n)
+                q.dropped += n
             }
-            r.next = (r.next + 1) % capacity
+            q.pending.append(e)
         }
     }
 
-    /// Oldest first.
-    public func list(host: String? = nil, limit: Int = 1000) -> [Event] {
-        let ordered = ring.withLock { r in
-            r.slots.count < capacity ? r.slots : Array(r.slots[r.next...] + r.slots[..<r.next])
+    /// The events to write now, and how many were dropped since the last call. They stay
+    /// visible through `recent` until `written()`.
+    func take() -> (events: [Event], dropped: Int) {
+        queue.withLock { q in
+            q.inFlight = q.pending
+            defer {
+                q.pending = []
+                q.dropped = 0
+            }
+            return (q.inFlight, q.dropped)
         }
-        let matching = host.map { h in ordered.filter { $0.host == h } } ?? ordered
-        return Array(matching.suffix(limit))
+    }
+
+    /// The events taken last are in the index (or were given up).
+    func written() {
+        queue.withLock { $0.inFlight = [] }
+    }
+
+    var hasPending: Bool { queue.withLock { !$0.pending.isEmpty } }
+
+    /// Events not yet in the index, oldest first.
+    func recent(host: String?) -> [Event] {
+        let all = queue.withLock { $0.inFlight + $0.pending }
+        guard let host else { return all }
+        return all.filter { $0.host == host }
+    }
+
+    /// The event as the store keeps it.
+    static func object(_ e: Event) -> ResourceObject {
+        let json: JSONValue = .object(JSONObject([
+            ("kind", .string(ResourceKind.bootEvent.rawValue)), ("apiVersion", "v1"),
+            ("metadata", .object(JSONObject([("name", .string(e.name)), ("creationTimestamp", .string(Timestamp.seconds(at: Int(e.milliseconds / 1000))))]))),
+            ("time", .string(e.time)), ("type", .string(e.type)), ("host", .string(e.host)),
+            ("mac", .string(e.mac)), ("ip", .string(e.ip)), ("detail", .string(e.detail)),
+        ]))
+        return ResourceObject(kind: .bootEvent, json: json)
+    }
+
+    /// A stored event back in this form (for `/api/v1/events`).
+    static func event(_ o: ResourceObject) -> Event {
+        Event(milliseconds: EventName.milliseconds(o.name) ?? 0, type: o.string("type"), host: o.string("host"),
+              mac: o.string("mac"), ip: o.string("ip"), detail: o.string("detail"))
     }
 }

@@ -1,5 +1,6 @@
 import Synchronization
 
+/// Paces the batches of boot records (counters here, events in `BootEventLog`).
 /// Counts iPXE scripts served per host and writes `status.lastBoot` / `status.bootCount` in
 /// batches shortly after, so the boot path answers from memory and never waits on the disk.
 ///
@@ -35,6 +36,16 @@ final class BootRecorder: Sendable {
         }
     }
 
+    /// Asks for a batch without a boot to count (a boot event, events to trim); true when the
+    /// caller should schedule it.
+    func wake() -> Bool {
+        state.withLock { s in
+            if s.scheduled { return false }
+            s.scheduled = true
+            return true
+        }
+    }
+
     /// How long to wait before writing the next batch.
     var delay: Duration {
         min(Self.maximumDelay, max(Self.minimumDelay, state.withLock { $0.lastBatch } * 9))
@@ -50,10 +61,10 @@ final class BootRecorder: Sendable {
 
     /// Records how long the batch took; true when boots arrived meanwhile and the caller
     /// should schedule the next batch.
-    func finished(in duration: Duration) -> Bool {
+    func finished(in duration: Duration, more: Bool = false) -> Bool {
         state.withLock { s in
             s.lastBatch = duration
-            s.scheduled = !s.pending.isEmpty
+            s.scheduled = !s.pending.isEmpty || more
             return s.scheduled
         }
     }

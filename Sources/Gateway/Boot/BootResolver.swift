@@ -43,8 +43,10 @@ public final class BootResolver: Sendable {
         return served
     }
 
-    func ipxe(for host: ResourceObject, mac: String, _ state: ResourceIndex.State) -> IPXEAnswer {
+    func ipxe(for host: ResourceObject, mac normalized: String, _ state: ResourceIndex.State) -> IPXEAnswer {
         let name = host.name
+        // Written once per script (the cache serves it after), so the lookup costs no request.
+        let mac = Self.storedSpelling(of: normalized, in: host)
         let image = host.image
         do throws(IPXEScript.Invalid) {
             if image.isEmpty || image == localBootImage {
@@ -62,6 +64,16 @@ public final class BootResolver: Sendable {
         } catch {
             return refusal("bootgate: cannot write an iPXE script for host \(host.key): \(error.description)")
         }
+    }
+
+    /// The MAC as the host stores it (`AC:1F:6B:8A:A7:9C`), for the script's `echo` line: the one
+    /// of its MACs the request matched. The normalised form when that spelling is not six pairs
+    /// (`ac1f.6b8a.a79c`), which a script must not carry.
+    static func storedSpelling(of normalized: String, in host: ResourceObject) -> String {
+        for raw in [host.bootMAC] + host.nics.map(\.mac) where MACAddress.normalize(raw) == normalized {
+            return IPXEValue.checkMAC(raw) == nil ? raw : normalized
+        }
+        return normalized
     }
 
     /// The command a script ends with (`sanboot …`, `exit`), for the event log.

@@ -11,6 +11,8 @@ enum RenderInputs {
              object.json.value(at: ["status", "portalPort"]), object.json.value(at: ["status", "lun"])]
         case .bareMetalHost:
             [object.json["spec"], object.json["metadata"]?["labels"], object.json["metadata"]?["annotations"]]
+        case .bootEvent, .auditEvent:
+            []
         }
     }
 

@@ -54,7 +54,8 @@ public final class ResourceIndex: Sendable {
             // Scripts depend on a host's spec; a status update leaves them and every lookup table
             // (all built from the spec) as they are.
             let sameSpec = isHost && old.map { $0.json["spec"] == object.json["spec"] } == true
-            if !sameSpec { scriptEpoch += 1 }
+            // Events feed no script: a storm's event batches must not retire cached scripts.
+            if !sameSpec, !object.kind.isEvent { scriptEpoch += 1 }
             let sameInputs = sameSpec && old.map { old in
                 old.json["metadata"]?["labels"] == object.json["metadata"]?["labels"]
                     && old.json["metadata"]?["annotations"] == object.json["metadata"]?["annotations"]
@@ -79,7 +80,7 @@ public final class ResourceIndex: Sendable {
         }
 
         mutating func remove(_ object: ResourceObject) {
-            scriptEpoch += 1
+            if !object.kind.isEvent { scriptEpoch += 1 }
             objects[object.kind]?[object.key] = nil
             guard object.kind == .bareMetalHost else { return }
             bootHosts[object.key] = nil
@@ -98,7 +99,7 @@ public final class ResourceIndex: Sendable {
         /// The hosts whose config a config or ISO goes into.
         func hostsUsing(_ object: ResourceObject) -> Set<ObjectKey> {
             switch object.kind {
-            case .bareMetalHost: []
+            case .bareMetalHost, .bootEvent, .auditEvent: []
             case .bootConfig: hostsByConfig[object.name] ?? []
             case .iscsiCdrom: hostsByImage[object.name] ?? []
             }
@@ -172,4 +173,5 @@ public final class ResourceIndex: Sendable {
 
     public var revision: Int64 { state.withLock { $0.revision } }
     public func object(_ key: ObjectKey) -> ResourceObject? { state.withLock { $0.object(key) } }
+    public func count(_ kind: ResourceKind) -> Int { state.withLock { $0.objects[kind]?.count ?? 0 } }
 }

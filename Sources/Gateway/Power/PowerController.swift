@@ -267,8 +267,7 @@ public final class PowerController: Sendable {
 
     private func recordEvent(_ key: ObjectKey, type: String, detail: String) {
         let host = service.index.object(key)
-        service.events.record(.init(milliseconds: Timestamp.nowMilliseconds(), type: type, host: key.description,
-                                    mac: host?.bootMAC ?? "", ip: host?.ip ?? "", detail: detail))
+        service.recordEvent(type, host: key.description, mac: host?.bootMAC ?? "", ip: host?.ip ?? "", detail: detail)
     }
 
     // MARK: results
@@ -312,7 +311,7 @@ public final class PowerController: Sendable {
             let body: JSONValue = .object(JSONObject([("metadata", .object(JSONObject([("resourceVersion", .string(String(host.resourceVersion)))]))),
                                                       ("status", .object(patch))]))
             do {
-                _ = try await service.patch(key, patch: body, type: .merge)
+                _ = try await service.patch(key, patch: body, type: .merge, options: Service.writeOptions(Actor(name: "bootgate", transport: "power")))
                 return
             } catch {
                 if error.code == 409 { continue }

@@ -16,9 +16,9 @@ final class EncodedObjects: Sendable {
 
     /// The list document as mkube writes it, byte for byte what `JSONWriter` writes for the
     /// whole list (and a newline).
-    func list(_ kind: ResourceKind, _ items: [ResourceObject], revision: Int64) -> [UInt8] {
+    func list(_ kind: ResourceKind, _ items: [ResourceObject], metadata: JSONObject) -> [UInt8] {
         let envelope = JSONValue.object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
-                                                    ("metadata", ["resourceVersion": .string(String(revision))]),
+                                                    ("metadata", .object(metadata)),
                                                     ("items", .array([]))]))
         // `…"items":[]}` + newline: the items go between the brackets.
         let shell = JSONWriter.bytes(envelope, trailingNewline: true)

@@ -238,7 +238,7 @@ struct InlineLane: Sendable {
         self.serverName = serverName
         var heads: [String: [UInt8]] = [:]
         for contentType in [BootOperations.ipxeText] + BootOperations.configContentTypes {
-            if let reply = RESTReply(.bytes([], contentType: contentType, status: 200, headers: []), accept: nil, lists: service.encoded) {
+            if let reply = RESTReply(.bytes([], contentType: contentType, status: 200, headers: []), table: nil, lists: service.encoded) {
                 heads[contentType] = Self.fixedHead(reply, serverName: serverName)
             }
         }
@@ -282,7 +282,7 @@ struct InlineLane: Sendable {
             if case .bytes(let body, let contentType, 200, let extra) = result, extra.isEmpty, let head = heads[contentType] {
                 return .ok(body: body, head: head)
             }
-            return .other(RESTReply(result, accept: request.accept, lists: service.encoded) ?? RESTReply.error(.internalError("\(operation.id) returned a stream")))
+            return .other(RESTReply(result, table: TableView.format(accept: request.accept, query: request.query), lists: service.encoded) ?? RESTReply.error(.internalError("\(operation.id) returned a stream")))
         } catch {
             return .other(RESTReply.error(error))
         }

@@ -18,17 +18,17 @@ struct RESTReply: Sendable {
 
     /// Every result but a watch stream, which only the async responder can send. Lists are
     /// assembled from `lists`, each object's cached encoding.
-    init?(_ result: OperationResult, accept: String?, lists: EncodedObjects) {
+    init?(_ result: OperationResult, table: TableView.IncludeObject?, lists: EncodedObjects) {
         switch result {
         case .resource(let object, let status, let warnings):
-            let body = TableView.wanted(accept) ? TableView.table(object.kind, [object], revision: nil) : object.json
+            let body = table.map { TableView.table(object.kind, [object], revision: nil, include: $0) } ?? object.json
             self = .json(body, status: status)
             for w in warnings { headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \(JSONWriter.string(.string(w)))")) }
-        case .list(let kind, let items, let revision):
-            if TableView.wanted(accept) {
-                self = .json(TableView.table(kind, items, revision: revision), status: 200)
+        case .list(let page):
+            if let table {
+                self = .json(TableView.table(page.kind, page.items, revision: page.revision, include: table, listMeta: page.metadata), status: 200)
             } else {
-                self.init(status: 200, headers: Self.jsonHeaders, body: lists.list(kind, items, revision: revision))
+                self.init(status: 200, headers: Self.jsonHeaders, body: lists.list(page.kind, page.items, metadata: page.metadata))
             }
         case .json(let value, let status):
             self = .json(value, status: status)

@@ -84,7 +84,8 @@ public struct RESTResponder: HTTPResponder {
             }
             do {
                 let result = try await runner.run(op, req)
-                return encode(result, accept: req.accept, head: method == "HEAD", connection: context.channel, control: req.watchControl)
+                return encode(result, table: TableView.format(accept: req.accept, query: req.query), head: method == "HEAD",
+                              connection: context.channel, control: req.watchControl)
             } catch {
                 return Self.error(error)
             }
@@ -134,15 +135,15 @@ public struct RESTResponder: HTTPResponder {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply)))
     }
 
-    func encode(_ result: OperationResult, accept: String?, head: Bool, connection: (any Channel)?, control: WatchControl?) -> Response {
+    func encode(_ result: OperationResult, table: TableView.IncludeObject?, head: Bool, connection: (any Channel)?, control: WatchControl?) -> Response {
         if case .watch(let kind, let stream) = result {
-            return watchResponse(kind, stream, table: TableView.wanted(accept), connection: connection, control: control)
+            return watchResponse(kind, stream, table: table, connection: connection, control: control)
         }
         if case .file(let slice) = result { return fileResponse(slice, head: head) }
-        return RESTReply(result, accept: accept, lists: service.encoded)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
+        return RESTReply(result, table: table, lists: service.encoded)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
     }
 
-    func watchResponse(_ kind: ResourceKind, _ stream: AsyncStream<WatchItem>, table: Bool, connection: (any Channel)?, control: WatchControl?) -> Response {
+    func watchResponse(_ kind: ResourceKind, _ stream: AsyncStream<WatchItem>, table: TableView.IncludeObject?, connection: (any Channel)?, control: WatchControl?) -> Response {
         // In place before the head is sent: a client may hang up as soon as it has it.
         let uninstall = connection.flatMap { c in control.map { WatchHangup.install($0, on: c) } }
         let body = ResponseBody { writer in
@@ -154,7 +155,7 @@ public struct RESTResponder: HTTPResponder {
                 var line: [UInt8]
                 switch item {
                 case .event(let type, let object):
-                    let payload = table ? TableView.table(kind, [object], revision: object.resourceVersion) : object.json
+                    let payload = table.map { TableView.table(kind, [object], revision: object.resourceVersion, include: $0) } ?? object.json
                     line = JSONWriter.bytes(.object(JSONObject([("type", .string(type)), ("object", payload)])), trailingNewline: true)
                 case .bookmark(let revision):
                     let object: JSONValue = .object(JSONObject([("kind", .string(kind.rawValue)), ("apiVersion", "v1"),

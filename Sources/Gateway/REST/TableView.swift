@@ -13,6 +13,16 @@ enum TableView {
 
     static func wanted(_ accept: String?) -> Bool { accept?.contains("as=Table") ?? false }
 
+    /// What each row's `object` holds (`includeObject`): kubectl asks for `Object` when it
+    /// sorts (`--sort-by` reads the field from there), `Metadata` is the default.
+    enum IncludeObject: String, Sendable { case none = "None", metadata = "Metadata", object = "Object" }
+
+    /// The Table wanted, if any: nil unless the Accept header asks for one.
+    static func format(accept: String?, query: [String: String]) -> IncludeObject? {
+        guard wanted(accept) else { return nil }
+        return query["includeObject"].flatMap { IncludeObject(rawValue: $0) } ?? .metadata
+    }
+
     static func columns(_ kind: ResourceKind, now: Date) -> [Column] {
         let name = Column(name: "Name", description: "Object name") { .string($0.name) }
         let age = Column(name: "Age", description: "Time since creation") { .string(ageText($0.creationTimestamp, now: now)) }
@@ -54,10 +64,37 @@ enum TableView {
                 Column(name: "ISO Size", priority: 1, description: "status.isoSize") { .int($0.json.value(at: ["status", "isoSize"])?.intValue ?? 0) },
                 age,
             ]
+        case .bootEvent:
+            return [
+                Column(name: "Time", description: "time") { .string($0.string("time")) },
+                Column(name: "Type", description: "type") { .string($0.string("type")) },
+                Column(name: "Host", description: "host") { .string($0.string("host")) },
+                Column(name: "IP", description: "ip") { .string($0.string("ip")) },
+                Column(name: "Detail", description: "detail") { o in
+                    let d = o.string("detail")
+                    return .string(d.count > 60 ? String(d.prefix(57)) + "..." : d)
+                },
+                Column(name: "MAC", priority: 1, description: "mac") { .string($0.string("mac")) },
+                name,
+            ]
+        case .auditEvent:
+            return [
+                Column(name: "Time", description: "time") { .string($0.string("time")) },
+                Column(name: "User", description: "user.name") { .string($0.string("user", "name")) },
+                Column(name: "Verb", description: "verb") { .string($0.string("verb")) },
+                Column(name: "Kind", description: "object.kind") { .string($0.string("object", "kind")) },
+                Column(name: "Object", description: "object.namespace/object.name") { o in
+                    let ns = o.string("object", "namespace")
+                    return .string(ns.isEmpty ? o.string("object", "name") : ns + "/" + o.string("object", "name"))
+                },
+                Column(name: "Changes", type: "integer", description: "patch operations") { .int(Int64($0.json["patch"]?.arrayValue?.count ?? 0)) },
+                name,
+            ]
         }
     }
 
-    static func table(_ kind: ResourceKind, _ objects: [ResourceObject], revision: Int64?) -> JSONValue {
+    static func table(_ kind: ResourceKind, _ objects: [ResourceObject], revision: Int64?, include: IncludeObject = .metadata,
+                      listMeta extra: JSONObject? = nil) -> JSONValue {
         let cols = columns(kind, now: Date())
         let defs: [JSONValue] = cols.map { c in
             .object(JSONObject([("name", .string(c.name)), ("type", .string(c.type)), ("format", .string(c.name == "Name" ? "name" : "")),
@@ -67,10 +104,17 @@ enum TableView {
             var meta = JSONObject([("name", .string(o.name))])
             if !o.namespace.isEmpty { meta["namespace"] = .string(o.namespace) }
             for k in ["uid", "resourceVersion", "creationTimestamp"] { meta[k] = o.json.value(at: ["metadata", k]) }
-            let partial = JSONObject([("kind", "PartialObjectMetadata"), ("apiVersion", "meta.k8s.io/v1"), ("metadata", .object(meta))])
-            return .object(JSONObject([("cells", .array(cols.map { $0.cell(o) })), ("object", .object(partial))]))
+            var row = JSONObject([("cells", .array(cols.map { $0.cell(o) }))])
+            switch include {
+            case .none: break
+            case .metadata:
+                row["object"] = .object(JSONObject([("kind", "PartialObjectMetadata"), ("apiVersion", "meta.k8s.io/v1"), ("metadata", .object(meta))]))
+            case .object:
+                row["object"] = o.json
+            }
+            return .object(row)
         }
-        var listMeta = JSONObject()
+        var listMeta = extra ?? JSONObject()
         if let revision { listMeta["resourceVersion"] = .string(String(revision)) }
         return .object(JSONObject([("kind", "Table"), ("apiVersion", "meta.k8s.io/v1"), ("metadata", .object(listMeta)),
                                    ("columnDefinitions", .array(defs)), ("rows", .array(rows))]))

@@ -179,6 +179,7 @@ public struct JSONRPCServer: Sendable {
     static func operationRequest(_ op: Operation, _ params: JSONObject, caller: Caller) -> Result<(OperationRequest, Bool), RPCError> {
         var req = OperationRequest()
         req.remoteIP = caller.remoteIP
+        req.transport = "jsonrpc"
         if let a = caller.authorization { req.headers["authorization"] = a }
         var known: [String: Operation.Parameter] = [:]
         for p in op.parameters { known[p.name] = p }
@@ -224,9 +225,9 @@ public struct JSONRPCServer: Sendable {
     static func json(_ result: OperationResult) -> JSONValue {
         switch result {
         case .resource(let o, _, _): return o.json
-        case .list(let kind, let items, let revision):
-            return .object(JSONObject([("kind", .string(kind.listKind)), ("apiVersion", "v1"),
-                                       ("metadata", ["resourceVersion": .string(String(revision))]), ("items", .array(items.map(\.json)))]))
+        case .list(let page):
+            return .object(JSONObject([("kind", .string(page.kind.listKind)), ("apiVersion", "v1"),
+                                       ("metadata", .object(page.metadata)), ("items", .array(page.items.map(\.json)))]))
         case .json(let v, _): return v
         case .bytes(let b, _, _, _): return .string(String(decoding: b, as: UTF8.self))
         case .file(let slice):

@@ -155,4 +155,43 @@ public enum KindSchemas {
     public static let bareMetalHost = resource(spec: hostSpec, status: hostStatus)
     public static let bootConfig = resource(spec: bootConfigSpec, status: bootConfigStatus)
     public static let iscsiCdrom = resource(spec: cdromSpec, status: cdromStatus)
+
+    static func event(_ fields: [Field]) -> ObjectSchema {
+        ObjectSchema([
+            Field("kind", .string, .always),
+            Field("apiVersion", .string, .always),
+            Field("metadata", .object(objectMeta), .always),
+            Field("time", .string, .always, "bootgate: RFC 3339 with milliseconds"),
+        ] + fields)
+    }
+
+    /// bootgate's own: one boot step (its name sorts by time).
+    public static let bootEvent = event([
+        Field("type", .string, .always, "ipxe, ipxe-refused, config, config-refused, boot-complete, power, power-failed"),
+        Field("host", .string, .always, "namespace/name of the host, empty when none matched"),
+        Field("mac", .string, .always),
+        Field("ip", .string, .always),
+        Field("detail", .string, .always),
+    ])
+
+    static let auditUser = ObjectSchema([
+        Field("name", .string, .always, "The token's name, or \"anonymous\" without a token file"),
+        Field("role", .string, .omitEmpty),
+        Field("address", .string, .omitEmpty, "The caller's address"),
+        Field("transport", .string, .omitEmpty, "rest, jsonrpc, boot"),
+    ])
+
+    static let auditObject = ObjectSchema([
+        Field("kind", .string, .always), Field("namespace", .string, .omitEmpty), Field("name", .string, .always), Field("uid", .string, .omitEmpty),
+    ])
+
+    /// bootgate's own: one write, committed with it. Admins only.
+    public static let auditEvent = event([
+        Field("verb", .string, .always, "create, update, patch, delete, boot-complete"),
+        Field("user", .object(auditUser), .always),
+        Field("object", .object(auditObject), .always),
+        Field("patch", .array(.any), .always, "RFC 6902 operations from the old object to the new; secrets redacted, long values summarised"),
+        Field("resourceVersionBefore", .string, .omitEmpty, "Empty for a create"),
+        Field("resourceVersionAfter", .string, .omitEmpty, "The commit's revision: the audit event's own resourceVersion"),
+    ])
 }

@@ -14,6 +14,8 @@ enum ObjectDefaults {
         case .bootConfig:
             if isEmpty(["spec", "format"]) { json.set("custom", at: ["spec", "format"]) }
             if isEmpty(["status", "phase"]) { json.set("Active", at: ["status", "phase"]) }
+        case .bootEvent, .auditEvent:
+            break
         case .iscsiCdrom:
             let name = json.value(at: ["metadata", "name"])?.stringValue ?? ""
             json.set(true, at: ["spec", "readOnly"])
@@ -33,7 +35,7 @@ enum ObjectDefaults {
         switch kind {
         case .bareMetalHost:
             result = MergePatch.overlay(body, onto: current)
-        case .bootConfig, .iscsiCdrom:
+        case .bootConfig, .iscsiCdrom, .bootEvent, .auditEvent:
             result = body
             if (body.value(at: ["status", "phase"])?.stringValue ?? "").isEmpty {
                 result.set(current["status"], at: ["status"])

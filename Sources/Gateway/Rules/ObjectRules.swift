@@ -22,6 +22,8 @@ enum ObjectRules {
                 if MACAddress.normalize(nic.mac) == nil { add("spec.nics[\(n)].mac", "\"\(nic.mac)\" is not a MAC address") }
                 if !nic.ip.isEmpty, !IPAddressText.isValid(nic.ip) { add("spec.nics[\(n)].ip", "\"\(nic.ip)\" is not an IPv4 or IPv6 address") }
             }
+        case .bootEvent, .auditEvent:
+            break
         case .iscsiCdrom:
             if let file = object.json.value(at: ["spec", "isoFile"])?.stringValue, let problem = ISOLibrary.fileNameProblem(file) {
                 add("spec.isoFile", problem)

@@ -50,7 +50,7 @@ enum ReferenceRules {
         switch object.kind {
         case .bareMetalHost: hostViolations(object, state)
         case .iscsiCdrom: isoViolations(object, state)
-        case .bootConfig: []
+        case .bootConfig, .bootEvent, .auditEvent: []
         }
     }
 
@@ -130,6 +130,8 @@ enum ReferenceRules {
             if new == nil || before != after { reads.usersOf = [(new ?? previous)!.key] }
         case .bootConfig:
             if new == nil { reads.usersOf = [previous!.key] }
+        case .bootEvent, .auditEvent:
+            break
         }
         return reads
     }
@@ -151,7 +153,7 @@ enum ReferenceRules {
         case .iscsiCdrom:
             referrers += state.hosts(bootingISO: object.name).map { "host \($0.key)" }
             referrers += (object.json.value(at: ["status", "subscribers"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.map { "subscriber \($0)" }
-        case .bareMetalHost:
+        case .bareMetalHost, .bootEvent, .auditEvent:
             break
         }
         if !referrers.isEmpty {

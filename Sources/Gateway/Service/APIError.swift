@@ -25,6 +25,9 @@ public struct APIError: Error, Sendable, Equatable {
     /// Set when the store moved past what the write was checked against: the Service checks it
     /// once more when its index has reached this revision (`Service.serialized`).
     var retryAfterRevision: Int64?
+    /// A 410 on a paged list: the token that reads the rest from the current state (the
+    /// Status's `metadata.continue`, as Kubernetes gives it).
+    public var listContinue: String?
 
     public init(code: Int, reason: String, message: String, kind: ResourceKind? = nil, name: String? = nil, causes: [Cause] = []) {
         self.code = code
@@ -57,6 +60,9 @@ public struct APIError: Error, Sendable, Equatable {
     public static func gone(_ message: String) -> APIError {
         APIError(code: 410, reason: "Expired", message: message)
     }
+    public static func methodNotAllowed(_ message: String) -> APIError {
+        APIError(code: 405, reason: "MethodNotAllowed", message: message)
+    }
     public static func internalError(_ message: String) -> APIError {
         APIError(code: 500, reason: "InternalError", message: message)
     }
@@ -86,7 +92,7 @@ public struct APIError: Error, Sendable, Equatable {
     /// The `Status` object.
     public var status: JSONValue {
         var obj: JSONObject = JSONObject([
-            ("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object(JSONObject())),
+            ("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object(listContinue.map { JSONObject([("continue", .string($0))]) } ?? JSONObject())),
             ("status", "Failure"), ("message", .string(message)), ("reason", .string(reason)),
         ])
         var details = JSONObject()

@@ -84,6 +84,8 @@ public struct FieldSelector: Sendable {
                          "spec.bootConfigRef", "spec.network", "spec.hostname", "status.phase"],
         .bootConfig: ["metadata.name", "metadata.namespace", "spec.format", "status.phase"],
         .iscsiCdrom: ["metadata.name", "metadata.namespace", "spec.isoFile", "status.phase"],
+        .bootEvent: ["metadata.name", "host", "type", "mac", "ip"],
+        .auditEvent: ["metadata.name", "verb", "user.name", "object.kind", "object.namespace", "object.name"],
     ]
 
     public init(parsing text: String, kind: ResourceKind) throws(APIError) {

@@ -3,11 +3,17 @@
 extension Service {
     public static let refreshAnnotation = "bmh.mkube.io/refresh"
 
+    static func writeOptions(_ actor: Actor) -> WriteOptions {
+        var o = WriteOptions()
+        o.actor = actor
+        return o
+    }
+
     /// Adds a subscriber to an ISO; the ISO as stored afterwards.
-    public func subscribe(iso key: ObjectKey, name: String, initiatorIQN: String?) async throws(APIError) -> ResourceObject {
+    public func subscribe(iso key: ObjectKey, name: String, initiatorIQN: String?, actor: Actor = .anonymous) async throws(APIError) -> ResourceObject {
         guard !name.isEmpty else { throw .badRequest("subscriber name is required") }
         let since = Self.timestamp()
-        return try await modify(key) { iso throws(APIError) in
+        return try await modify(key, options: Self.writeOptions(actor), verb: "subscribe") { iso throws(APIError) in
             var subs = iso.json.value(at: ["status", "subscribers"])?.arrayValue ?? []
             if subs.contains(where: { $0["name"]?.stringValue == name }) { throw .conflict(key, "subscriber \"\(name)\" already subscribed") }
             var sub = JSONObject([("name", .string(name))])
@@ -20,9 +26,9 @@ extension Service {
         }
     }
 
-    public func unsubscribe(iso key: ObjectKey, name: String) async throws(APIError) {
+    public func unsubscribe(iso key: ObjectKey, name: String, actor: Actor = .anonymous) async throws(APIError) {
         guard !name.isEmpty else { throw .badRequest("subscriber name is required") }
-        _ = try await modify(key) { iso throws(APIError) in
+        _ = try await modify(key, options: Self.writeOptions(actor), verb: "unsubscribe") { iso throws(APIError) in
             let subs = iso.json.value(at: ["status", "subscribers"])?.arrayValue ?? []
             let rest = subs.filter { $0["name"]?.stringValue != name }
             if rest.count == subs.count { throw APIError(code: 404, reason: "NotFound", message: "subscriber \"\(name)\" not found") }
@@ -33,9 +39,9 @@ extension Service {
     }
 
     /// Asks the operator to refresh a host: the `bmh.mkube.io/refresh` annotation, set to now.
-    public func refresh(_ key: ObjectKey) async throws(APIError) {
+    public func refresh(_ key: ObjectKey, actor: Actor = .anonymous) async throws(APIError) {
         let now = Self.timestamp()
-        _ = try await modify(key) { host throws(APIError) in
+        _ = try await modify(key, options: Self.writeOptions(actor), verb: "refresh") { host throws(APIError) in
             var json = host.json
             json.set(.string(now), at: ["metadata", "annotations", Self.refreshAnnotation])
             return json

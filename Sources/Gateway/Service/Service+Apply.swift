@@ -21,10 +21,15 @@ extension Service {
 
     /// Orders documents so references resolve: configs, then ISOs, then hosts.
     public static func applyOrder(_ documents: [JSONValue]) -> [JSONValue] {
+        applyOrder(of: documents).map { documents[$0] }
+    }
+
+    /// The positions of `documents` in apply order.
+    public static func applyOrder(of documents: [JSONValue]) -> [Int] {
         let rank: [String: Int] = [ResourceKind.bootConfig.rawValue: 0, ResourceKind.iscsiCdrom.rawValue: 1, ResourceKind.bareMetalHost.rawValue: 2]
-        return documents.enumerated().sorted { a, b in
-            let ra = rank[a.element["kind"]?.stringValue ?? ""] ?? 3, rb = rank[b.element["kind"]?.stringValue ?? ""] ?? 3
-            return (ra, a.offset) < (rb, b.offset)
-        }.map(\.element)
+        return documents.indices.sorted { a, b in
+            let ra = rank[documents[a]["kind"]?.stringValue ?? ""] ?? 3, rb = rank[documents[b]["kind"]?.stringValue ?? ""] ?? 3
+            return (ra, a) < (rb, b)
+        }
     }
 }

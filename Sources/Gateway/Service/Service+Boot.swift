@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Renderers
 
 /// The boot path's requests as the Service answers them: `BootResolver` decides what a machine
@@ -14,14 +15,19 @@ extension Service {
     /// The script for a MAC in any spelling, as bytes to send. A malformed MAC is a 400.
     public func ipxe(mac raw: String, record: Bool, ip: String = "") throws(APIError) -> [UInt8] {
         guard let mac = MACAddress.normalize(raw) else {
+            if record { metrics.boot(.ipxe, .error) }
             throw .badRequest("mac \"\(raw)\" is not a MAC address (six hex pairs, separated by ':' or '-', or none)")
         }
         guard let served = boot.script(mac: mac) else {
             let reason = "bootgate: no BareMetalHost has MAC \(mac); create one with spec.bootMACAddress \(mac)"
-            if record { recordEvent(.ipxeRefused, host: "", mac: mac, ip: ip, detail: reason) }
+            if record {
+                metrics.boot(.ipxe, .refused)
+                recordEvent(.ipxeRefused, host: "", mac: mac, ip: ip, detail: reason)
+            }
             return Array(IPXEScript.refusal(reason).utf8)
         }
         if record {
+            metrics.boot(.ipxe, served.problem == nil ? .served : .refused)
             recordEvent(served.problem == nil ? .ipxe : .ipxeRefused, host: served.hostText, mac: mac, ip: ip, detail: served.detail)
             if served.problem == nil { noteBoot(served.host) }
         }
@@ -42,30 +48,37 @@ extension Service {
     public func config(forIP ip: String, file: String?, accept: String?) async throws(APIError) -> BootResolver.ServedConfig {
         let subject: BootResolver.ConfigSubject
         let served: BootResolver.ServedConfig
+        let started = ContinuousClock.now
         do throws(APIError) {
             subject = try boot.configSubject(forIP: ip)
             served = try await boot.config(for: subject, file: file, accept: accept)
         } catch {
             throw configRefused(ip, error)
         }
-        return configServed(subject.host, ip, served)
+        return configServed(subject.host, ip, served, in: ContinuousClock.now - started)
     }
 
     private func recordingConfig(_ ip: String, _ body: () throws(APIError) -> (BootHost, BootResolver.ServedConfig)?) throws(APIError) -> BootResolver.ServedConfig? {
+        let started = ContinuousClock.now
         do throws(APIError) {
             guard let (host, served) = try body() else { return nil }
-            return configServed(host, ip, served)
+            return configServed(host, ip, served, in: ContinuousClock.now - started)
         } catch {
             throw configRefused(ip, error)
         }
     }
 
-    private func configServed(_ host: BootHost, _ ip: String, _ served: BootResolver.ServedConfig) -> BootResolver.ServedConfig {
+    private func configServed(_ host: BootHost, _ ip: String, _ served: BootResolver.ServedConfig, in duration: Duration) -> BootResolver.ServedConfig {
+        metrics.boot(.config, .served)
+        metrics.rendered(format: index.object(ObjectKey(.bootConfig, name: served.configName))?.format ?? "other", in: duration)
         recordEvent(.config, host: host.keyText, mac: host.context.mac, ip: ip, detail: "\(served.configName)/\(served.file) \(served.rendered.body.count) bytes")
         return served
     }
 
     private func configRefused(_ ip: String, _ error: APIError) -> APIError {
+        metrics.boot(.config, .refused)
+        let configName = (try? boot.host(forIP: ip))?.bootConfigRef ?? ""
+        metrics.refused(format: configName.isEmpty ? "other" : index.object(ObjectKey(.bootConfig, name: configName))?.format ?? "other")
         recordEvent(.configRefused, host: try? boot.host(forIP: ip), mac: "", ip: ip, detail: error.message)
         return error
     }
@@ -109,11 +122,23 @@ extension Service {
     /// The host switches to `image: localboot`, and to its next config when one is named (in the
     /// request body's `nextBootConfig`, else the host's annotation), in one durable write.
     public func bootComplete(ip: String, nextConfig requested: String?) async throws(APIError) -> (ResourceObject, String) {
+        do throws(APIError) {
+            let out = try await completeBoot(ip: ip, nextConfig: requested)
+            metrics.boot(.bootComplete, .served)
+            return out
+        } catch {
+            metrics.boot(.bootComplete, error.code == 404 ? .refused : .error)
+            throw error
+        }
+    }
+
+    private func completeBoot(ip: String, nextConfig requested: String?) async throws(APIError) -> (ResourceObject, String) {
         let host = try boot.host(forIP: ip)
         let next = requested.flatMap { $0.isEmpty ? nil : $0 } ?? host.annotations[Self.nextConfigAnnotation]
         var spec = JSONObject([("image", .string(localBootImage))])
         if let next { spec["bootConfigRef"] = .string(next) }
-        let out = try await patch(host.key, patch: .object(JSONObject([("spec", .object(spec))])), type: .merge)
+        let out = try await patch(host.key, patch: .object(JSONObject([("spec", .object(spec))])), type: .merge,
+                                  options: Self.writeOptions(Actor(name: "anonymous", address: ip, transport: "boot")))
         recordEvent(.bootComplete, host: out.object, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip,
                     detail: "image localboot" + (next.map { ", bootConfigRef \($0)" } ?? ""))
         return (out.object, out.object.bootConfigRef)
@@ -180,27 +205,47 @@ extension Service {
 
     /// `host` as `namespace/name`, empty when no host matched.
     func recordEvent(_ type: BootEventType, host: String, mac: String, ip: String, detail: String) {
-        events.record(.init(milliseconds: Timestamp.nowMilliseconds(), type: type.rawValue, host: host, mac: mac, ip: ip, detail: detail))
+        recordEvent(type.rawValue, host: host, mac: mac, ip: ip, detail: detail)
+    }
+
+    /// Queues a boot event for the next batch (`flushBootRecords`) and logs it, one line per
+    /// step, at most `ServiceSettings.bootLogPerSecond` lines a second.
+    func recordEvent(_ type: String, host: String, mac: String, ip: String, detail: String) {
+        let now = Timestamp.nowMilliseconds()
+        events.record(.init(milliseconds: now, type: type, host: host, mac: mac, ip: ip, detail: detail))
+        if bootRecorder.wake() { scheduleBootFlush() }
+        switch bootLog.decide(atSecond: now / 1000) {
+        case .suppress:
+            metrics.logLinesSuppressed.increment()
+        case .log(let suppressed):
+            var metadata: Logger.Metadata = ["event": .string(type), "host": .string(host), "mac": .string(mac), "ip": .string(ip)]
+            if suppressed > 0 { metadata["suppressed"] = .stringConvertible(suppressed) }
+            logger.info("\(type) \(host.isEmpty ? mac : host): \(detail)\(suppressed > 0 ? " (\(suppressed) boot log lines suppressed before this one)" : "")",
+                        metadata: metadata)
+        }
     }
 
     func noteBoot(_ key: ObjectKey) {
         if bootRecorder.note(key, at: Int(Timestamp.nowMilliseconds() / 1000)) { scheduleBootFlush() }
     }
 
-    private func scheduleBootFlush() {
+    func scheduleBootFlush() {
         Task { [self] in
             try? await Task.sleep(for: bootRecorder.delay)
             await flushBootRecords()
         }
     }
 
-    /// Writes the pending boot counters, a few hundred hosts per commit, so neither API writes
-    /// nor boot-path reads wait long behind a storm's batch.
+    /// Writes the pending boot counters and boot events, and deletes events past their
+    /// retention, a few hundred writes per commit (`maxWritesPerCommit`), so neither API writes
+    /// nor boot-path reads wait long behind a storm's batch and a storm of N boots costs about
+    /// N / 256 commits, not N.
     public func flushBootRecords() async {
         let pending = Array(bootRecorder.take())
-        guard !pending.isEmpty else { return }
+        let (newEvents, dropped) = events.take()
         let started = ContinuousClock.now
         let perCommit = store.maxWritesPerCommit
+        if dropped > 0 { logger.warning("\(dropped) boot events were dropped: the store did not keep up (or is unreachable)") }
         for start in stride(from: 0, to: pending.count, by: perCommit) {
             let chunk = pending[start..<min(pending.count, start + perCommit)]
             do throws(APIError) {
@@ -212,7 +257,18 @@ extension Service {
                 logger.warning("could not record boots: \(error.message)")
             }
         }
-        if bootRecorder.finished(in: ContinuousClock.now - started) { scheduleBootFlush() }
+        // Events need no validation and never conflict (their names are new): no write gate.
+        let objects = newEvents.map(BootEventLog.object)
+        for start in stride(from: 0, to: objects.count, by: perCommit) {
+            let writes = objects[start..<min(objects.count, start + perCommit)].map { StoreWrite.put($0, expectedRevision: nil) }
+            do throws(APIError) {
+                _ = try await commitWrites(Array(writes))
+            } catch {
+                logger.warning("could not store \(writes.count) boot events: \(error.message)")
+            }
+        }
+        events.written()
+        await trimEvents()
+        if bootRecorder.finished(in: ContinuousClock.now - started, more: events.hasPending) { scheduleBootFlush() }
     }
-
 }

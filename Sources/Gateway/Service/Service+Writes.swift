@@ -18,6 +18,8 @@ public struct WriteOptions: Sendable {
     public var includeSecrets = false
     /// The host fields the caller may change; nil for any (`Role.hostWriteScope`).
     public var hostScope: HostWriteScope?
+    /// Who asks: named in the write's audit record (`AuditRecord`).
+    public var actor = Actor.anonymous
     public init(fieldValidation: FieldValidation = .strict, dryRun: Bool = false, includeSecrets: Bool = false) {
         self.fieldValidation = fieldValidation
         self.dryRun = dryRun
@@ -69,7 +71,7 @@ extension Service {
         let finalObject = object
         let outcome = try await serialized { () async throws(APIError) -> WriteOutcome in
             if index.object(key) != nil { throw .alreadyExists(key) }
-            let (stored, left) = try await commitChecked(ResourceObject(kind: kind, json: finalObject), previous: nil, options: options)
+            let (stored, left) = try await commitChecked(ResourceObject(kind: kind, json: finalObject), previous: nil, options: options, verb: "create")
             return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings + left)
         }
         // An ISO created over a file already in the folder is ready at once (as in mkube).
@@ -89,7 +91,7 @@ extension Service {
             guard let current = index.object(key) else { throw .notFound(key) }
             try checkResourceVersion(object, current)
             let merged = ObjectDefaults.onReplace(key.kind, body: object, current: current.json)
-            let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: merged), previous: current, options: options)
+            let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: merged), previous: current, options: options, verb: "update")
             return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings + left)
         }
     }
@@ -129,7 +131,7 @@ extension Service {
             try checkNameMatches(result, key)
             result = ObjectDefaults.keepIdentity(result, current: current.json)
             do throws(APIError) {
-                let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: result), previous: current, options: options)
+                let (stored, left) = try await commitChecked(ResourceObject(kind: key.kind, json: result), previous: current, options: options, verb: "patch")
                 return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: patchWarnings + left)
             } catch {
                 // A patch mixes the caller's values with stored ones: an error quoting a value
@@ -143,12 +145,12 @@ extension Service {
 
     /// Changes an object from its current state under the write gate, so two such changes
     /// racing each other both land (a subscriber list two clients extend at once).
-    public func modify(_ key: ObjectKey, options: WriteOptions = WriteOptions(),
+    public func modify(_ key: ObjectKey, options: WriteOptions = WriteOptions(), verb: String = "update",
                        _ change: @Sendable (ResourceObject) throws(APIError) -> JSONValue) async throws(APIError) -> ResourceObject {
         try await serialized { () async throws(APIError) -> ResourceObject in
             guard let current = index.object(key) else { throw .notFound(key) }
             let json = ObjectDefaults.keepIdentity(try change(current), current: current.json)
-            return try await commitChecked(ResourceObject(kind: key.kind, json: json), previous: current, options: options).0
+            return try await commitChecked(ResourceObject(kind: key.kind, json: json), previous: current, options: options, verb: verb).0
         }
     }
 
@@ -156,13 +158,15 @@ extension Service {
 
     public func delete(_ key: ObjectKey, options: WriteOptions = WriteOptions()) async throws(APIError) -> ResourceObject {
         try await serialized { () async throws(APIError) -> ResourceObject in
+            guard !key.kind.isEvent else { throw .methodNotAllowed("\(key.kind.plural) are deleted by their retention only") }
             guard let current = index.object(key) else { throw .notFound(key) }
             let reads = try index.read { state throws(APIError) -> ReadSet in
                 try ReferenceRules.checkDelete(current, state)
                 return ReferenceRules.reads(nil, previous: current, state)
             }
             if options.dryRun { return present(current, includeSecrets: options.includeSecrets) }
-            let changes = try await commitWrites([.delete(key, expectedRevision: current.resourceVersion)], reads: reads)
+            let audit = auditRecord("delete", options.actor, key, before: current, after: nil)
+            let changes = try await commitWrites([.delete(key, expectedRevision: current.resourceVersion), .put(audit, expectedRevision: nil)], reads: reads)
             return present(changes.first { $0.object.key == key }?.object ?? current, includeSecrets: options.includeSecrets)
         }
     }
@@ -223,7 +227,8 @@ extension Service {
     /// Validates the new state of one object (its own fields, its format, and every reference,
     /// both ways) and commits it with the bookkeeping writes it implies.
     /// The warnings are the rule violations the write left as they were (`ReferenceRules.check`).
-    func commitChecked(_ proposed: ResourceObject, previous: ResourceObject?, options: WriteOptions) async throws(APIError) -> (ResourceObject, [String]) {
+    func commitChecked(_ proposed: ResourceObject, previous: ResourceObject?, options: WriteOptions, verb: String) async throws(APIError) -> (ResourceObject, [String]) {
+        guard !proposed.kind.isEvent else { throw .methodNotAllowed("\(proposed.kind.plural) are written by bootgate only") }
         var object = proposed
         object.json.set(.string(object.kind.rawValue), at: ["kind"])
         object.json.set("v1", at: ["apiVersion"])
@@ -256,7 +261,8 @@ extension Service {
         }
         if object.kind == .bareMetalHost, let w = index.read({ FirmwareRules.warning(object, $0) }) { warnings.append(w) }
         if options.dryRun { return (object, warnings) }
-        let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion)], reads: reads)
+        let audit = auditRecord(verb, options.actor, object.key, before: previous, after: object)
+        let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion), .put(audit, expectedRevision: nil)], reads: reads)
         return (changes.first { $0.object.key == object.key }?.object ?? object, warnings)
     }
 
@@ -264,8 +270,10 @@ extension Service {
     /// to watchers): the client then reads its own write.
     func commitWrites(_ writes: [StoreWrite], reads: ReadSet? = nil) async throws(APIError) -> [StoredChange] {
         let changes: [StoredChange]
+        let started = ContinuousClock.now
         do {
             changes = try await store.commit(writes, reads: reads ?? ReadSet(asOf: index.revision))
+            metrics.committed(in: ContinuousClock.now - started)
         } catch {
             switch error {
             case .moved(let revision, let reason):
@@ -285,7 +293,8 @@ extension Service {
                 throw .internalError("the store could not commit the write: \(error)")
             }
         }
-        if let revision = changes.first?.revision { await applied.wait(for: revision) }
+        // In front of mkube each write of a commit is its own revision.
+        if let revision = changes.map(\.revision).max() { await applied.wait(for: revision) }
         return changes
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Renderers
+import Synchronization
 
 /// The one place every operation is written. REST and JSON-RPC are thin adapters over it.
 /// Writes are serialised through `WriteGate` and validated against the index in the same
@@ -25,6 +26,14 @@ public final class Service: Sendable {
     let watchQuota: WatchQuota
     /// The ISO folder (uploads, files inside ISOs).
     public let isoFiles: ISOLibrary
+    /// The states paged lists are read from (`limit`/`continue`).
+    let listSnapshots: ListSnapshots
+    /// Paces the boot path's log lines (`recordEvent`).
+    let bootLog: LogRateLimiter
+    /// `GET /metrics`.
+    public let metrics: GatewayMetrics
+    /// Names audit events written by this process (`EventName`).
+    let auditSequence = Atomic<UInt64>(0)
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
         let snapshot = try await store.load()
@@ -36,6 +45,7 @@ public final class Service: Sendable {
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
         service.follow(after: snapshot.revision)
         await service.recoverISOUploads()
+        service.startEventRetention()
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
     }
@@ -82,6 +92,7 @@ public final class Service: Sendable {
         self.index = index
         self.applied = AppliedRevision(index.revision)
         self.watchQuota = WatchQuota(perClient: settings.maxWatchesPerClient)
+        self.listSnapshots = ListSnapshots(capacity: settings.listSnapshots, lifetime: settings.listSnapshotLifetime)
         self.boot = BootResolver(index: index, settings: settings, renderers: renderers)
         self.hub = hub
         self.settings = settings
@@ -89,6 +100,17 @@ public final class Service: Sendable {
         self.logger = logger
         self.events = BootEventLog(capacity: settings.eventCapacity)
         self.isoFiles = ISOLibrary(directory: settings.isoDirectory)
+        self.bootLog = LogRateLimiter(perSecond: settings.bootLogPerSecond)
+        self.metrics = GatewayMetrics(formats: renderers.formatNames, backend: Self.backendName(store))
+    }
+
+    static func backendName(_ store: any ObjectStore) -> String {
+        switch store {
+        case is SQLiteStore: "sqlite"
+        case is EtcdStore: "etcd"
+        case is MkubeUpstream: "mkube"
+        default: String(describing: type(of: store))
+        }
     }
 
     // MARK: reads
@@ -167,7 +189,7 @@ public final class Service: Sendable {
     /// Every object that breaks a rule, in key order (`bootgate validate --server`).
     public func allRuleViolations() -> [(key: ObjectKey, problems: [String])] {
         index.read { s in
-            ResourceKind.allCases.flatMap { kind in
+            ResourceKind.objectKinds.flatMap { kind in
                 (s.objects[kind] ?? [:]).keys.sorted().compactMap { key -> (key: ObjectKey, problems: [String])? in
                     let found = ReferenceRules.violations(s.objects[kind]![key]!, s)
                     return found.isEmpty ? nil : (key, found.map(\.cause.message))
@@ -193,8 +215,13 @@ public final class Service: Sendable {
             var copy = o
             copy.json.set(nil, at: ["spec", "bmc", "password"])
             return copy
-        case .iscsiCdrom:
+        case .iscsiCdrom, .bootEvent:
             return o
+        case .auditEvent:
+            // The commit that made the write is the one that stored its record.
+            var copy = o
+            copy.json.set(.string(String(o.resourceVersion)), at: ["resourceVersionAfter"])
+            return copy
         }
     }
 }
@@ -267,7 +294,16 @@ public struct ServiceSettings: Sendable {
     public var trustedProxies: [CIDR] = []
     /// Base URL machines use to reach bootgate.
     public var publicURL = "http://192.168.200.2:8082"
-    public var eventCapacity = 10_000
+    /// Boot events waiting for the store at most (`BootEventLog`); the oldest waiting are
+    /// dropped, and counted in the log, past it.
+    public var eventCapacity = 20_000
+    /// How many boot events (and audit events) the store keeps, and for how long.
+    public var bootEventRetention = EventRetention.bootDefault
+    public var auditRetention = EventRetention.auditDefault
+    /// Boot-step log lines a second at most; the rest are counted and the count logged.
+    public var bootLogPerSecond = 50
+    /// How often events are checked for age when nothing else writes.
+    public var retentionCheck: Duration = .seconds(60)
     public var watchKeepAlive: Duration = .seconds(30)
     /// A boot-path connection with no request for this long is closed: firmware that resets
     /// never closes its connection, and a rack rebooting daily would otherwise leave a socket
@@ -288,5 +324,10 @@ public struct ServiceSettings: Sendable {
     public var isoDirectory = "./data/iso"
     /// Largest ISO an upload may send (`--max-iso-size`); the upload route's own body limit.
     public var maxISOSize: UInt64 = 64 << 30
+    /// Paged lists (`continue`) whose state is kept at once, and how long one is kept after its
+    /// last page was read; a token older than that gets 410 Expired (Kubernetes compacts after
+    /// 5 minutes by default). Each holds a sorted copy of one kind's keys (10,000 hosts: ~1 MB).
+    public var listSnapshots = 16
+    public var listSnapshotLifetime: Duration = .seconds(300)
     public init() {}
 }

@@ -69,7 +69,7 @@ public final class MkubeUpstream: ObjectStore {
     public func load() async throws(StoreError) -> StoreSnapshot {
         do throws(MkubeClient.Failure) {
             var lists: [(ResourceKind, [JSONValue])] = []
-            for kind in ResourceKind.allCases { lists.append((kind, try await client.list(kind))) }
+            for kind in ResourceKind.objectKinds { lists.append((kind, try await client.list(kind))) }
             let snapshot: StoreSnapshot = state.withLock { s in
                 for (kind, items) in lists {
                     for item in items {
@@ -104,6 +104,7 @@ public final class MkubeUpstream: ObjectStore {
 
     private func commit(_ write: StoreWrite) async throws(StoreError) -> StoredChange {
         let key = write.key
+        if key.kind.isEvent { return try keepLocally(write) }
         let current = state.withLock { $0.entries[key] }
         switch write {
         case .put(let object, let expected):
@@ -172,6 +173,36 @@ public final class MkubeUpstream: ObjectStore {
     public var health: StoreHealth { state.withLock { $0.health } }
 
     // MARK: the cache
+
+    /// mkube has no event resource: boot and audit events live in this cache only, in memory,
+    /// with the same retention, and are gone when bootgate restarts. An audit event follows its
+    /// write, once mkube has taken it (mkube has no transactions to put both in).
+    private func keepLocally(_ write: StoreWrite) throws(StoreError) -> StoredChange {
+        try state.withLock { s throws(StoreError) -> StoredChange in
+            let key = write.key
+            let current = s.entries[key]
+            let expected: Int64? = switch write {
+            case .put(_, let e): e
+            case .delete(_, let e): e
+            }
+            try Self.check(key, expected: expected, current: current)
+            s.revision += 1
+            let change: StoredChange
+            switch write {
+            case .put(let object, _):
+                let stamped = Self.stamped(key.kind, object.json, s.revision)
+                s.entries[key] = Entry(object: stamped, upstream: object.json, seen: s.tick)
+                change = StoredChange(revision: s.revision, type: current == nil ? .added : .modified, object: stamped)
+            case .delete:
+                s.entries[key] = nil
+                var object = current!.object
+                object.json.set(.string(String(s.revision)), at: ["metadata", "resourceVersion"])
+                change = StoredChange(revision: s.revision, type: .deleted, object: object)
+            }
+            feed.publish([change])
+            return change
+        }
+    }
 
     /// Applies an object mkube sent (a watch event, a list item, a write's answer); the change,
     /// or nil when it changes nothing (a replay).
@@ -268,7 +299,7 @@ public final class MkubeUpstream: ObjectStore {
     }
 
     private func session() async throws(MkubeClient.Failure) {
-        let kinds = ResourceKind.allCases
+        let kinds = ResourceKind.objectKinds
         let result: MkubeClient.Failure? = await withTaskGroup(of: MkubeClient.Failure?.self) { group in
             let connected = ConnectedCount()
             let since = state.withLock { $0.tick }

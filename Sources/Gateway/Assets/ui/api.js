@@ -83,6 +83,24 @@ export async function api(method, url, body) {
 
 export const patch = (url, body) => api("PATCH", url, body);
 
+/** The API path of a host. */
+export const hostURL = (host) =>
+  `/api/v1/namespaces/${encodeURIComponent(host.metadata.namespace || "default")}/baremetalhosts/${encodeURIComponent(host.metadata.name)}`;
+
+/** Runs `work(item)` for every item, `width` at a time; `progress(done)` after each. */
+export async function eachLimited(items, width, work, progress = () => {}) {
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await work(item);
+      progress(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -92,7 +110,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * with no data for `silenceMs` the stream is considered dead and reopened.
  */
 export class Collection {
-  constructor(path, keyOf, { onChange, onState, silenceMs = 75000 } = {}) {
+  constructor(path, keyOf, { onChange, onState, silenceMs = 75000, pageSize = 1000 } = {}) {
     this.path = path;
     this.keyOf = keyOf;
     this.items = new Map();
@@ -102,6 +120,11 @@ export class Collection {
     this.onState = onState || (() => {});
     this.silenceMs = silenceMs;
     this.loaded = false;
+    /** Bumped on every change: views cache what they derive from the items by it. */
+    this.version = 0;
+    /** Bumped only when a key comes or goes: an order by name survives every other change. */
+    this.membership = 0;
+    this.pageSize = pageSize;
   }
 
   setLive(live) {
@@ -113,16 +136,40 @@ export class Collection {
     const key = this.keyOf(object);
     const old = this.items.get(key);
     if (old && Number(old.metadata.resourceVersion) > Number(object.metadata.resourceVersion)) return;
+    if (!old) this.membership++;
     this.items.set(key, object);
+    this.version++;
     this.onChange("MODIFIED", object);
   }
 
+  /**
+   * Lists in pages of `pageSize` (`limit` + `continue`, as Kubernetes pages; a server that ignores
+   * `limit` answers everything at once). The first page is shown at once; the watch resumes from
+   * the first page's resourceVersion, the snapshot every later page is consistent with.
+   */
   async list() {
-    const body = await api("GET", this.path);
-    const fresh = new Map(body.items.map((o) => [this.keyOf(o), o]));
+    const fresh = new Map();
+    let token = "";
+    let rv = null;
+    do {
+      const query = new URLSearchParams({ limit: String(this.pageSize) });
+      if (token) query.set("continue", token);
+      const body = await api("GET", `${this.path}?${query}`);
+      if (rv === null) rv = body.metadata.resourceVersion;
+      for (const o of body.items) fresh.set(this.keyOf(o), o);
+      token = (body.metadata && body.metadata.continue) || "";
+      if (token) { // a partial list: show what came so far
+        this.items = new Map(fresh);
+        this.version++;
+        this.membership++;
+        this.onChange("PAGE", null);
+      }
+    } while (token);
     this.items = fresh;
-    this.rv = body.metadata.resourceVersion;
+    this.rv = rv;
     this.loaded = true;
+    this.version++;
+    this.membership++;
     this.onChange("LIST", null);
   }
 
@@ -136,19 +183,30 @@ export class Collection {
     if (rv) this.rv = rv;
     if (event.type === "BOOKMARK") return;
     const key = this.keyOf(object);
-    if (event.type === "DELETED") this.items.delete(key);
-    else {
+    if (event.type === "DELETED") {
+      if (this.items.delete(key)) this.membership++;
+    } else {
       const old = this.items.get(key);
       if (old && Number(old.metadata.resourceVersion) > Number(rv)) return; // already have newer
+      if (!old) this.membership++;
       this.items.set(key, object);
     }
+    this.version++;
     this.onChange(event.type, object);
   }
 
+  /** Ends the watch stream now (the page is going away: a browser keeps six connections per server). */
+  stop() {
+    this.stopped = true;
+    if (this.controller) this.controller.abort();
+  }
+
   async run() {
+    this.stopped = false;
     let backoff = 250;
-    for (;;) {
+    while (!this.stopped) {
       const controller = new AbortController();
+      this.controller = controller;
       let watchdog;
       const pet = () => { clearTimeout(watchdog); watchdog = setTimeout(() => controller.abort(), this.silenceMs); };
       try {
@@ -179,6 +237,7 @@ export class Collection {
         this.setLive(false);
         await sleep(100);
       } catch (err) {
+        if (this.stopped) return;
         this.setLive(false);
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2000);

@@ -1,7 +1,13 @@
 // The Configs page: every BootConfig with its format and files; a file can be edited (the server
 // validates: refused edits show its diagnostics per line), and the rendered preview for a host.
 import { api, patch } from "./api.js";
-import { h, setOptions, compare, announce } from "./dom.js";
+import { h, setOptions, compare, announce, hostsLink } from "./dom.js";
+import { describeError } from "./refusals.js";
+import { CardForm } from "./cardform.js";
+
+const FORMATS = ["ignition", "kickstart", "cloud-init", "custom"];
+const PREVIEW_HOSTS = 200; // hosts offered in the preview's dropdown (a rack has thousands)
+const USERS_SHOWN = 3;
 
 const configURL = (name) => `/api/v1/bootconfigs/${encodeURIComponent(name)}`;
 
@@ -31,10 +37,17 @@ export class ConfigsView {
         h("label", { for: "preview-host" }, "Host"), this.previewHost,
         h("button", { type: "button", onclick: () => this.loadPreview(true) }, "Refresh")),
       this.previewNote, this.previewOut);
+    this.formSlot = h("div", { class: "form-slot" });
+    this.detailError = h("div", { class: "form-error", role: "alert" });
+    this.formats = FORMATS;
+    api("GET", "/api/v1/renderers").then((r) => { this.formats = [...new Set([...(r.items || []).map((i) => i.format), ...FORMATS])]; }, () => {});
     root.append(
-      h("div", { class: "page-head" },
-        h("h1", {}, "Configs"),
-        h("p", { class: "hint" }, "BootConfigs served to booting hosts. bootgate checks every file on save and refuses invalid ones.")),
+      h("div", { class: "page-head with-actions" },
+        h("div", {},
+          h("h1", {}, "Configs"),
+          h("p", { class: "hint" }, "BootConfigs served to booting hosts. bootgate checks every file on save and refuses invalid ones.")),
+        h("button", { type: "button", name: "new-config", class: "primary", onclick: () => this.openForm(null) }, "New config")),
+      this.formSlot, this.detailError,
       h("div", { class: "split" },
         h("nav", { "aria-label": "Configs", class: "card list-card" }, this.list),
         h("div", { class: "detail-col" }, this.detail, this.previewSection)));
@@ -44,8 +57,104 @@ export class ConfigsView {
     if (arg !== this.selected) { this.selected = arg; this.editors.clear(); this.forceDetail = true; }
   }
 
+  /** Hosts using each config (one pass over the hosts, cached until a host changes). */
   hostsUsing(name) {
-    return this.state.sortedHosts().filter((host) => host.spec.bootConfigRef === name);
+    const { state } = this;
+    if (this.usersStamp !== state.hosts.version) {
+      this.usersStamp = state.hosts.version;
+      this.users = new Map();
+      for (const host of state.sortedHosts()) {
+        const ref = host.spec.bootConfigRef;
+        if (!ref) continue;
+        const list = this.users.get(ref);
+        if (list) list.push(host); else this.users.set(ref, [host]);
+      }
+    }
+    return this.users.get(name) || [];
+  }
+
+  /** The create form (config null), or the edit form of a config's format and description. */
+  openForm(config) {
+    const { state } = this;
+    const spec = (config && config.spec) || {};
+    const fields = [
+      { path: "metadata.name", label: "Name", value: config ? config.metadata.name : "", disabled: !!config, placeholder: "fedora-server" },
+      { path: "spec.format", label: "Format", type: "select", options: this.formats, value: spec.format || "ignition" },
+      { path: "spec.description", label: "Description", value: spec.description },
+    ];
+    if (!config) {
+      fields.push({ path: "file", label: "File name", value: "", placeholder: "config.ign, ks.cfg, user-data" },
+        { path: "spec.data", label: "Content", type: "textarea", rows: 10, code: true, wide: true });
+    }
+    const form = new CardForm({
+      title: config ? `Edit config ${config.metadata.name}` : "New config", name: "config-form", submitLabel: config ? "Save" : "Create",
+      fields,
+      submit: async (v) => {
+        const body = { format: v["spec.format"], description: v["spec.description"].trim() || null };
+        if (config) return patch(`/api/v1/bootconfigs/${encodeURIComponent(config.metadata.name)}`, { spec: body });
+        if (!body.description) delete body.description;
+        const file = v.file.trim();
+        body.data = file ? { [file]: v["spec.data"] } : {};
+        return api("POST", "/api/v1/bootconfigs", { apiVersion: "v1", kind: "BootConfig", metadata: { name: v["metadata.name"].trim() }, spec: body });
+      },
+      done: (saved) => {
+        this.formSlot.replaceChildren();
+        if (!saved) return;
+        state.configs.accept(saved);
+        announce(`config ${saved.metadata.name} ${config ? "saved" : "created"}`);
+        this.forceDetail = true;
+        if (!config) location.hash = `#/configs/${encodeURIComponent(saved.metadata.name)}`;
+        else this.render();
+      },
+    });
+    this.formSlot.replaceChildren(form.root);
+    form.focus();
+  }
+
+  /** A new file in a config (the server validates it with the config's format). */
+  addFile(config) {
+    const name = config.metadata.name;
+    const form = new CardForm({
+      title: `Add a file to ${name}`, name: "file-form", submitLabel: "Add file",
+      fields: [{ path: "file", label: "File name", value: "" }, { path: "spec.data", label: "Content", type: "textarea", rows: 10, code: true, wide: true }],
+      submit: (v) => {
+        const file = v.file.trim();
+        if (!file) throw { message: "a file needs a name", causes: [{ field: "file", message: "a file needs a name" }] };
+        return patch(`/api/v1/bootconfigs/${encodeURIComponent(name)}`, { spec: { data: { [file]: v["spec.data"] } } });
+      },
+      done: (saved) => {
+        this.formSlot.replaceChildren();
+        if (saved) { this.state.configs.accept(saved); this.forceDetail = true; this.render(); announce(`${name}: file added`); }
+      },
+    });
+    this.formSlot.replaceChildren(form.root);
+    form.focus();
+  }
+
+  async removeFile(name, file) {
+    if (!confirm(`Remove ${file} from ${name}?`)) return;
+    try {
+      const saved = await patch(`/api/v1/bootconfigs/${encodeURIComponent(name)}`, { spec: { data: { [file]: null } } });
+      this.state.configs.accept(saved);
+      this.forceDetail = true;
+      this.detailError.replaceChildren();
+      announce(`${name}: ${file} removed`);
+    } catch (err) {
+      this.detailError.replaceChildren(describeError(err));
+    }
+  }
+
+  async remove(name) {
+    if (!confirm(`Delete config ${name}?`)) return;
+    const users = this.hostsUsing(name).length;
+    try {
+      await api("DELETE", `/api/v1/bootconfigs/${encodeURIComponent(name)}`);
+      this.detailError.replaceChildren();
+      announce(`config ${name} deleted`);
+      location.hash = "#/configs";
+    } catch (err) {
+      this.detailError.replaceChildren(describeError(err, { filter: { config: name }, count: users || null }));
+    }
   }
 
   render() {
@@ -81,9 +190,10 @@ export class ConfigsView {
       this.detailSignature = "";
       return;
     }
-    const users = this.hostsUsing(name).map((host) => host.metadata.name);
+    const using = this.hostsUsing(name);
+    const users = using.slice(0, USERS_SHOWN).map(this.state.hostKey);
     const isos = state.isoNames().filter((n) => (state.isos.items.get(n).spec.bootConfigs || []).includes(name));
-    const signature = JSON.stringify([name, config.metadata.resourceVersion, users, isos, [...this.editors.keys()]]);
+    const signature = JSON.stringify([name, config.metadata.resourceVersion, users, using.length, isos, [...this.editors.keys()]]);
     const force = this.forceDetail;
     this.forceDetail = false;
     // An open editor is never redrawn under the operator's hands: only its notice changes.
@@ -103,10 +213,16 @@ export class ConfigsView {
     this.detail.replaceChildren(h("section", { class: "card", "aria-labelledby": "config-title" },
       h("div", { class: "config-head" },
         h("h2", { id: "config-title" }, name),
-        h("span", { class: `badge fmt-${spec.format || "custom"}` }, spec.format || "custom")),
+        h("span", { class: `badge fmt-${spec.format || "custom"}` }, spec.format || "custom"),
+        h("div", { class: "actions push" },
+          h("button", { type: "button", name: "edit-config", onclick: () => this.openForm(config) }, "Edit details"),
+          h("button", { type: "button", name: "add-file", onclick: () => this.addFile(config) }, "Add file"),
+          h("button", { type: "button", name: "delete-config", class: "danger", onclick: () => this.remove(name) }, "Delete"))),
       spec.description ? h("p", {}, spec.description) : null,
       h("dl", { class: "facts" },
-        h("dt", {}, "Used by"), h("dd", {}, users.length ? users.join(", ") : "no host"),
+        h("dt", {}, "Used by"), h("dd", { class: "used-by" }, using.length === 0 ? "no host" : [
+          h("a", { href: hostsLink({ config: name }) }, using.length === 1 ? "1 host" : `${using.length.toLocaleString("en")} hosts`), ": ",
+          users.join(", "), using.length > USERS_SHOWN ? ", …" : ""]),
         h("dt", {}, "Listed by ISOs"), h("dd", {}, isos.length ? isos.join(", ") : "none (only hosts on localboot can use it)")),
       h("h3", {}, files.length === 1 ? "File" : `Files (${files.length})`),
       files.length ? files.map((file) => this.fileBlock(name, file, spec.data[file], config)) : h("p", { class: "muted" }, "No files.")));
@@ -117,7 +233,9 @@ export class ConfigsView {
     const head = h("div", { class: "file-head" }, h("h4", {}, file));
     const block = h("div", { class: "file", dataset: { file } }, head);
     if (!ed) {
-      head.append(h("button", { type: "button", name: "edit", onclick: () => this.edit(file, content, config) }, "Edit"));
+      head.append(h("div", { class: "actions" },
+        h("button", { type: "button", name: "edit", onclick: () => this.edit(file, content, config) }, "Edit"),
+        h("button", { type: "button", name: "remove-file", class: "danger", onclick: () => this.removeFile(name, file) }, "Remove")));
       const lines = String(content).split("\n");
       if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
       block.append(h("pre", { class: "code", tabindex: 0, "aria-label": `${file} content` },
@@ -200,18 +318,25 @@ export class ConfigsView {
   renderPreviewControls(name) {
     const { state } = this;
     const hosts = state.sortedHosts();
-    const users = hosts.filter((host) => host.spec.bootConfigRef === name);
-    const others = hosts.filter((host) => host.spec.bootConfigRef !== name);
+    const users = this.hostsUsing(name);
+    const others = [];
+    for (const host of hosts) {
+      if (others.length >= PREVIEW_HOSTS) break;
+      if (host.spec.bootConfigRef !== name) others.push(host);
+    }
     const label = (host) => {
       const ref = host.spec.bootConfigRef;
-      return `${host.metadata.name}${ref && ref !== name ? ` (uses ${ref})` : !ref ? " (no config)" : ""}`;
+      return `${state.hostKey(host)}${ref && ref !== name ? ` (uses ${ref})` : !ref ? " (no config)" : ""}`;
     };
-    setOptions(this.previewHost, [...users, ...others].map((host) => ({ value: state.hostKey(host), label: label(host) })));
-    const keys = hosts.map(state.hostKey);
-    if (!keys.includes(this.preview.host) || this.preview.config !== name) {
-      this.preview.host = users.length ? state.hostKey(users[0]) : keys[0] || "";
+    if (!state.hosts.items.has(this.preview.host) || this.preview.config !== name) {
+      this.preview.host = users.length ? state.hostKey(users[0]) : hosts.length ? state.hostKey(hosts[0]) : "";
       this.preview.config = name;
     }
+    // Users first; a rack's thousands of hosts are capped (the current one always stays).
+    let offered = [...users, ...others].slice(0, PREVIEW_HOSTS);
+    const chosen = state.hosts.items.get(this.preview.host);
+    if (chosen && !offered.includes(chosen)) offered = [...offered, chosen];
+    setOptions(this.previewHost, offered.map((host) => ({ value: state.hostKey(host), label: label(host) })));
     this.previewHost.value = this.preview.host;
     this.previewSection.hidden = !name;
     const host = state.hosts.items.get(this.preview.host);

@@ -48,3 +48,14 @@ export function announce(text) {
   el.textContent = "";
   setTimeout(() => { el.textContent = text; }, 30);
 }
+
+/** `namespace/name`, the way the page names a host everywhere (the namespace is always shown). */
+export const hostName = (host) => `${host.metadata.namespace || "default"}/${host.metadata.name}`;
+
+/** The hash of the hosts list filtered by `filter` ({iso, config, ns, q, power, problem}). */
+export function hostsLink(filter) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== null && v !== "") query.set(k, v);
+  const text = query.toString();
+  return `#/hosts${text ? `?${text}` : ""}`;
+}
