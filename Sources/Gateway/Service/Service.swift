@@ -21,6 +21,8 @@ public final class Service: Sendable {
     let applied: AppliedRevision
     /// The BMC power controller, when bootgate drives BMCs itself (Power/PowerController).
     public let power = PowerControllerSlot()
+    /// The ISO export controller, when bootgate exports ISOs itself (Export/ISOExportController).
+    public let exports = ISOExportSlot()
     let logger: Logger
     let watchQuota: WatchQuota
 
@@ -148,6 +150,7 @@ public final class Service: Sendable {
         if !health.reachable {
             text += "store unreachable since \(Timestamp.seconds(at: Int(health.since.timeIntervalSince1970))): \(health.reason ?? "no answer"); reads are served from the cache, writes get 503\n"
         }
+        for line in exports.controller?.healthLines ?? [] { text += line + "\n" }
         return text
     }
 
