@@ -239,6 +239,8 @@ public protocol RendererLookup: Sendable {
     var formatNames: [String] { get }
     /// Every format, for `GET /api/v1/renderers`.
     var summaries: [RendererSummary] { get }
+    /// The iPXE script renderer's boot methods (`sanboot`, `kernel`, `local`, plugins').
+    var bootMethods: IPXEBootMethods { get }
 }
 
 public struct RendererSummary: Sendable {
@@ -247,7 +249,10 @@ public struct RendererSummary: Sendable {
     public var mainFileNames: [String]
     /// builtin, plugin (in-tree) or external (a `bootgate-render-*` executable).
     public var source: String
-    public init(format: String, contentType: String, mainFileNames: [String], source: String) {
+    /// For the `ipxe` renderer: the boot methods a host or ISO may select.
+    public var bootMethods: [String] = []
+    public init(format: String, contentType: String, mainFileNames: [String], source: String, bootMethods: [String] = []) {
+        self.bootMethods = bootMethods
         self.format = format
         self.contentType = contentType
         self.mainFileNames = mainFileNames
