@@ -33,8 +33,8 @@ public enum IPXEScriptChecker {
             for word in words.dropFirst() {
                 let w = String(word)
                 if w.contains("${") && command != "chain" { problems.append("line \(n + 1): \"${\" in \(command) arguments"); continue }
-                guard w.contains("://") || w.hasPrefix("iscsi:") else { continue }
-                if !schemes.contains(where: { w.hasPrefix($0) }) {
+                guard let uri = uri(in: w) else { continue }
+                if !schemes.contains(where: { uri.hasPrefix($0) }) {
                     problems.append("line \(n + 1): URI \"\(IPXEValue.sanitise(w, maxLength: 80))\" is not http, https, tftp or iscsi")
                 } else if w.contains("#") {
                     problems.append("line \(n + 1): URI contains \"#\", which cuts it")
@@ -42,6 +42,16 @@ public enum IPXEScriptChecker {
             }
         }
         return problems
+    }
+
+    /// The URI in a word: the word itself, or what follows `key=` (a kernel argument such as
+    /// `inst.ks=http://…`); nil when there is none.
+    static func uri(in word: String) -> Substring? {
+        if word.hasPrefix("iscsi:") { return Substring(word) }
+        guard let sep = word.range(of: "://") else { return nil }
+        var start = sep.lowerBound
+        while start > word.startIndex, word[word.index(before: start)].isLetter { start = word.index(before: start) }
+        return word[start...]
     }
 }
 
