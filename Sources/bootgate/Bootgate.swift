@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address and port to listen on. Any address but loopback needs --token-file (or --insecure).") var listen = "127.0.0.1:8082"
     @Option(help: "Data folder (SQLite store).") var data = "./data"
+    @Option(help: "ISO folder: the file of ISO NAME is <iso-dir>/<spec.isoFile>; uploads land there. Default <data>/iso.") var isoDir: String?
+    @Option(help: "Largest ISO an upload may send, in MiB.") var maxIsoSize = 65536
     @Option(help: "Front an mkube at this URL (http://HOST:8082) instead of using the embedded store.") var upstream: String?
     @Option(help: "Keep objects in etcd instead of the embedded store: etcd://HOST:PORT,HOST:PORT,… (several replicas may share it).") var store: String?
     @Option(help: "CA certificate (PEM) of the etcd cluster; switches to TLS.") var etcdCa: String?
@@ -41,7 +43,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds one BMC call may take.") var powerTimeout = 10
     @Option(help: "The ipmitool executable.") var ipmitool = "ipmitool"
     @Option(help: "Export ISOs as iSCSI CD-ROMs: none, or tgt (a running Linux tgtd, driven with tgtadm; needs root). Never in front of mkube.") var export = "none"
-    @Option(help: "Folder of ISO files: an ISO's file is <iso-dir>/<spec.isoFile>. Default: <data>/iso.") var isoDir: String?
     @Option(help: "tgtd's control port (tgtd -C N, tgtadm -C N); the default tgtd when not given.") var tgtControlPort: Int?
     @Option(help: "The tgtadm executable.") var tgtadm = "tgtadm"
     @Option(help: "iSCSI portal address machines reach the exported targets at (status.portalIP).") var exportPortal: String?
@@ -94,6 +95,8 @@ struct Serve: AsyncParsableCommand {
         config.settings.maxWatchesPerClient = maxWatchesPerClient
         config.maxConnections = maxConnections
         config.dataDirectory = data
+        config.settings.isoDirectory = isoDir ?? (data.hasSuffix("/") ? data + "iso" : data + "/iso")
+        config.settings.maxISOSize = UInt64(max(1, maxIsoSize)) << 20
         if let store {
             guard upstream == nil else { throw ValidationError("--store and --upstream exclude each other: bootgate either keeps objects or fronts mkube") }
             let tls = etcdCa != nil || etcdCert != nil
@@ -141,7 +144,6 @@ struct Serve: AsyncParsableCommand {
         if let problem = IPXEValue.checkPortal(config.export.portal) { throw ValidationError("--export-portal: \(problem)") }
         if let problem = IPXEValue.checkIQN(exportIqnPrefix + ":x") { throw ValidationError("--export-iqn-prefix: \(problem)") }
         config.export.iqnPrefix = exportIqnPrefix
-        config.export.isoDirectory = isoDir ?? (data + "/iso")
         config.export.pollInterval = .seconds(exportPollInterval)
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
         do {

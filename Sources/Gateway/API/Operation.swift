@@ -54,6 +54,9 @@ public struct Operation: Sendable {
     /// The Kubernetes kind and verb, published as `x-kubernetes-*` so kubectl finds its way.
     public var kube: (kind: ResourceKind, action: String)? = nil
     public var handler: Handler
+    /// The body is handed to the handler as it arrives (`OperationRequest.bodyStream`), with
+    /// the operation's own size limit, instead of being read whole first (ISO uploads).
+    public var streamsBody = false
     /// Set for work that never suspends (the boot path): the REST transport runs it on the
     /// connection's event loop, skipping the hop to the concurrency pool. It returns nil, having
     /// done nothing, when this request needs `handler` after all (a renderer that is a plugin).
@@ -89,6 +92,8 @@ public struct OperationRequest: Sendable {
     public var path: [String: String] = [:]
     public var query: [String: String] = [:]
     public var body: [UInt8] = []
+    /// The body as it arrives, for an operation that `streamsBody` (REST only).
+    public var bodyStream: StreamedBody?
     /// Set when the body is already parsed (JSON-RPC params).
     public var parsedBody: JSONValue?
     public var contentType: String?
@@ -117,6 +122,8 @@ public enum OperationResult: Sendable {
     case json(JSONValue, status: Int)
     /// Bytes with their own content type (iPXE scripts, rendered configs, OpenAPI YAML).
     case bytes([UInt8], contentType: String, status: Int, headers: [(String, String)])
+    /// Part or all of a file, sent in pieces (files inside an ISO).
+    case file(FileSlice)
     /// A watch stream.
     case watch(ResourceKind, AsyncStream<WatchItem>)
 }

@@ -23,6 +23,8 @@ enum ResourceOperations {
         .init("includeSecrets", "Return BMC passwords in the response", type: "boolean"),
     ]
 
+    static let keepISOParameter = Operation.Parameter("keepISO", "Keep the ISO's file in the ISO folder (it is deleted otherwise, unless another ISO uses it)", type: "boolean")
+
     static func operations(for kind: ResourceKind) -> [Operation] {
         let p = kind.operationPrefix
         let collection = kind.namespaced ? "/api/v1/namespaces/{namespace}/\(kind.plural)" : "/api/v1/\(kind.plural)"
@@ -73,10 +75,12 @@ enum ResourceOperations {
                 return .resource(out.object, status: 200, warnings: out.warnings)
             },
             Operation(id: "\(p).delete", method: .delete, path: item, summary: "Delete a \(kind.rawValue) (refused while referenced)", tag: kind.rawValue,
-                      parameters: ns + nameParam + [writeParameters[1]], body: nil,
+                      parameters: ns + nameParam + [writeParameters[1]] + (kind == .iscsiCdrom ? [keepISOParameter] : []), body: nil,
                       responses: [.init(200, "Deleted", schema: "Status")] + errors.suffix(2)) { service, req throws(APIError) in
                 let k = key(kind, req)
-                let deleted = try await service.delete(k, options: try writeOptions(req))
+                let options = try writeOptions(req)
+                let deleted = try await service.delete(k, options: options)
+                if kind == .iscsiCdrom, !options.dryRun { service.removeFile(of: deleted, keep: req.flag("keepISO")) }
                 var status = JSONObject([("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object(JSONObject())), ("status", "Success"),
                                          ("message", .string("\(kind.displayName) \"\(k.name)\" deleted"))])
                 status["details"] = .object(JSONObject([("name", .string(k.name)), ("kind", .string(kind.plural)),

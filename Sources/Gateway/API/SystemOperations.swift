@@ -65,7 +65,7 @@ enum SystemOperations {
 
 /// Every operation bootgate offers; REST, JSON-RPC and the OpenAPI document all come from here.
 public enum OperationTable {
-    public static let all: [Operation] = (ResourceOperations.all() + MkubeActionOperations.all() + PowerOperations.all() + BootOperations.all() + SystemOperations.all()).map { op in
+    public static let all: [Operation] = (ResourceOperations.all() + MkubeActionOperations.all() + ISOOperations.all() + PowerOperations.all() + BootOperations.all() + SystemOperations.all()).map { op in
         var op = op
         op.access = AccessPolicy.need(op)
         return op

@@ -21,6 +21,9 @@ public struct AccessPolicy: Sendable {
     enum Need: Equatable {
         /// Firmware and installers: open, limited to the boot networks.
         case boot
+        /// Files inside ISOs: open to the boot networks (machines fetch kernels and initrds the
+        /// way they reach the ISO over iSCSI, without a token); any role elsewhere.
+        case bootOrRead
         /// Liveness probes.
         case open
         case read
@@ -33,12 +36,14 @@ public struct AccessPolicy: Sendable {
 
     static let bootOperations: Set<String> = ["boot.chain", "boot.ipxe", "boot.config", "boot.complete", "boot.ipxeBySourceIP", "boot.localboot"]
     static let openOperations: Set<String> = ["system.health"]
+    static let bootOrReadOperations: Set<String> = ["iscsicdroms.files"]
     static let hostWrites: Set<String> = ["baremetalhosts.patch", "baremetalhosts.replace"]
     static let hostActions: Set<String> = ["baremetalhosts.refresh", "baremetalhosts.refreshAll", "baremetalhosts.power"]
 
     static func need(_ op: Operation) -> Need {
         if bootOperations.contains(op.id) { return .boot }
         if openOperations.contains(op.id) { return .open }
+        if bootOrReadOperations.contains(op.id) { return .bootOrRead }
         if op.method == .get { return .read }
         if hostWrites.contains(op.id) { return .hostWrite }
         if hostActions.contains(op.id) { return .hostAction }
@@ -50,6 +55,7 @@ public struct AccessPolicy: Sendable {
         switch need(op) {
         case .boot: return ("boot path: no token; limited to --boot-network when set", false)
         case .open: return ("open", false)
+        case .bootOrRead: return ("no token from --boot-network addresses (any address when none is set); elsewhere any role", false)
         case .read: return ("any role; includeSecrets=true needs bmc-agent or admin", true)
         case .hostWrite: return ("admin; operator and bmc-agent for their host fields only (docs/security.md)", true)
         case .hostAction: return ("operator or admin", true)
@@ -69,6 +75,9 @@ public struct AccessPolicy: Sendable {
             return req
         case .open:
             return req
+        case .bootOrRead:
+            let fromBootNetwork = bootNetworks.isEmpty ? tokens == nil || req.headers["authorization"] == nil : bootNetworks.contains(where: { $0.contains(req.remoteIP) })
+            if fromBootNetwork { return req }
         case .read, .hostWrite, .hostAction, .admin:
             break
         }
@@ -78,7 +87,7 @@ public struct AccessPolicy: Sendable {
             throw Self.forbidden("role \(caller.role.rawValue) may not read secrets (includeSecrets=true needs bmc-agent or admin)")
         }
         switch need {
-        case .read, .boot, .open:
+        case .read, .boot, .open, .bootOrRead:
             break
         case .hostWrite:
             guard let scope = caller.role.hostWriteScope else { break }

@@ -12,8 +12,6 @@ public struct ExportSettings: Sendable {
     public var port = 3260
     /// Targets are named `<prefix>:<ISO name>`.
     public var iqnPrefix = "iqn.2026-01.io.bootgate"
-    /// Where ISO files live: `<isoDirectory>/<spec.isoFile>`.
-    public var isoDirectory = "./data/iso"
     /// How often the target software is read back (a tgtd restart loses every target).
     public var pollInterval: Duration = .seconds(5)
     /// Deadline of one tgtadm call.

@@ -52,11 +52,8 @@ public final class ISOExportController: Sendable {
     /// The target name of an ISO.
     public func iqn(for iso: String) -> String { settings.iqnPrefix + ":" + iso }
 
-    /// The ISO's file on disk.
-    func file(of iso: ResourceObject) -> String {
-        let name = iso.string("spec", "isoFile")
-        return settings.isoDirectory + "/" + (name.isEmpty ? iso.name + ".iso" : name)
-    }
+    /// The ISO's file on disk (`--iso-dir`, the folder uploads land in).
+    func file(of iso: ResourceObject) -> String { service.isoFiles.path(of: iso) }
 
     // MARK: running
 

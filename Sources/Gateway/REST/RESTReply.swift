@@ -35,7 +35,7 @@ struct RESTReply: Sendable {
         case .bytes(let bytes, let contentType, let status, let extra):
             self.init(status: status, headers: [.contentType: contentType], body: bytes)
             for (n, v) in extra { if let name = HTTPField.Name(n) { headers[name] = v } }
-        case .watch:
+        case .watch, .file:
             return nil
         }
     }

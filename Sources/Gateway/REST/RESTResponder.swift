@@ -70,7 +70,10 @@ public struct RESTResponder: HTTPResponder {
             req.remoteIP = context.peerIP
             for field in request.headers { req.headers[field.name.canonicalName] = field.value }
             if req.flag("watch") { req.watchControl = WatchControl() }
-            if op.body != nil || method == "POST" {
+            if op.streamsBody {
+                // Read by the operation as it arrives; its own limit applies (`--max-iso-size`).
+                req.bodyStream = StreamedBody(request.body, declaredLength: request.headers[.contentLength].flatMap { UInt64($0) })
+            } else if op.body != nil || method == "POST" {
                 var r = request
                 do {
                     let buffer = try await r.collectBody(upTo: Self.maxBody)
@@ -135,6 +138,7 @@ public struct RESTResponder: HTTPResponder {
         if case .watch(let kind, let stream) = result {
             return watchResponse(kind, stream, table: TableView.wanted(accept), connection: connection, control: control)
         }
+        if case .file(let slice) = result { return fileResponse(slice, head: head) }
         return RESTReply(result, accept: accept, lists: service.encoded)?.response(head: head) ?? Self.error(.internalError("unencodable result"))
     }
 
@@ -165,6 +169,25 @@ public struct RESTResponder: HTTPResponder {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: body)
+    }
+
+    /// A file inside an ISO, read and sent a piece at a time (`FileSlice.chunk`).
+    func fileResponse(_ slice: FileSlice, head: Bool) -> Response {
+        var headers: HTTPFields = [.contentType: slice.contentType, .contentLength: String(slice.length)]
+        for (n, v) in slice.headers { if let name = HTTPField.Name(n) { headers[name] = v } }
+        guard !head else { return Response(status: .init(code: slice.status), headers: headers, body: ResponseBody()) }
+        let body = ResponseBody(contentLength: Int(slice.length)) { writer in
+            var offset: UInt64 = 0
+            while offset < slice.length {
+                let n = Int(min(UInt64(FileSlice.chunk), slice.length - offset))
+                let bytes = try slice.source.read(at: slice.start + offset, count: n)
+                guard bytes.count == n else { throw ISO9660Error.io("the ISO file ended early") }
+                try await writer.write(ByteBuffer(bytes: bytes))
+                offset += UInt64(n)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .init(code: slice.status), headers: headers, body: body)
     }
 
     static func error(_ error: APIError) -> Response {

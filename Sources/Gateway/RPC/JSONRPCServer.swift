@@ -229,6 +229,12 @@ public struct JSONRPCServer: Sendable {
                                        ("metadata", ["resourceVersion": .string(String(revision))]), ("items", .array(items.map(\.json)))]))
         case .json(let v, _): return v
         case .bytes(let b, _, _, _): return .string(String(decoding: b, as: UTF8.self))
+        case .file(let slice):
+            // JSON carries small files only; kernels and initrds go over REST.
+            guard slice.length <= 4 << 20, let bytes = try? slice.source.read(at: slice.start, count: Int(slice.length)) else {
+                return .object(JSONObject([("size", .int(Int64(slice.length))), ("message", "larger than 4 MiB: read it over REST (GET …/files?path=)")]))
+            }
+            return .object(JSONObject([("size", .int(Int64(slice.length))), ("base64", .string(Data(bytes).base64EncodedString()))]))
         case .watch: return .null
         }
     }

@@ -120,10 +120,20 @@ public enum KindSchemas {
         Field("name", .string, .always), Field("initiatorIQN", .string), Field("since", .string, .always),
     ])
 
+    static let bootEntry = ObjectSchema([
+        Field("platform", .string, .always, "bios, efi, ppc, mac or 0xNN (El Torito platform id)"),
+        Field("emulation", .string, .always, "none, floppy-1.2, floppy-1.44, floppy-2.88 or hdd"),
+        Field("bootable", .bool, .always),
+    ])
+
     static let cdromStatus = ObjectSchema([
-        Field("phase", .string, .always),
+        Field("phase", .string, .always, "Pending (no file), Uploading, Ready, Error (see message)"),
         Field("isoPath", .string, .always),
         Field("isoSize", .int),
+        Field("sha256", .string, .omitEmpty, "bootgate: SHA-256 (hex) of the file in place"),
+        Field("uploadedAt", .string, .omitEmpty, "bootgate: when the file in place was stored (RFC 3339, milliseconds)"),
+        Field("message", .string, .omitEmpty, "bootgate: why the phase is Error, or why the last upload failed while the previous file still serves"),
+        Field("bootEntries", .array(.object(bootEntry)), .omitNull, "bootgate: the ISO's El Torito boot entries"),
         Field("targetIQN", .string, .always, "Reported by the iSCSI target; empty until then"),
         Field("portalIP", .string, .always),
         Field("portalPort", .int, .always),

@@ -28,6 +28,9 @@ enum ObjectRules {
                 if !nic.ip.isEmpty, !IPAddressText.isValid(nic.ip) { add("spec.nics[\(n)].ip", "\"\(nic.ip)\" is not an IPv4 or IPv6 address") }
             }
         case .iscsiCdrom:
+            if let file = object.json.value(at: ["spec", "isoFile"])?.stringValue, let problem = ISOLibrary.fileNameProblem(file) {
+                add("spec.isoFile", problem)
+            }
             let iqn = object.string("status", "targetIQN")
             if !iqn.isEmpty, let problem = IPXEValue.checkIQN(iqn) { add("status.targetIQN", problem) }
             let portal = object.string("status", "portalIP")

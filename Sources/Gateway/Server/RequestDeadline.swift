@@ -32,6 +32,9 @@ final class RequestDeadline {
     private let guardian: ConnectionGuard?
     private let channel: any Channel
     private var waiting = true
+    /// The request in progress is an ISO upload: its body may take as long as it keeps moving,
+    /// so `bodyTimeout` counts from the last body bytes rather than from the head.
+    private var streamingUpload = false
 
     init(timeout: TimeAmount, bodyTimeout: TimeAmount = .seconds(60), channel: any Channel, guardian: ConnectionGuard? = nil) {
         self.timeout = timeout
@@ -72,8 +75,9 @@ final class RequestDeadline {
         updateWaiting()
     }
 
-    func headComplete() {
+    func headComplete(upload: Bool = false) {
         guard phase != .off else { return }
+        streamingUpload = upload
         phase = .inRequest
         since = .now()
         pendingResponses += 1
@@ -83,6 +87,19 @@ final class RequestDeadline {
     func responseEnded() {
         pendingResponses = max(0, pendingResponses - 1)
         updateWaiting()
+    }
+
+    func bodyArrived() {
+        guard streamingUpload, phase == .inRequest else { return }
+        since = .now()
+    }
+
+    /// An upload's route (`ISOOperations`): POST /api/v1/iscsi-cdroms/NAME/upload.
+    static func isUpload(_ head: HTTPRequestHead) -> Bool {
+        guard head.method == .POST else { return false }
+        let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
+        let parts = path.split(separator: "/")
+        return parts.count == 5 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "iscsi-cdroms" && parts[4] == "upload"
     }
 
     /// The request is read (its answer may still be streaming): the next byte starts a new head.
@@ -153,9 +170,9 @@ final class RequestDeadline {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             if let part = unwrapInboundIn(data) as? HTTPServerRequestPart {
                 switch part {
-                case .head: deadline.headComplete()
+                case .head(let head): deadline.headComplete(upload: RequestDeadline.isUpload(head))
                 case .end: deadline.requestRead()
-                case .body: break
+                case .body: deadline.bodyArrived()
                 }
             }
             context.fireChannelRead(data)

@@ -61,13 +61,23 @@ extension Service {
             object.set(.string(Self.timestamp()), at: ["metadata", "creationTimestamp"])
         }
         ObjectDefaults.onCreate(kind, &object)
+        if kind == .iscsiCdrom, managesISOFiles {
+            // bootgate's own folder, not mkube's /raid1/iso (`ISOLibrary`).
+            object.set(.string(isoFiles.path(of: ResourceObject(kind: kind, json: object))), at: ["status", "isoPath"])
+        }
         let key = ObjectKey(kind, namespace: ns, name: name)
         let finalObject = object
-        return try await serialized { () async throws(APIError) -> WriteOutcome in
+        let outcome = try await serialized { () async throws(APIError) -> WriteOutcome in
             if index.object(key) != nil { throw .alreadyExists(key) }
             let (stored, left) = try await commitChecked(ResourceObject(kind: kind, json: finalObject), previous: nil, options: options)
             return WriteOutcome(object: present(stored, includeSecrets: options.includeSecrets), warnings: warnings + left)
         }
+        // An ISO created over a file already in the folder is ready at once (as in mkube).
+        if kind == .iscsiCdrom, managesISOFiles, !options.dryRun, FileManager.default.fileExists(atPath: isoFiles.path(of: outcome.object)) {
+            await adoptFile(key, note: nil)
+            if let now = index.object(key) { return WriteOutcome(object: now, warnings: outcome.warnings) }
+        }
+        return outcome
     }
 
     // MARK: replace (PUT)

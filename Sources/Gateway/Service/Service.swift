@@ -25,6 +25,8 @@ public final class Service: Sendable {
     public let exports = ISOExportSlot()
     let logger: Logger
     let watchQuota: WatchQuota
+    /// The ISO folder (uploads, files inside ISOs).
+    public let isoFiles: ISOLibrary
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
         let snapshot = try await store.load()
@@ -35,6 +37,7 @@ public final class Service: Sendable {
         let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
         service.follow(after: snapshot.revision)
+        await service.recoverISOUploads()
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
     }
@@ -87,6 +90,7 @@ public final class Service: Sendable {
         self.renderers = renderers
         self.logger = logger
         self.events = BootEventLog(capacity: settings.eventCapacity)
+        self.isoFiles = ISOLibrary(directory: settings.isoDirectory)
     }
 
     // MARK: reads
@@ -284,5 +288,10 @@ public struct ServiceSettings: Sendable {
     /// Check hosts' configs when they are written and at start (`Service.precheck`). Off for
     /// the offline tools, which check what they are asked to themselves.
     public var precheckConfigs = true
+    /// The ISO folder: the file of ISO `NAME` is `<isoDirectory>/<spec.isoFile>` (`ISOLibrary`).
+    /// `bootgate serve --iso-dir`; `<data>/iso` by default.
+    public var isoDirectory = "./data/iso"
+    /// Largest ISO an upload may send (`--max-iso-size`); the upload route's own body limit.
+    public var maxISOSize: UInt64 = 64 << 30
     public init() {}
 }
