@@ -44,7 +44,8 @@ NAMESPACE = "default"
 ISO_NAME = "test-iso"
 CONFIG_NAME = "test-config"
 TARGET_CONFIG_NAME = "test-target"
-IQN = "iqn.2026-11.lo.bootgate:test"
+# bootgate names the target it exports (`serve --export tgt`): <prefix>:<ISO name>.
+IQN = "iqn.2026-01.io.bootgate:" + ISO_NAME
 
 CONFIG_TEMPLATE = json.dumps(
     {"ignition": {"version": "3.4.0"}, "passwd": {"users": [{"name": "core", "gecos": "{{host.name}}"}]}},
@@ -261,26 +262,30 @@ class Suite:
                     not os.path.exists("/var/run/tgtd.ipc_abstract_namespace.%d.lock" % n):
                 self.tgt_ctl = n
                 break
+        def stop():
+            # A tgtd with targets ignores SIGTERM and refuses to stop: remove bootgate's first.
+            for tid in re.findall(r"^Target (\d+):", self.tgtadm("--op", "show", "--mode", "target", check=False).stdout.decode(), re.M):
+                self.tgtadm("--op", "delete", "--mode", "target", "--force", "--tid", tid, check=False)
+            self.tgtadm("--op", "delete", "--mode", "system", check=False)
         p = PROCS.start("tgtd", ["tgtd", "-f", "-C", str(self.tgt_ctl), "--iscsi",
-                                 "portal=127.0.0.1:%d" % self.tgt_port], self.tgt_log,
-                        stop=lambda: self.tgtadm("--op", "delete", "--mode", "system", check=False))
+                                 "portal=127.0.0.1:%d" % self.tgt_port], self.tgt_log, stop=stop)
         deadline = time.monotonic() + 15
         while self.tgtadm("--op", "show", "--mode", "target", check=False).returncode != 0:
             if p.poll() is not None or time.monotonic() > deadline:
                 raise StepFailed("tgtd did not start:\n" + open(self.tgt_log, errors="replace").read())
             time.sleep(0.2)
-        self.tgtadm("--op", "new", "--mode", "target", "--tid", "1", "-T", IQN)
-        self.tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1",
-                    "-b", self.iso, "--device-type", "cd")
-        self.tgtadm("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL")
-        log("tgtd (control %d) serves %s as LUN 1 of %s on 127.0.0.1:%d" % (self.tgt_ctl, self.iso, IQN, self.tgt_port))
+        log("tgtd (control %d) on 127.0.0.1:%d, no targets: bootgate makes them" % (self.tgt_ctl, self.tgt_port))
 
     def start_bootgate(self):
         os.makedirs(self.data, exist_ok=True)
         binary = self.args.bootgate
         argv = [binary] if os.access(binary, os.X_OK) else [sys.executable, binary]
         argv += ["serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.bg_port,
-                 "--public-url", self.public, "--iscsi-portal", "10.0.2.2", "--examples", "none"]
+                 "--public-url", self.public, "--iscsi-portal", "10.0.2.2", "--examples", "none",
+                 "--power-control", "false",
+                 # bootgate exports uploaded ISOs through this tgtd; the VM reaches it as 10.0.2.2.
+                 "--export", "tgt", "--tgt-control-port", str(self.tgt_ctl), "--export-portal", "10.0.2.2",
+                 "--export-port", str(self.tgt_port), "--export-poll-interval", "1"]
         log("starting " + " ".join(argv))
         p = PROCS.start("bootgate", argv, self.bootgate_log)
         deadline = time.monotonic() + 30
@@ -293,6 +298,35 @@ class Suite:
             time.sleep(0.3)
         log("bootgate up on 127.0.0.1:%d (public %s)" % (self.bg_port, self.public))
 
+    def upload_and_wait_for_export(self):
+        """The ISO goes in through the API (a raw-body upload), and bootgate exports it: the
+        test places no file and makes no target."""
+        with open(self.iso, "rb") as f:
+            body = f.read()
+        req = urllib.request.Request(self.api.base + "/api/v1/iscsi-cdroms/%s/upload" % ISO_NAME, data=body, method="POST",
+                                     headers={"Content-Type": "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                got = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            raise StepFailed("upload answered %s: %s" % (e.code, e.read()[:500]))
+        st = got["status"]
+        if st.get("phase") != "Ready" or st.get("sha256") != hashlib.sha256(body).hexdigest():
+            raise StepFailed("upload: status %r" % st)
+        deadline = time.monotonic() + 15
+        while True:
+            st = self.api.json("GET", "/api/v1/iscsi-cdroms/" + ISO_NAME)["status"]
+            if st.get("targetIQN") == IQN and st.get("lun") == 1 and st.get("portalPort") == self.tgt_port:
+                break
+            if time.monotonic() > deadline:
+                raise StepFailed("bootgate did not export the ISO: status %r" % st)
+            time.sleep(0.3)
+        show = self.tgtadm("--op", "show", "--mode", "target").stdout.decode()
+        path = os.path.join(self.data, "iso", "test.iso")
+        if IQN not in show or "Backing store path: " + path not in show:
+            raise StepFailed("tgtadm show has no LUN for %s backed by %s:\n%s" % (IQN, path, show))
+        log("uploaded %d bytes; bootgate exported %s as LUN 1 of %s" % (len(body), path, IQN))
+
     def create_objects(self):
         for name, tpl in ((CONFIG_NAME, CONFIG_TEMPLATE), (TARGET_CONFIG_NAME, TARGET_TEMPLATE)):
             self.api.json("POST", "/api/v1/bootconfigs", {
@@ -301,9 +335,7 @@ class Suite:
         self.api.json("POST", "/api/v1/iscsi-cdroms", {
             "apiVersion": "v1", "kind": "ISCSICdrom", "metadata": {"name": ISO_NAME},
             "spec": {"isoFile": "test.iso", "bootConfigs": [CONFIG_NAME, TARGET_CONFIG_NAME]}})
-        self.api.json("PATCH", "/api/v1/iscsi-cdroms/" + ISO_NAME, {
-            "status": {"phase": "Ready", "targetIQN": IQN, "portalIP": "10.0.2.2",
-                       "portalPort": self.tgt_port, "lun": 1}}, ctype="application/merge-patch+json")
+        self.upload_and_wait_for_export()
         self.api.json("POST", "/api/v1/namespaces/%s/baremetalhosts" % NAMESPACE, {
             "apiVersion": "v1", "kind": "BareMetalHost", "metadata": {"name": HOST_NAME, "namespace": NAMESPACE},
             "spec": {"bootMACAddress": KNOWN_MAC, "ip": "127.0.0.1", "image": ISO_NAME,
