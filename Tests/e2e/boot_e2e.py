@@ -336,6 +336,13 @@ class Suite:
             "apiVersion": "v1", "kind": "ISCSICdrom", "metadata": {"name": ISO_NAME},
             "spec": {"isoFile": "test.iso", "bootConfigs": [CONFIG_NAME, TARGET_CONFIG_NAME]}})
         self.upload_and_wait_for_export()
+        # Where the kernel method finds the ISO's kernel, initrd and arguments (the ISO's own
+        # boot loaders use the same); they change nothing for sanboot.
+        self.api.json("PATCH", "/api/v1/iscsi-cdroms/" + ISO_NAME, {"metadata": {"annotations": {
+            "bootgate.io/kernel": "/boot/vmlinuz", "bootgate.io/initrd": "/boot/initrd.gz",
+            "bootgate.io/kernel-args": "console=ttyS0,115200 loglevel=4 panic=-1 bootgate.url=%s bootgate.after=reboot "
+                                       "bootgate.next=%s" % (self.public, TARGET_CONFIG_NAME)}}},
+                      ctype="application/merge-patch+json")
         self.api.json("POST", "/api/v1/namespaces/%s/baremetalhosts" % NAMESPACE, {
             "apiVersion": "v1", "kind": "BareMetalHost", "metadata": {"name": HOST_NAME, "namespace": NAMESPACE},
             "spec": {"bootMACAddress": KNOWN_MAC, "ip": "127.0.0.1", "image": ISO_NAME,
@@ -433,6 +440,45 @@ class Suite:
         return self.api.json("GET", "/api/v1/namespaces/%s/baremetalhosts/%s" % (NAMESPACE, HOST_NAME))
 
     # ---- cases
+    def case_kernel(self, fw):
+        """The same unmodified ISO booted without iSCSI: bootgate's kernel method has iPXE fetch
+        the ISO's kernel and initrd from its files route over HTTP."""
+        name = "%s: known MAC, kernel method -> ISO's kernel over HTTP -> config -> boot-complete" % fw
+        t0 = time.monotonic()
+        self.reset_host()
+        host_path = "/api/v1/namespaces/%s/baremetalhosts/%s" % (NAMESPACE, HOST_NAME)
+        self.api.json("PATCH", host_path, {"metadata": {"annotations": {"bootgate.io/boot-method": "kernel"}}},
+                      ctype="application/merge-patch+json")
+        qemu, ser = self.qemu(fw, KNOWN_MAC, "kernel")
+        deadline = time.monotonic() + self.args.timeout
+        fatal = [r"BOOTGATE-TEST-ISO FAILED[^\n]*", r"Could not (open|boot|describe)[^\n]*", r"iPXE>",
+                 r"No more network devices", r"Kernel panic[^\n]*", r"Booting from SAN device[^\n]*"]
+        try:
+            m = ser.wait_for("bootgate's kernel script", r"Booting %s kernel over HTTP for %s[^\n]*" % (ISO_NAME, HOST_NAME),
+                             0, deadline, qemu, fatal + [r"Booting local disk[^\n]*"])
+            t_script = time.monotonic() - t0
+            after_script = m.end()
+            m = ser.wait_for("the ISO's kernel/init", r"BOOTGATE-TEST-ISO stage2 linux[^\n]*", m.end(), deadline, qemu, fatal)
+            if "BOOTGATE-TEST-ISO stage1" in ser.text()[after_script:m.start()]:
+                raise StepFailed("the ISO's boot loader ran: the kernel method must start the kernel itself")
+            m = ser.wait_for("the network inside the ISO", r"BOOTGATE-TEST-ISO net ip=[^\n]*", m.end(), deadline, qemu, fatal)
+            start = m.end()
+            m = ser.wait_for("the config fetched by the ISO", r"BOOTGATE-CONFIG-END", start, deadline, qemu,
+                             [r"BOOTGATE-TEST-ISO FAILED[^\n]*"])
+            self.check_config_block(ser.text(), start)
+            m = ser.wait_for("boot-complete from the ISO", r"BOOTGATE-BOOT-COMPLETE status=(\d+)[^\n]*", m.end(),
+                             deadline, qemu, fatal)
+            if not m.group(1).startswith("2"):
+                raise StepFailed("boot-complete answered %s" % m.group(1))
+            self.results.append((name, True, "kernel script after %.0fs, boot-complete after %.0fs" % (t_script, time.monotonic() - t0)))
+        except StepFailed as e:
+            self.results.append((name, False, str(e)))
+            self.dump(fw, ser)
+        finally:
+            PROCS.stop(qemu)
+            self.api.json("PATCH", host_path, {"metadata": {"annotations": {"bootgate.io/boot-method": None}}},
+                          ctype="application/merge-patch+json")
+
     def case_sanboot_then_local(self, fw):
         t0 = time.monotonic()
         self.reset_host()
@@ -572,6 +618,8 @@ class Suite:
         for fw in self.args.firmware:
             self.case_sanboot_then_local(fw)
             self.case_unknown(fw)
+            if not self.args.no_kernel:
+                self.case_kernel(fw)
         ok = all(r[1] for r in self.results)
         print("\n===== bootgate e2e summary (%.0fs) =====" % (time.monotonic() - T0))
         for name, passed, detail in self.results:
@@ -587,6 +635,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=90, help="seconds per case (default 90)")
     ap.add_argument("--accel", default="tcg", choices=["tcg", "kvm", "auto"],
                     help="QEMU accelerator (default tcg: software emulation)")
+    ap.add_argument("--no-kernel", action="store_true", help="skip the kernel-method case (ISO's kernel over HTTP)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (ISO, logs, serial consoles)")
     ap.add_argument("--log-chars", type=int, default=20000, help="how much of a serial log to print on failure")
     args = ap.parse_args()
