@@ -4,14 +4,19 @@
 For each firmware (BIOS = SeaBIOS + iPXE ROM, UEFI = OVMF + iPXE EFI ROM) it boots a QEMU
 virtual machine with user-mode networking against bootgate on loopback:
 
+  0. the test ISO is uploaded through the API; bootgate (`serve --export tgt`) exports it on a
+     private tgtd (the test makes no target and sets no status) and reports its target;
   1. known MAC: the VM PXE-boots, chains to /boot.ipxe and /ipxe?mac=…, sanboots the test ISO
-     from a private tgt iSCSI target (LUN 1), the ISO's own boot loader and kernel start, the
+     from that tgt iSCSI target (LUN 1), the ISO's own boot loader and kernel start, the
      booted system fetches /api/v1/bootconfig, prints what it got (checked against the host's
      expected rendering) and POSTs /api/v1/boot-complete, then reboots;
   2. the same VM's next PXE boot gets the local-boot script (checked on the serial console and
      in bootgate's answer);
   3. an unknown MAC gets the explaining exit script (the reason is on the serial console, no
-     iPXE shell).
+     iPXE shell);
+  4. the kernel boot method (host annotation bootgate.io/boot-method=kernel): iPXE fetches the
+     same ISO's kernel and initrd over HTTP from its files route, no boot loader of the ISO runs,
+     and the booted kernel fetches its config and posts boot-complete (--no-kernel skips it).
 
 Everything the VM talks to is 10.0.2.2 (QEMU user-net's alias of the host loopback); tgtd and
 bootgate listen on 127.0.0.1 only. Needs root (tgtd). See README.md.
