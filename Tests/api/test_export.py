@@ -158,3 +158,12 @@ def test_existing_targets_adopted_on_start_and_no_export_without_flag(lab, tmp_p
         assert list(tgt.targets()) == [iqn] and tgt.targets()[iqn]["tid"] == tid
     finally:
         server.close()
+
+
+def test_export_is_refused_in_front_of_mkube():
+    import subprocess as sp
+    from conftest import BINARY
+    r = sp.run([BINARY, "serve", "--upstream", "http://127.0.0.1:9", "--export", "tgt"], capture_output=True, timeout=30)
+    assert r.returncode != 0 and b"mkube exports ISOs itself" in r.stderr + r.stdout
+    r = sp.run([BINARY, "serve", "--export", "iet"], capture_output=True, timeout=30)
+    assert r.returncode != 0 and b"--export must be none or tgt" in r.stderr + r.stdout
