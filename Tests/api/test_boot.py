@@ -52,10 +52,14 @@ def test_ipxe_kernel_method_boots_the_isos_kernel_over_http(boot):
     # The host's annotation wins: this one sanboots the same ISO.
     assert boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/boot-method": "sanboot"}}}).status == 200
     assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text.endswith(f"sanboot iscsi:127.0.0.1::::{IQN}\n")
-    # An unknown method is refused at boot with the reason, and shown in the preview.
-    boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/boot-method": "pxelinux"}}})
+    # An unknown method is refused when written, naming the ones there are.
+    r = boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/boot-method": "pxelinux"}}})
+    assert r.status in (400, 422) and 'no boot method \\"pxelinux\\"; known: kernel, local, sanboot' in r.text, r
+    # The kernel method of an ISO whose file is not in place is refused at boot with the reason.
+    boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/boot-method": "kernel"}}})
+    boot.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"phase": "Pending"}})
     r = boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True)
-    assert 'no boot method "pxelinux"' in r.text and r.text.endswith("exit 1\n") and "shell" not in r.text
+    assert "has no file in place yet" in r.text and r.text.endswith("exit 1\n") and "shell" not in r.text, r.text
 
 
 def test_boot_method_annotations_are_checked_when_written(boot):
