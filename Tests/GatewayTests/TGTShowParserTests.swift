@@ -9,6 +9,10 @@ import Testing
                 Driver: iscsi
                 State: ready
             I_T nexus information:
+                I_T nexus: 3
+                    Initiator: iqn.2010-04.org.ipxe:vm1 alias: none
+                    Connection: 0
+                        IP Address: 127.0.0.1
             LUN information:
                 LUN: 0
                     Type: controller
@@ -33,7 +37,7 @@ import Testing
 
     @Test func readsTargetsAndTheirCDROM() {
         #expect(TGTShowParser.targets(show) == [
-            ExportedTarget(id: 1, iqn: "iqn.2026-01.io.bootgate:alpha", lun: 1, file: "/srv/iso/alpha.iso"),
+            ExportedTarget(id: 1, iqn: "iqn.2026-01.io.bootgate:alpha", lun: 1, file: "/srv/iso/alpha.iso", sessions: 1),
             ExportedTarget(id: 9, iqn: "iqn.2020-01.org.example:stray", lun: nil, file: nil),
         ])
         #expect(TGTShowParser.targets("").isEmpty)

@@ -177,6 +177,11 @@ public final class ISOExportController: Sendable {
                 if t.file != path || t.lun == nil || (known != nil && known!.file != identity) {
                     t = try await exporter.replaceFile(of: t, with: path)
                     logger.info("export: ISO \(name): target \(iqn) now serves \(path) (the file changed)")
+                } else if known == nil, t.sessions == 0 {
+                    // Found at start: the file may have been replaced while bootgate was down, and
+                    // tgt would still serve the old one. With no machine logged in, re-opening costs nothing.
+                    t = try await exporter.replaceFile(of: t, with: path)
+                    logger.info("export: ISO \(name): target \(iqn) found at start; its LUN re-opened on \(path)")
                 }
                 target = t
             } else {

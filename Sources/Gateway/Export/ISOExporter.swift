@@ -23,12 +23,15 @@ public struct ExportedTarget: Sendable, Hashable {
     public var lun: Int?
     /// The file behind that LUN.
     public var file: String?
+    /// Initiators logged in now (tgt's I_T nexuses).
+    public var sessions: Int
 
-    public init(id: Int, iqn: String, lun: Int?, file: String?) {
+    public init(id: Int, iqn: String, lun: Int?, file: String?, sessions: Int = 0) {
         self.id = id
         self.iqn = iqn
         self.lun = lun
         self.file = file
+        self.sessions = sessions
     }
 }
 

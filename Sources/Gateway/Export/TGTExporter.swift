@@ -39,6 +39,7 @@ struct TGTExporter: ISOExporter {
 
     func replaceFile(of target: ExportedTarget, with file: String) async throws(ExportError) -> ExportedTarget {
         if target.lun != nil {
+            // tgt refuses to delete a LUN in use; the old file then serves until the machine is done.
             _ = try await tgtadm(["--mode", "logicalunit", "--op", "delete", "--tid", String(target.id), "--lun", String(Self.lun)])
         }
         try await addCDROM(tid: target.id, file: file)
@@ -90,6 +91,8 @@ enum TGTShowParser {
                 let iqn = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 found.append(ExportedTarget(id: id, iqn: iqn, lun: nil, file: nil))
                 lun = nil
+            } else if line.hasPrefix("I_T nexus: "), !found.isEmpty {
+                found[found.count - 1].sessions += 1
             } else if line.hasPrefix("LUN: ") {
                 lun = Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
             } else if line.hasPrefix("Backing store path: "), !found.isEmpty, found[found.count - 1].file == nil {
