@@ -2,12 +2,15 @@
 .PHONY: run test build suites unit api mkube kickstart contract e2e ui bench
 
 DATA ?= ./data
+# ISO export: `make run EXPORT=tgt` (a running tgtd; README, "ISOs exported by bootgate").
+EXPORT ?= none
+EXPORT_FLAGS ?=
 LISTEN ?= 127.0.0.1:8082
 
 run:
 	scripts/install-deps.sh build
 	swift build
-	.build/debug/bootgate serve --listen $(LISTEN) --data $(DATA) --examples ./examples --power-control false
+	.build/debug/bootgate serve --listen $(LISTEN) --data $(DATA) --examples ./examples --power-control false --export $(EXPORT) $(EXPORT_FLAGS)
 
 test: build suites
 

@@ -66,6 +66,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "BMCs read at once.") var powerConcurrency = 16
     @Option(help: "Seconds one BMC call may take.") var powerTimeout = 10
     @Option(help: "The ipmitool executable.") var ipmitool = "ipmitool"
+    @Option(help: "Export ISOs as iSCSI CD-ROMs: none, or tgt (a running Linux tgtd, driven with tgtadm; needs root). Never in front of mkube.") var export = "none"
+    @Option(help: "tgtd's control port (tgtd -C N, tgtadm -C N); the default tgtd when not given.") var tgtControlPort: Int?
+    @Option(help: "The tgtadm executable.") var tgtadm = "tgtadm"
+    @Option(help: "iSCSI portal address machines reach the exported targets at (status.portalIP).") var exportPortal: String?
+    @Option(help: "iSCSI portal port of the exported targets (status.portalPort).") var exportPort = 3260
+    @Option(help: "Exported targets are named <prefix>:<ISO name>.") var exportIqnPrefix = "iqn.2026-01.io.bootgate"
+    @Option(help: "Seconds between reads of the target software (a restarted tgtd gets its targets back within this).") var exportPollInterval = 5
     @Option(help: "Bearer tokens (made with `bootgate token create`); without one the API is open to whoever reaches it.") var tokenFile: String?
     @Flag(help: "Listen on a non-loopback address without a token file: anyone who reaches the port may change what servers install.") var insecure = false
     @Option(help: "An origin (https://ui.example:8443) whose web pages may call the API; repeatable. None by default.") var corsOrigin: [String] = []
@@ -161,6 +168,22 @@ struct Serve: AsyncParsableCommand {
         config.power.concurrency = powerConcurrency
         config.power.timeout = .seconds(powerTimeout)
         config.power.ipmitool = ipmitool
+        switch export {
+        case "none": break
+        case "tgt":
+            guard upstream == nil else { throw ValidationError("--export tgt cannot be used with --upstream: mkube exports ISOs itself") }
+            config.export.enabled = true
+        default: throw ValidationError("--export must be none or tgt, got \(export)")
+        }
+        guard exportPollInterval > 0, (1...65535).contains(exportPort) else { throw ValidationError("--export-poll-interval must be at least 1 and --export-port 1-65535") }
+        config.export.tgtadm = tgtadm
+        config.export.controlPort = tgtControlPort
+        config.export.portal = exportPortal ?? iscsiPortal
+        config.export.port = exportPort
+        if let problem = IPXEValue.checkPortal(config.export.portal) { throw ValidationError("--export-portal: \(problem)") }
+        if let problem = IPXEValue.checkIQN(exportIqnPrefix + ":x") { throw ValidationError("--export-iqn-prefix: \(problem)") }
+        config.export.iqnPrefix = exportIqnPrefix
+        config.export.pollInterval = .seconds(exportPollInterval)
         let registry = await RendererRegistry(pluginDirectory: pluginDir, logger: logger)
         do {
             try await BootgateServer.run(config, renderers: registry, logger: logger)

@@ -119,3 +119,20 @@ import Testing
         #expect(FormatName.isValid(name) == valid)
     }
 }
+
+@Suite struct RegistryBootMethodTests {
+    struct Echo: BootMethod {
+        let name = "echo-only"
+        let summary = "prints the host"
+        func script(for r: BootRequest) throws(IPXEScript.Invalid) -> String { "#!ipxe\necho \(r.host)\nexit\n" }
+    }
+
+    @Test func theRegistryCarriesBuiltinAndPluginBootMethods() throws {
+        #expect(RendererRegistry().bootMethods.names == ["kernel", "local", "sanboot"])
+        let registry = RendererRegistry(bootMethods: [Echo()])
+        #expect(registry.bootMethods.names == ["echo-only", "kernel", "local", "sanboot"])
+        #expect(try registry.bootMethods.script("echo-only", for: BootRequest(host: "h9", mac: "52:54:00:12:34:56", iso: nil)) == "#!ipxe\necho h9\nexit\n")
+        // Boot methods are not config formats.
+        #expect(registry.renderer(for: "ipxe") == nil && !registry.formatNames.contains("ipxe"))
+    }
+}

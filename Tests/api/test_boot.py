@@ -35,6 +35,42 @@ def test_ipxe_carries_portal_port_and_lun_from_the_iso_status(boot):
     assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text.endswith(f"sanboot iscsi:10.0.2.2::3261:1:{IQN}\n")
 
 
+def test_ipxe_kernel_method_boots_the_isos_kernel_over_http(boot):
+    """`bootgate.io/boot-method: kernel` on the ISO (or the host) boots the ISO's own kernel and
+    initrd from its files route, with the ISO's kernel arguments and the config URL."""
+    r = boot.patch("/api/v1/iscsi-cdroms/coreos-live", {"metadata": {"annotations": {
+        "bootgate.io/boot-method": "kernel", "bootgate.io/kernel-args": "console=ttyS0 coreos.inst.insecure",
+        "bootgate.io/initrd": "/images/pxeboot/initrd.img,/images/pxeboot/rootfs.img"}}})
+    assert r.status == 200, r
+    files = boot.url + "/api/v1/iscsi-cdroms/coreos-live/files?path="
+    script = boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text
+    assert script == ("#!ipxe\necho Booting coreos-live kernel over HTTP for server1 (ac:1f:6b:8a:a7:9c)\n"
+                      f"kernel --name vmlinuz {files}/images/pxeboot/vmlinuz initrd=initrd0 initrd=initrd1 console=ttyS0 "
+                      f"coreos.inst.insecure ignition.config.url={boot.url}/api/v1/bootconfig\n"
+                      f"initrd --name initrd0 {files}/images/pxeboot/initrd.img\n"
+                      f"initrd --name initrd1 {files}/images/pxeboot/rootfs.img\nboot\n"), script
+    # The host's annotation wins: this one sanboots the same ISO.
+    assert boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/boot-method": "sanboot"}}}).status == 200
+    assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text.endswith(f"sanboot iscsi:127.0.0.1::::{IQN}\n")
+    # An unknown method is refused when written, naming the ones there are.
+    r = boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/boot-method": "pxelinux"}}})
+    assert r.status in (400, 422) and 'no boot method \\"pxelinux\\"; known: kernel, local, sanboot' in r.text, r
+    # The kernel method of an ISO whose file is not in place is refused at boot with the reason.
+    boot.patch(HOSTS + "/server1", {"metadata": {"annotations": {"bootgate.io/boot-method": "kernel"}}})
+    boot.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"phase": "Pending"}})
+    r = boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True)
+    assert "has no file in place yet" in r.text and r.text.endswith("exit 1\n") and "shell" not in r.text, r.text
+
+
+def test_boot_method_annotations_are_checked_when_written(boot):
+    for value in ({"bootgate.io/kernel-args": "a=${net0/mac}"}, {"bootgate.io/kernel": "images/vmlinuz"},
+                  {"bootgate.io/initrd": "/a b"}, {"bootgate.io/boot-method": "a#b"}):
+        r = boot.patch("/api/v1/iscsi-cdroms/coreos-live", {"metadata": {"annotations": value}})
+        assert r.status in (400, 422), (value, r)
+        assert "metadata.annotations[" + list(value)[0] + "]" in r.text, r
+    assert boot.get("/api/v1/iscsi-cdroms/coreos-live").body["metadata"].get("annotations", {}) == {}
+
+
 def test_ipxe_local_boot_methods(boot):
     boot.patch(HOSTS + "/server1", {"spec": {"image": "localboot"}})
     assert boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text == "#!ipxe\necho Booting local disk for server1 (AC:1F:6B:8A:A7:9C)\nexit\n"
@@ -199,6 +235,9 @@ def test_renderers_list(boot):
     assert formats["kickstart"]["contentType"] == "text/plain"
     assert "cloud-init" in formats
     assert any(v["name"] == "host.name" for v in r["variables"])
+    # The iPXE script renderer is in the registry, with its boot methods.
+    assert formats["ipxe"]["source"] == "builtin"
+    assert {m["name"]: m["source"] for m in formats["ipxe"]["bootMethods"]} == {"kernel": "builtin", "local": "builtin", "sanboot": "builtin"}
 
 
 def test_configs_are_checked_for_each_host_when_written_and_at_start(boot):

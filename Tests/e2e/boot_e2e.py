@@ -4,14 +4,19 @@
 For each firmware (BIOS = SeaBIOS + iPXE ROM, UEFI = OVMF + iPXE EFI ROM) it boots a QEMU
 virtual machine with user-mode networking against bootgate on loopback:
 
+  0. the test ISO is uploaded through the API; bootgate (`serve --export tgt`) exports it on a
+     private tgtd (the test makes no target and sets no status) and reports its target;
   1. known MAC: the VM PXE-boots, chains to /boot.ipxe and /ipxe?mac=…, sanboots the test ISO
-     from a private tgt iSCSI target (LUN 1), the ISO's own boot loader and kernel start, the
+     from that tgt iSCSI target (LUN 1), the ISO's own boot loader and kernel start, the
      booted system fetches /api/v1/bootconfig, prints what it got (checked against the host's
      expected rendering) and POSTs /api/v1/boot-complete, then reboots;
   2. the same VM's next PXE boot gets the local-boot script (checked on the serial console and
      in bootgate's answer);
   3. an unknown MAC gets the explaining exit script (the reason is on the serial console, no
-     iPXE shell).
+     iPXE shell);
+  4. the kernel boot method (host annotation bootgate.io/boot-method=kernel): iPXE fetches the
+     same ISO's kernel and initrd over HTTP from its files route, no boot loader of the ISO runs,
+     and the booted kernel fetches its config and posts boot-complete (--no-kernel skips it).
 
 Everything the VM talks to is 10.0.2.2 (QEMU user-net's alias of the host loopback); tgtd and
 bootgate listen on 127.0.0.1 only. Needs root (tgtd). See README.md.
@@ -44,7 +49,8 @@ NAMESPACE = "default"
 ISO_NAME = "test-iso"
 CONFIG_NAME = "test-config"
 TARGET_CONFIG_NAME = "test-target"
-IQN = "iqn.2026-11.lo.bootgate:test"
+# bootgate names the target it exports (`serve --export tgt`): <prefix>:<ISO name>.
+IQN = "iqn.2026-01.io.bootgate:" + ISO_NAME
 
 CONFIG_TEMPLATE = json.dumps(
     {"ignition": {"version": "3.4.0"}, "passwd": {"users": [{"name": "core", "gecos": "{{host.name}}"}]}},
@@ -261,26 +267,30 @@ class Suite:
                     not os.path.exists("/var/run/tgtd.ipc_abstract_namespace.%d.lock" % n):
                 self.tgt_ctl = n
                 break
+        def stop():
+            # A tgtd with targets ignores SIGTERM and refuses to stop: remove bootgate's first.
+            for tid in re.findall(r"^Target (\d+):", self.tgtadm("--op", "show", "--mode", "target", check=False).stdout.decode(), re.M):
+                self.tgtadm("--op", "delete", "--mode", "target", "--force", "--tid", tid, check=False)
+            self.tgtadm("--op", "delete", "--mode", "system", check=False)
         p = PROCS.start("tgtd", ["tgtd", "-f", "-C", str(self.tgt_ctl), "--iscsi",
-                                 "portal=127.0.0.1:%d" % self.tgt_port], self.tgt_log,
-                        stop=lambda: self.tgtadm("--op", "delete", "--mode", "system", check=False))
+                                 "portal=127.0.0.1:%d" % self.tgt_port], self.tgt_log, stop=stop)
         deadline = time.monotonic() + 15
         while self.tgtadm("--op", "show", "--mode", "target", check=False).returncode != 0:
             if p.poll() is not None or time.monotonic() > deadline:
                 raise StepFailed("tgtd did not start:\n" + open(self.tgt_log, errors="replace").read())
             time.sleep(0.2)
-        self.tgtadm("--op", "new", "--mode", "target", "--tid", "1", "-T", IQN)
-        self.tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1",
-                    "-b", self.iso, "--device-type", "cd")
-        self.tgtadm("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL")
-        log("tgtd (control %d) serves %s as LUN 1 of %s on 127.0.0.1:%d" % (self.tgt_ctl, self.iso, IQN, self.tgt_port))
+        log("tgtd (control %d) on 127.0.0.1:%d, no targets: bootgate makes them" % (self.tgt_ctl, self.tgt_port))
 
     def start_bootgate(self):
         os.makedirs(self.data, exist_ok=True)
         binary = self.args.bootgate
         argv = [binary] if os.access(binary, os.X_OK) else [sys.executable, binary]
         argv += ["serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.bg_port,
-                 "--public-url", self.public, "--iscsi-portal", "10.0.2.2", "--examples", "none"]
+                 "--public-url", self.public, "--iscsi-portal", "10.0.2.2", "--examples", "none",
+                 "--power-control", "false",
+                 # bootgate exports uploaded ISOs through this tgtd; the VM reaches it as 10.0.2.2.
+                 "--export", "tgt", "--tgt-control-port", str(self.tgt_ctl), "--export-portal", "10.0.2.2",
+                 "--export-port", str(self.tgt_port), "--export-poll-interval", "1"]
         log("starting " + " ".join(argv))
         p = PROCS.start("bootgate", argv, self.bootgate_log)
         deadline = time.monotonic() + 30
@@ -293,6 +303,35 @@ class Suite:
             time.sleep(0.3)
         log("bootgate up on 127.0.0.1:%d (public %s)" % (self.bg_port, self.public))
 
+    def upload_and_wait_for_export(self):
+        """The ISO goes in through the API (a raw-body upload), and bootgate exports it: the
+        test places no file and makes no target."""
+        with open(self.iso, "rb") as f:
+            body = f.read()
+        req = urllib.request.Request(self.api.base + "/api/v1/iscsi-cdroms/%s/upload" % ISO_NAME, data=body, method="POST",
+                                     headers={"Content-Type": "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                got = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            raise StepFailed("upload answered %s: %s" % (e.code, e.read()[:500]))
+        st = got["status"]
+        if st.get("phase") != "Ready" or st.get("sha256") != hashlib.sha256(body).hexdigest():
+            raise StepFailed("upload: status %r" % st)
+        deadline = time.monotonic() + 15
+        while True:
+            st = self.api.json("GET", "/api/v1/iscsi-cdroms/" + ISO_NAME)["status"]
+            if st.get("targetIQN") == IQN and st.get("lun") == 1 and st.get("portalPort") == self.tgt_port:
+                break
+            if time.monotonic() > deadline:
+                raise StepFailed("bootgate did not export the ISO: status %r" % st)
+            time.sleep(0.3)
+        show = self.tgtadm("--op", "show", "--mode", "target").stdout.decode()
+        path = os.path.join(self.data, "iso", "test.iso")
+        if IQN not in show or "Backing store path: " + path not in show:
+            raise StepFailed("tgtadm show has no LUN for %s backed by %s:\n%s" % (IQN, path, show))
+        log("uploaded %d bytes; bootgate exported %s as LUN 1 of %s" % (len(body), path, IQN))
+
     def create_objects(self):
         for name, tpl in ((CONFIG_NAME, CONFIG_TEMPLATE), (TARGET_CONFIG_NAME, TARGET_TEMPLATE)):
             self.api.json("POST", "/api/v1/bootconfigs", {
@@ -301,9 +340,14 @@ class Suite:
         self.api.json("POST", "/api/v1/iscsi-cdroms", {
             "apiVersion": "v1", "kind": "ISCSICdrom", "metadata": {"name": ISO_NAME},
             "spec": {"isoFile": "test.iso", "bootConfigs": [CONFIG_NAME, TARGET_CONFIG_NAME]}})
-        self.api.json("PATCH", "/api/v1/iscsi-cdroms/" + ISO_NAME, {
-            "status": {"phase": "Ready", "targetIQN": IQN, "portalIP": "10.0.2.2",
-                       "portalPort": self.tgt_port, "lun": 1}}, ctype="application/merge-patch+json")
+        self.upload_and_wait_for_export()
+        # Where the kernel method finds the ISO's kernel, initrd and arguments (the ISO's own
+        # boot loaders use the same); they change nothing for sanboot.
+        self.api.json("PATCH", "/api/v1/iscsi-cdroms/" + ISO_NAME, {"metadata": {"annotations": {
+            "bootgate.io/kernel": "/boot/vmlinuz", "bootgate.io/initrd": "/boot/initrd.gz",
+            "bootgate.io/kernel-args": "console=ttyS0,115200 loglevel=4 panic=-1 bootgate.url=%s bootgate.after=reboot "
+                                       "bootgate.next=%s" % (self.public, TARGET_CONFIG_NAME)}}},
+                      ctype="application/merge-patch+json")
         self.api.json("POST", "/api/v1/namespaces/%s/baremetalhosts" % NAMESPACE, {
             "apiVersion": "v1", "kind": "BareMetalHost", "metadata": {"name": HOST_NAME, "namespace": NAMESPACE},
             "spec": {"bootMACAddress": KNOWN_MAC, "ip": "127.0.0.1", "image": ISO_NAME,
@@ -401,6 +445,45 @@ class Suite:
         return self.api.json("GET", "/api/v1/namespaces/%s/baremetalhosts/%s" % (NAMESPACE, HOST_NAME))
 
     # ---- cases
+    def case_kernel(self, fw):
+        """The same unmodified ISO booted without iSCSI: bootgate's kernel method has iPXE fetch
+        the ISO's kernel and initrd from its files route over HTTP."""
+        name = "%s: known MAC, kernel method -> ISO's kernel over HTTP -> config -> boot-complete" % fw
+        t0 = time.monotonic()
+        self.reset_host()
+        host_path = "/api/v1/namespaces/%s/baremetalhosts/%s" % (NAMESPACE, HOST_NAME)
+        self.api.json("PATCH", host_path, {"metadata": {"annotations": {"bootgate.io/boot-method": "kernel"}}},
+                      ctype="application/merge-patch+json")
+        qemu, ser = self.qemu(fw, KNOWN_MAC, "kernel")
+        deadline = time.monotonic() + self.args.timeout
+        fatal = [r"BOOTGATE-TEST-ISO FAILED[^\n]*", r"Could not (open|boot|describe)[^\n]*", r"iPXE>",
+                 r"No more network devices", r"Kernel panic[^\n]*", r"Booting from SAN device[^\n]*"]
+        try:
+            m = ser.wait_for("bootgate's kernel script", r"Booting %s kernel over HTTP for %s[^\n]*" % (ISO_NAME, HOST_NAME),
+                             0, deadline, qemu, fatal + [r"Booting local disk[^\n]*"])
+            t_script = time.monotonic() - t0
+            after_script = m.end()
+            m = ser.wait_for("the ISO's kernel/init", r"BOOTGATE-TEST-ISO stage2 linux[^\n]*", m.end(), deadline, qemu, fatal)
+            if "BOOTGATE-TEST-ISO stage1" in ser.text()[after_script:m.start()]:
+                raise StepFailed("the ISO's boot loader ran: the kernel method must start the kernel itself")
+            m = ser.wait_for("the network inside the ISO", r"BOOTGATE-TEST-ISO net ip=[^\n]*", m.end(), deadline, qemu, fatal)
+            start = m.end()
+            m = ser.wait_for("the config fetched by the ISO", r"BOOTGATE-CONFIG-END", start, deadline, qemu,
+                             [r"BOOTGATE-TEST-ISO FAILED[^\n]*"])
+            self.check_config_block(ser.text(), start)
+            m = ser.wait_for("boot-complete from the ISO", r"BOOTGATE-BOOT-COMPLETE status=(\d+)[^\n]*", m.end(),
+                             deadline, qemu, fatal)
+            if not m.group(1).startswith("2"):
+                raise StepFailed("boot-complete answered %s" % m.group(1))
+            self.results.append((name, True, "kernel script after %.0fs, boot-complete after %.0fs" % (t_script, time.monotonic() - t0)))
+        except StepFailed as e:
+            self.results.append((name, False, str(e)))
+            self.dump(fw, ser)
+        finally:
+            PROCS.stop(qemu)
+            self.api.json("PATCH", host_path, {"metadata": {"annotations": {"bootgate.io/boot-method": None}}},
+                          ctype="application/merge-patch+json")
+
     def case_sanboot_then_local(self, fw):
         t0 = time.monotonic()
         self.reset_host()
@@ -540,6 +623,8 @@ class Suite:
         for fw in self.args.firmware:
             self.case_sanboot_then_local(fw)
             self.case_unknown(fw)
+            if not self.args.no_kernel:
+                self.case_kernel(fw)
         ok = all(r[1] for r in self.results)
         print("\n===== bootgate e2e summary (%.0fs) =====" % (time.monotonic() - T0))
         for name, passed, detail in self.results:
@@ -555,6 +640,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=90, help="seconds per case (default 90)")
     ap.add_argument("--accel", default="tcg", choices=["tcg", "kvm", "auto"],
                     help="QEMU accelerator (default tcg: software emulation)")
+    ap.add_argument("--no-kernel", action="store_true", help="skip the kernel-method case (ISO's kernel over HTTP)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (ISO, logs, serial consoles)")
     ap.add_argument("--log-chars", type=int, default=20000, help="how much of a serial log to print on failure")
     args = ap.parse_args()

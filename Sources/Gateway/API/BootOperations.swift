@@ -92,8 +92,16 @@ enum BootOperations {
             Operation(id: "renderers.list", method: .get, path: "/api/v1/renderers", summary: "Config formats bootgate validates and renders, with content types and template variables", tag: "boot",
                       parameters: [], body: nil, responses: [.init(200, "Renderers", schema: "Object")]) { service, _ throws(APIError) in
                 let items: [JSONValue] = service.renderers.summaries.map { r in
-                    .object(JSONObject([("format", .string(r.format)), ("contentType", .string(r.contentType)),
-                                        ("mainFileNames", .array(r.mainFileNames.map { .string($0) })), ("source", .string(r.source))]))
+                    var o = JSONObject([("format", .string(r.format)), ("contentType", .string(r.contentType)),
+                                        ("mainFileNames", .array(r.mainFileNames.map { .string($0) })), ("source", .string(r.source))])
+                    if !r.bootMethods.isEmpty {
+                        let methods = service.renderers.bootMethods
+                        o["bootMethods"] = .array(r.bootMethods.compactMap { methods.method($0) }.map { m in
+                            .object(JSONObject([("name", .string(m.name)), ("summary", .string(m.summary)),
+                                                ("source", .string(methods.isBuiltin(m.name) ? "builtin" : "plugin"))]))
+                        })
+                    }
+                    return .object(o)
                 }
                 let variables: [JSONValue] = TemplateEngine.variables.map { v in
                     .object(JSONObject([("name", .string(v.name)), ("description", .string(v.description))]))

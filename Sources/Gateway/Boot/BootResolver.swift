@@ -48,19 +48,32 @@ public final class BootResolver: Sendable {
         // Written once per script (the cache serves it after), so the lookup costs no request.
         let mac = Self.storedSpelling(of: normalized, in: host)
         let image = host.image
+        let methods = renderers.bootMethods
         do throws(IPXEScript.Invalid) {
             if image.isEmpty || image == localBootImage {
-                let method = LocalBootMethod(rawValue: host.string("spec", "localBoot")) ?? settings.localBoot
-                return IPXEAnswer(script: try IPXEScript.localBoot(host: name, mac: mac, method: method))
+                let local = LocalBootMethod(rawValue: host.string("spec", "localBoot")) ?? settings.localBoot
+                return IPXEAnswer(script: try methods.script(IPXEBootMethods.localMethod, for: BootRequest(host: name, mac: mac, iso: nil, localBoot: local)))
             }
             guard let iso = state.object(ObjectKey(.iscsiCdrom, name: image)) else {
                 return refusal("bootgate: ISO \(image) of host \(host.key) does not exist")
             }
+            // The host's annotations win over its ISO's (one host may boot an ISO another way).
+            let annotations = iso.annotations.merging(host.annotations.filter { BootAnnotation.all.contains($0.key) }) { _, h in h }
+            let method = annotations[BootAnnotation.method] ?? IPXEBootMethods.defaultISOMethod
             let target = iscsiTarget(iso)
-            if target.iqn.isEmpty {
+            if method == IPXEBootMethods.defaultISOMethod, target.iqn.isEmpty {
                 return refusal("bootgate: ISO \(image) has no iSCSI target yet (status.targetIQN is empty); host \(host.key) cannot boot it")
             }
-            return IPXEAnswer(script: try IPXEScript.sanboot(iso: image, host: name, mac: mac, target: target))
+            let ref = host.string("spec", "bootConfigRef")
+            let config = ref.isEmpty ? nil : state.object(ObjectKey(.bootConfig, name: ref))
+            let base = settings.publicURL
+            let request = BootRequest(
+                host: name, mac: mac,
+                iso: .init(name: image, target: target.iqn.isEmpty ? nil : target,
+                           fileURL: { path in "\(base)/api/v1/iscsi-cdroms/\(image)/files?path=\(path)" },
+                           ready: iso.string("status", "phase") == "Ready", annotations: annotations),
+                configURL: config == nil ? nil : base + "/api/v1/bootconfig", configFormat: config?.format)
+            return IPXEAnswer(script: try methods.script(method, for: request))
         } catch {
             return refusal("bootgate: cannot write an iPXE script for host \(host.key): \(error.description)")
         }

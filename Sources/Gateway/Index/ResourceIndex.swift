@@ -54,8 +54,10 @@ public final class ResourceIndex: Sendable {
             // Scripts depend on a host's spec; a status update leaves them and every lookup table
             // (all built from the spec) as they are.
             let sameSpec = isHost && old.map { $0.json["spec"] == object.json["spec"] } == true
+            // …and on its boot-method annotations (`BootAnnotation`), which a status update never touches.
+            let sameScript = sameSpec && old.map { Self.bootAnnotations($0) == Self.bootAnnotations(object) } == true
             // Events feed no script: a storm's event batches must not retire cached scripts.
-            if !sameSpec, !object.kind.isEvent { scriptEpoch += 1 }
+            if !sameScript, !object.kind.isEvent { scriptEpoch += 1 }
             let sameInputs = sameSpec && old.map { old in
                 old.json["metadata"]?["labels"] == object.json["metadata"]?["labels"]
                     && old.json["metadata"]?["annotations"] == object.json["metadata"]?["annotations"]
@@ -77,6 +79,10 @@ public final class ResourceIndex: Sendable {
             for nic in host.nics where !nic.ip.isEmpty { hostsByNICIP[nic.ip, default: []].insert(host.key) }
             if !host.bootConfigRef.isEmpty { hostsByConfig[host.bootConfigRef, default: []].insert(host.key) }
             if !host.image.isEmpty { hostsByImage[host.image, default: []].insert(host.key) }
+        }
+
+        static func bootAnnotations(_ o: ResourceObject) -> [String: String] {
+            o.annotations.filter { BootAnnotation.all.contains($0.key) }
         }
 
         mutating func remove(_ object: ResourceObject) {

@@ -11,6 +11,11 @@ enum ObjectRules {
             add("metadata.labels", "invalid label key \"\(k)\"")
         }
 
+        // The boot-method annotations go into iPXE scripts: refused here, not at boot.
+        if object.kind != .bootConfig {
+            for (key, problem) in BootAnnotation.problems(object.annotations) { add("metadata.annotations[\(key)]", problem) }
+        }
+
         switch object.kind {
         case .bareMetalHost:
             let mac = object.bootMAC

@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var settings = ServiceSettings()
     /// BMC power control (`--power-control`, docs/power.md).
     public var power = PowerSettings()
+    /// ISOs exported as iSCSI CD-ROMs through tgt (`--export tgt`); never in front of mkube.
+    public var export = ExportSettings()
     public init() {}
 }
 
@@ -67,6 +69,10 @@ public enum BootgateServer {
         // In front of mkube, mkube's controller drives the BMCs from spec.online, as its clients expect.
         if config.power.enabled, config.upstream == nil {
             service.power.set(PowerController(service: service, settings: config.power, logger: logger))
+        }
+        // In front of mkube, mkube exports ISOs (RouterOS); two exporters would fight over status.
+        if config.export.enabled, config.upstream == nil {
+            service.exports.set(ISOExportController(service: service, settings: config.export, logger: logger))
         }
         let assets = StaticAssets()
         let runner = OperationRunner(service: service, policy: config.access)
@@ -117,6 +123,7 @@ extension BootgateServer {
         // ServiceGroup shuts services down last-first: the watch closer goes before the server.
         var services: [any ServiceLifecycle.Service] = [app, MemoryTrimmer(), WatchCloser(service: service)]
         if let power = service.power.controller { services.append(PowerService(controller: power)) }
+        if let exports = service.exports.controller { services.append(ExportService(controller: exports)) }
         let group = ServiceGroup(configuration: .init(services: services,
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -138,6 +145,15 @@ struct WatchCloser: ServiceLifecycle.Service {
 /// Runs the power controller until shutdown begins.
 struct PowerService: ServiceLifecycle.Service {
     let controller: PowerController
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await controller.run() }
+    }
+}
+
+/// Runs the ISO export controller until shutdown begins.
+struct ExportService: ServiceLifecycle.Service {
+    let controller: ISOExportController
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await controller.run() }

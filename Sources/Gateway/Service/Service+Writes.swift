@@ -255,6 +255,13 @@ extension Service {
         }
         var causes = ObjectRules.check(object)
         if object.kind == .bootConfig { causes += await formatCauses(object) }
+        // A boot method no renderer registry entry has (a plugin not installed here) is refused
+        // when set, not found at boot; one already stored (a plugin removed since) stays.
+        if object.kind != .bootConfig, let method = object.annotations[BootAnnotation.method],
+           renderers.bootMethods.method(method) == nil, previous?.annotations[BootAnnotation.method] != method {
+            causes.append(.init(field: "metadata.annotations[\(BootAnnotation.method)]",
+                                message: "no boot method \"\(method)\"; known: \(renderers.bootMethods.names.joined(separator: ", "))"))
+        }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
         var (warnings, reads) = try index.read { state throws(APIError) in
             (try ReferenceRules.check(object, previous: previous, state), ReferenceRules.reads(object, previous: previous, state))

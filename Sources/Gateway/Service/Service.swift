@@ -22,6 +22,8 @@ public final class Service: Sendable {
     let applied: AppliedRevision
     /// The BMC power controller, when bootgate drives BMCs itself (Power/PowerController).
     public let power = PowerControllerSlot()
+    /// The ISO export controller, when bootgate exports ISOs itself (Export/ISOExportController).
+    public let exports = ISOExportSlot()
     let logger: Logger
     let watchQuota: WatchQuota
     /// The ISO folder (uploads, files inside ISOs).
@@ -174,6 +176,7 @@ public final class Service: Sendable {
         if !health.reachable {
             text += "store unreachable since \(Timestamp.seconds(at: Int(health.since.timeIntervalSince1970))): \(health.reason ?? "no answer"); reads are served from the cache, writes get 503\n"
         }
+        for line in exports.controller?.healthLines ?? [] { text += line + "\n" }
         return text
     }
 
@@ -270,6 +273,8 @@ public protocol RendererLookup: Sendable {
     var formatNames: [String] { get }
     /// Every format, for `GET /api/v1/renderers`.
     var summaries: [RendererSummary] { get }
+    /// The iPXE script renderer's boot methods (`sanboot`, `kernel`, `local`, plugins').
+    var bootMethods: IPXEBootMethods { get }
 }
 
 public struct RendererSummary: Sendable {
@@ -278,7 +283,10 @@ public struct RendererSummary: Sendable {
     public var mainFileNames: [String]
     /// builtin, plugin (in-tree) or external (a `bootgate-render-*` executable).
     public var source: String
-    public init(format: String, contentType: String, mainFileNames: [String], source: String) {
+    /// For the `ipxe` renderer: the boot methods a host or ISO may select.
+    public var bootMethods: [String] = []
+    public init(format: String, contentType: String, mainFileNames: [String], source: String, bootMethods: [String] = []) {
+        self.bootMethods = bootMethods
         self.format = format
         self.contentType = contentType
         self.mainFileNames = mainFileNames

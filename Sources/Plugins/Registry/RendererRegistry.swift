@@ -12,6 +12,11 @@ public final class RendererRegistry: Sendable {
     public static let pluginPrefix = "bootgate-render-"
 
     private let entries: [String: Entry]
+    /// The iPXE script renderer's boot methods: built-ins (sanboot, kernel, local), then the
+    /// in-tree plugins' and those given to `init`. Listed under the `ipxe` format.
+    public let bootMethods: IPXEBootMethods
+    /// Boot methods of in-tree plugins (none yet; a plugin's `BootMethod` goes here).
+    static let inTreeBootMethods: [any BootMethod] = []
 
     struct Entry: Sendable {
         var renderer: any Renderer
@@ -19,16 +24,18 @@ public final class RendererRegistry: Sendable {
     }
 
     /// Built-ins and in-tree plugins only; no process is ever started.
-    public init() {
+    public init(bootMethods extra: [any BootMethod] = []) {
         entries = Self.inTreeEntries()
+        bootMethods = IPXEBootMethods(extra: Self.inTreeBootMethods + extra)
     }
 
     /// Built-ins, in-tree plugins, and the working plugins of `pluginDirectory`.
     ///
     /// Each candidate is asked to `describe` itself (concurrently, each within `limits.timeout`);
     /// one that fails, claims a taken or invalid format, or is not executable is logged and left out.
-    public init(pluginDirectory: String?, limits: PluginLimits = PluginLimits(),
+    public init(pluginDirectory: String?, limits: PluginLimits = PluginLimits(), bootMethods extra: [any BootMethod] = [],
                 logger: Logger = Logger(label: "bootgate.plugins")) async {
+        bootMethods = IPXEBootMethods(extra: Self.inTreeBootMethods + extra)
         var entries = Self.inTreeEntries()
         if let pluginDirectory {
             for renderer in await Self.discover(in: pluginDirectory, taken: Set(entries.keys), limits: limits, logger: logger) {
@@ -39,7 +46,7 @@ public final class RendererRegistry: Sendable {
         }
         self.entries = entries
         let summary = self.formats.map { "\($0.format) (\($0.source.rawValue))" }.joined(separator: ", ")
-        logger.info("renderers ready: \(summary)")
+        logger.info("renderers ready: \(summary); iPXE boot methods: \(bootMethods.names.joined(separator: ", "))")
     }
 
     /// The renderer for a `spec.format` value, or nil when no renderer handles it.
