@@ -171,3 +171,11 @@ def test_unknown_kind_names_what_the_server_has(server):
     assert p.returncode == 1
     assert p.stderr.strip() == ('bootgate: the server has no resource type "bogus"; it has baremetalhosts (bmh), '
                                 'bootconfigs (bc), iscsi-cdroms (icd, iso)')
+
+
+def test_help_and_usage_errors_still_show_usage():
+    for args in (["--help"], ["get", "--help"], ["apply", "--help"], ["help", "describe"]):
+        p = bg(*args)
+        assert p.returncode == 0 and "USAGE:" in p.stdout, (args, p.stdout, p.stderr)
+    p = bg("get", "bmh", "-o", "bad")
+    assert p.returncode != 0 and "-o must be wide, yaml, json or name" in p.stderr and "Usage:" in p.stderr
