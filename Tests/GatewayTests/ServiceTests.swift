@@ -142,3 +142,37 @@ struct ServiceFixture {
         }
     }
 }
+
+@Suite struct ListPagingTests {
+    /// Paged lists keep at most `listSnapshots` states, however many revisions clients page at;
+    /// a token whose state was dropped is 410 with a token for the rest of the current state.
+    @Test func pagedStatesAreBoundedAndAnEvictedTokenIsExpired() async throws {
+        let f = try await ServiceFixture.make()
+        let service = f.service
+        for i in 0..<6 { try await f.create(.bootConfig, #"{"metadata":{"name":"c\#(i)"},"spec":{"format":"custom","data":{"a":"b"}}}"#) }
+        var tokens: [ListContinueToken] = []
+        for i in 0..<(service.settings.listSnapshots + 3) {
+            let page = try service.list(.bootConfig, .init(), page: PageRequest(limit: 2))
+            #expect(page.items.map(\.name) == ["c0", "c1"] && page.remainingItemCount == 4)
+            tokens.append(try ListContinueToken(parsing: page.continueToken!))
+            // A write between lists: each first page is at a new revision.
+            try await f.create(.iscsiCdrom, #"{"metadata":{"name":"i\#(i)"}}"#)
+        }
+        #expect(service.listSnapshots.count == service.settings.listSnapshots)
+        // The newest is still served from its state (c0…c5 at its revision, not the ISO writes).
+        let rest = try service.list(.bootConfig, .init(), page: PageRequest(limit: 10, continueToken: tokens.last))
+        #expect(rest.items.map(\.name) == ["c2", "c3", "c4", "c5"] && rest.continueToken == nil)
+        #expect(rest.revision == tokens.last!.revision)
+        // The oldest was dropped.
+        do {
+            _ = try service.list(.bootConfig, .init(), page: PageRequest(limit: 10, continueToken: tokens.first))
+            Issue.record("an evicted token was served")
+        } catch {
+            #expect(error.code == 410 && error.reason == "Expired")
+            let next = try ListContinueToken(parsing: error.listContinue!)
+            #expect(next.revision == -1 && next.name == "c1")
+            let inconsistent = try service.list(.bootConfig, .init(), page: PageRequest(limit: 10, continueToken: next))
+            #expect(inconsistent.items.map(\.name) == ["c2", "c3", "c4", "c5"] && inconsistent.revision == service.index.revision)
+        }
+    }
+}
