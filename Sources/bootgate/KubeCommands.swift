@@ -204,7 +204,7 @@ enum TablePrinter {
 
     static func cell(_ v: JSONValue) -> String {
         switch v {
-        case .string(let s): return s.isEmpty ? "" : s
+        case .string(let s): return s
         case .int(let i): return String(i)
         case .double(let d): return String(d)
         case .bool(let b): return b ? "true" : "false"
