@@ -33,6 +33,11 @@ struct Bootgate: AsyncParsableCommand {
             exit(withError: error)
         } catch let error as CleanExit {
             exit(withError: error)
+        } catch let error as ValidationError {
+            fail(error.message)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // `--help` and the like: parsing hands back a command whose run throws them.
+            exit(withError: error)
         } catch {
             fail(CommandLineError.describe(error))
         }

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import Gateway
 
-/// `bootgate get|describe|delete KIND [NAME…]`, as kubectl does them, against a running server.
-/// Kinds are named as the server's discovery (`GET /api/v1`) names them: plural, singular, kind
-/// or a short name (bmh, bc, iso).
+// `bootgate get|describe|delete KIND [NAME…]`, as kubectl does them, against a running server.
+// Kinds are named as the server's discovery (`GET /api/v1`) names them: plural, singular, kind
+// or a short name (bmh, bc, iso).
 
 /// What every one of these commands takes.
 struct KubeOptions: ParsableArguments {
@@ -204,7 +204,7 @@ enum TablePrinter {
 
     static func cell(_ v: JSONValue) -> String {
         switch v {
-        case .string(let s): return s.isEmpty ? "" : s
+        case .string(let s): return s
         case .int(let i): return String(i)
         case .double(let d): return String(d)
         case .bool(let b): return b ? "true" : "false"

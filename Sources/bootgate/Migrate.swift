@@ -45,7 +45,12 @@ struct Migrate: AsyncParsableCommand {
 
     func open(_ url: String, logger: Logger) throws -> any ObjectStore {
         if url.hasPrefix("sqlite:") {
-            return try SQLiteStore(directory: String(url.dropFirst("sqlite:".count)))
+            let directory = String(url.dropFirst("sqlite:".count))
+            // A source that is not there is a mistake, not an empty store to copy.
+            if url == from, !FileManager.default.fileExists(atPath: directory + "/bootgate.sqlite") {
+                throw CommandFailure("no bootgate store in \(directory) (a folder a server ran with --data)")
+            }
+            return try SQLiteStore(directory: directory)
         }
         if url.hasPrefix("etcd://") {
             return try EtcdStore(endpoints: Serve.etcdEndpoints(url, tls: false), tls: nil, sealer: SecretSealer.keyFile(etcdSecretKey), logger: logger)

@@ -341,7 +341,7 @@ struct Render: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print what a host would receive if it booted now (its rendered config, or --ipxe its script); or check every host's config.")
 
     @Option(help: "The host, as namespace/name (or name in default).") var host: String?
-    @Flag(help: "Render every host's config from a data folder (--data) and list the hosts that would be refused, with the time it took.") var everyHost = false
+    @Flag(help: "Render every host's config (on the server, or offline from --data) and list the hosts that would be refused, with the time it took.") var everyHost = false
     @Option(help: "With --every-host: passes over all hosts (the time of each is printed).") var rounds = 1
     @Option(help: "Render this BootConfig instead of the host's own.") var config: String?
     @Flag(help: "Print the iPXE script instead of the config.") var ipxe = false
@@ -354,7 +354,6 @@ struct Render: AsyncParsableCommand {
     func validate() throws {
         if everyHost {
             guard host == nil, config == nil, !ipxe else { throw ValidationError("--every-host takes no --host, --config or --ipxe") }
-            guard data != nil else { throw ValidationError("--every-host reads a data folder: give --data") }
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         } else if host == nil {
             throw ValidationError("give --host, or --every-host")
@@ -397,6 +396,7 @@ struct Render: AsyncParsableCommand {
     }
 
     private func renderEveryHost() async throws {
+        guard data != nil else { return try await renderEveryHostOnServer() }
         let service: Service
         do { service = try await openStore() } catch { fail(CommandLineError.describe(error)) }
         var refused: [(host: String, message: String)] = []
@@ -412,6 +412,28 @@ struct Render: AsyncParsableCommand {
         for r in refused.prefix(20) { FileHandle.standardError.write(Data("refused: \(r.host): \(r.message)\n".utf8)) }
         if refused.count > 20 { FileHandle.standardError.write(Data("… and \(refused.count - 20) more\n".utf8)) }
         await service.store.close()
+        if !refused.isEmpty { throw ExitCode(1) }
+    }
+}
+
+extension Render {
+    /// `--every-host` against a running server (`GET /api/v1/configchecks`), printed as offline.
+    func renderEveryHostOnServer() async throws {
+        let client = HTTPClient(server: server)
+        var refused: [JSONValue] = []
+        for round in 1...rounds {
+            let reply = try await client.send("GET", "/api/v1/configchecks")
+            guard reply.status == 200 else { throw client.failure(reply, doing: "GET /api/v1/configchecks") }
+            refused = reply.body["refused"]?.arrayValue ?? []
+            let rendered = Int(reply.body["rendered"]?.intValue ?? 0)
+            let seconds: Double
+            if case .double(let d)? = reply.body["seconds"] { seconds = d } else { seconds = Double(reply.body["seconds"]?.intValue ?? 0) }
+            let total = rendered + refused.count
+            let each = total == 0 ? 0 : seconds / Double(total) * 1e6
+            print("round \(round): \(rendered) configs rendered, \(refused.count) refused, in \(String(format: "%.3f", seconds)) s (\(String(format: "%.1f", each)) µs per host) on \(server)")
+        }
+        for r in refused.prefix(20) { warn("refused: \(r["host"]?.stringValue ?? ""): \(r["message"]?.stringValue ?? "")") }
+        if refused.count > 20 { warn("… and \(refused.count - 20) more") }
         if !refused.isEmpty { throw ExitCode(1) }
     }
 }

@@ -101,3 +101,39 @@ import Testing
         #expect(throws: YAMLDocuments.Failure.self) { try YAMLDocuments.parse("a: 1\na: 2\n") }
     }
 }
+
+@Suite struct ApplyMergeTests {
+    func json(_ text: String) throws -> JSONValue { try JSONParser.parse(text) }
+
+    @Test func removedFieldsBecomeNullsAndOthersFieldsStay() throws {
+        let original = try json(#"{"metadata":{"labels":{"rack":"r1","role":"x"}},"spec":{"hostname":"h","image":"a","nics":[{"mac":"m1"}]}}"#)
+        let modified = try json(#"{"metadata":{"labels":{"rack":"r2"}},"spec":{"image":"a","nics":[{"mac":"m2"}]}}"#)
+        let current = try json(#"{"metadata":{"labels":{"rack":"r1","role":"x","owner":"ops"},"uid":"u"},"spec":{"hostname":"h","image":"a","nics":[{"mac":"m1"}]},"status":{"bootCount":3}}"#)
+        let patch = ThreeWayMergePatch.patch(original: original, modified: modified, current: current)
+        #expect(patch == (try json(#"{"metadata":{"labels":{"rack":"r2","role":null}},"spec":{"nics":[{"mac":"m2"}],"hostname":null}}"#)))
+    }
+
+    @Test func nothingToDoIsAnEmptyPatchAndNoAnnotationDeletesNothing() throws {
+        let doc = try json(#"{"spec":{"image":"a"}}"#)
+        #expect(ThreeWayMergePatch.patch(original: doc, modified: doc, current: try json(#"{"spec":{"image":"a"},"status":{}}"#)) == .object(JSONObject()))
+        let patch = ThreeWayMergePatch.patch(original: nil, modified: doc, current: try json(#"{"spec":{"image":"b","ip":"1"}}"#))
+        #expect(patch == (try json(#"{"spec":{"image":"a"}}"#)))
+    }
+
+    @Test func theAnnotationHoldsTheManifestWithoutItself() throws {
+        let doc = try json(#"{"kind":"BootConfig","metadata":{"name":"c"}}"#)
+        let annotated = ThreeWayMergePatch.annotated(doc)
+        #expect(ThreeWayMergePatch.lastApplied(annotated) == doc)
+        #expect(ThreeWayMergePatch.lastApplied(ThreeWayMergePatch.annotated(annotated)) == doc)
+    }
+
+    @Test func literalBlocksReadBackTheSame() throws {
+        let texts = ["a\nb\n", "a\n\n  b", "line\twith tab\nend", "trailing space \nx\n", " leading\nx", "x\n\n\n", "#!ipxe\necho hi\n"]
+        for text in texts {
+            let doc = JSONValue.object(JSONObject([("data", .object(JSONObject([("f", .string(text))]))), ("list", .array([.string(text)]))]))
+            let yaml = YAMLWriter.string(doc, literalBlocks: true)
+            #expect(try YAMLDocuments.parse(yaml) == [doc], "\(yaml)")
+        }
+        #expect(YAMLWriter.string(["f": "a\nb\n"], literalBlocks: true) == "f: |\n  a\n  b\n")
+    }
+}

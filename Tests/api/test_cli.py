@@ -135,12 +135,18 @@ def test_render_every_host_lists_the_hosts_that_would_be_refused(server):
         body["metadata"]["annotations"] = {"motd": motd}
         assert server.post(HOSTS, body).status == 201
     hosts_with_configs = sum(1 for h in server.get(HOSTS).body["items"] if h["spec"].get("bootConfigRef"))
+    refusal = ("refused: default/m2: BootConfig \"motd\" file config.ign cannot be served to host default/m2: "
+               "config.ign#/storage/files/0/contents/source: source URL contains whitespace; percent-encode it")
+    # Against the running server: the same verdict.
+    live = subprocess.run([BINARY, "render", "--every-host", "--server", server.url], capture_output=True, text=True, timeout=60)
+    assert live.returncode == 1, live.stderr
+    assert f"{hosts_with_configs - 1} configs rendered, 1 refused" in live.stdout and server.url in live.stdout
+    assert live.stderr.strip() == refusal
     server.stop()
     p = subprocess.run([BINARY, "render", "--every-host", "--rounds", "2", "--data", server.data], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1
     rounds = p.stdout.splitlines()
     assert len(rounds) == 2 and all(f"{hosts_with_configs - 1} configs rendered, 1 refused" in r for r in rounds), p.stdout
-    assert p.stderr.strip() == ("refused: default/m2: BootConfig \"motd\" file config.ign cannot be served to host default/m2: "
-                                "config.ign#/storage/files/0/contents/source: source URL contains whitespace; percent-encode it")
+    assert p.stderr.strip() == refusal
     wrong = subprocess.run([BINARY, "render", "--every-host", "--host", "m1", "--data", server.data], capture_output=True, text=True, timeout=60)
     assert wrong.returncode != 0 and "--every-host takes no --host" in wrong.stderr

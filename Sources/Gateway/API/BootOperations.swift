@@ -79,6 +79,11 @@ enum BootOperations {
                 .json(try await service.preview(ObjectKey(.bareMetalHost, namespace: req.pathValue("namespace"), name: req.pathValue("name")),
                                                 config: req.query["config"]), status: 200)
             },
+            Operation(id: "configs.renderEveryHost", method: .get, path: "/api/v1/configchecks",
+                      summary: "Every host's config rendered as it would be served now: how many rendered, and the hosts that would be refused, with why (bootgate render --every-host --server)",
+                      tag: "boot", parameters: [], body: nil, responses: [.init(200, "The check", schema: "Object")]) { service, _ throws(APIError) in
+                .json(await service.configCheck(), status: 200)
+            },
             Operation(id: "events.list", method: .get, path: "/api/v1/events", summary: "Boot events (iPXE fetch, config fetch, boot-complete, refusals), oldest first, with the time since the host's previous one (the BootEvent objects of /api/v1/bootevents, in short)", tag: "boot",
                       parameters: [.init("host", "Only this host, as namespace/name"), .init("limit", "At most this many (newest)", type: "integer")], body: nil,
                       responses: [.init(200, "Events", schema: "EventList")]) { service, req throws(APIError) in

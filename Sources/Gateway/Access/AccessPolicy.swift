@@ -41,16 +41,17 @@ public struct AccessPolicy: Sendable {
     static let bootOrReadOperations: Set<String> = ["iscsicdroms.files"]
     static let metricsOperations: Set<String> = ["system.metrics"]
     static let hostWrites: Set<String> = ["baremetalhosts.patch", "baremetalhosts.replace"]
-    static let hostActions: Set<String> = ["baremetalhosts.refresh", "baremetalhosts.refreshAll", "baremetalhosts.power"]
+    // configchecks renders every host's config: not something a viewer may start at will.
+    static let hostActions: Set<String> = ["baremetalhosts.refresh", "baremetalhosts.refreshAll", "baremetalhosts.power", "configs.renderEveryHost"]
 
     static func need(_ op: Operation) -> Need {
         if bootOperations.contains(op.id) { return .boot }
         if openOperations.contains(op.id) { return .open }
         if bootOrReadOperations.contains(op.id) { return .bootOrRead }
         if metricsOperations.contains(op.id) { return .metrics }
+        if hostActions.contains(op.id) { return .hostAction }
         if op.method == .get { return .read }
         if hostWrites.contains(op.id) { return .hostWrite }
-        if hostActions.contains(op.id) { return .hostAction }
         return .admin
     }
 

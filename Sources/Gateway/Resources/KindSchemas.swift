@@ -144,11 +144,11 @@ public enum KindSchemas {
 
     static func resource(spec: ObjectSchema, status: ObjectSchema) -> ObjectSchema {
         ObjectSchema([
-            Field("kind", .string, .always),
-            Field("apiVersion", .string, .always),
-            Field("metadata", .object(objectMeta), .always),
-            Field("spec", .object(spec), .always),
-            Field("status", .object(status), .always),
+            Field("kind", .string, .always, "The kind's name"),
+            Field("apiVersion", .string, .always, "v1"),
+            Field("metadata", .object(objectMeta), .always, "Name, namespace, labels, annotations and the store's bookkeeping"),
+            Field("spec", .object(spec), .always, "What the object should be; written by clients"),
+            Field("status", .object(status), .always, "What was observed; written by bootgate, the BMC agents and the iSCSI target"),
         ])
     }
 

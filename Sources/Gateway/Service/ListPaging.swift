@@ -152,8 +152,10 @@ extension Service {
                 revision = token.revision
             } else {
                 let (all, now) = index.read { s in (s.objects[kind] ?? [:], s.revision) }
-                // Nothing changed since: the current state is the one the token was taken at.
-                guard now == token.revision else {
+                // Nothing of this kind changed since (the index is read first, so the history
+                // is checked up to the state read): the current state is the token's.
+                let unchanged = now == token.revision || hub.kindChanged(kind, after: token.revision, through: now) == false
+                guard unchanged, now >= token.revision else {
                     var e = APIError.gone(Self.inconsistentContinueMessage)
                     var fresh = token
                     fresh.revision = -1
@@ -161,7 +163,7 @@ extension Service {
                     throw e
                 }
                 entries = Self.sorted(all)
-                revision = now
+                revision = token.revision
             }
         } else {
             let (all, now) = index.read { s in (s.objects[kind] ?? [:], s.revision) }

@@ -90,6 +90,17 @@ extension Service {
         return (result.rendered, result.refused)
     }
 
+    /// `GET /api/v1/configchecks`: `renderEveryConfig` as a `ConfigCheck` object, with its duration.
+    func configCheck() async -> JSONValue {
+        let start = ContinuousClock.now
+        let result = await renderEveryConfig()
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let refused: [JSONValue] = result.refused.map { .object(JSONObject([("host", .string($0.host)), ("message", .string($0.message))])) }
+        return .object(JSONObject([("kind", "ConfigCheck"), ("rendered", .int(Int64(result.rendered))),
+                                   ("refused", .array(refused)), ("seconds", .double(seconds))]))
+    }
+
     /// The configs of these hosts (those with one) rendered as they would be served now, in key
     /// order, each host looked up as the config path looks it up. `plugins: false` leaves out
     /// configs whose renderer is a plugin (a process per host). Yields every 256 hosts.

@@ -47,7 +47,24 @@ public final class SQLiteStore: ObjectStore {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw .io("opening SQLite store in \(directory): \(error)")
+            throw .io("opening SQLite store in \(directory): \(Self.describe(error))")
+        }
+    }
+
+    /// An error in words: a Foundation file error as its cause ("No such file or directory"),
+    /// not its domain and user-info dump; SQLite's own errors as GRDB says them.
+    static func describe(_ error: any Error) -> String {
+        let ns = error as NSError
+        guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return "\(error)" }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        switch ns.code {
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or folder"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on device"
+        default: return ns.localizedDescription
         }
     }
 
@@ -81,7 +98,7 @@ public final class SQLiteStore: ObjectStore {
         } catch let e as StoreError {
             throw e
         } catch {
-            throw .io("loading store: \(error)")
+            throw .io("loading store: \(Self.describe(error))")
         }
     }
 
@@ -136,7 +153,7 @@ public final class SQLiteStore: ObjectStore {
         } catch let e as StoreError {
             throw e
         } catch {
-            throw .io("committing to SQLite: \(error)")
+            throw .io("committing to SQLite: \(Self.describe(error))")
         }
     }
 
@@ -167,7 +184,7 @@ public final class SQLiteStore: ObjectStore {
         } catch let e as StoreError {
             throw e
         } catch {
-            throw .io("reading change log: \(error)")
+            throw .io("reading change log: \(Self.describe(error))")
         }
     }
 

@@ -61,6 +61,16 @@ public final class WatchHub: Sendable {
         return .stream(stream)
     }
 
+    /// Whether `kind` changed in (`after`, `through`]: nil when the history in memory does not
+    /// cover that span (paged lists use it to serve a state they no longer keep).
+    public func kindChanged(_ kind: ResourceKind, after: Int64, through: Int64) -> Bool? {
+        state.withLock { s in
+            let head = s.history.last?.revision ?? s.floor
+            guard after >= s.floor, head >= through else { return nil }
+            return s.history.contains { $0.revision > after && $0.revision <= through && $0.object.kind == kind }
+        }
+    }
+
     public func publish(_ changes: [StoredChange]) {
         // Finishing a stream runs its onTermination, which takes the lock: do it outside.
         let cutOff: [Stream.Continuation] = state.withLock { s in
