@@ -11,7 +11,7 @@ struct Bootgate: AsyncParsableCommand {
         commandName: "bootgate",
         abstract: "Decides and serves how bare-metal servers boot.",
         version: GatewayVersion.string,
-        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self],
+        subcommands: [Serve.self, Apply.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self, Dnsmasq.self],
         defaultSubcommand: Serve.self)
 }
 
