@@ -214,14 +214,21 @@ class Serial:
 # --------------------------------------------------------------------------- the suite
 
 class Suite:
+    # Addresses: what bootgate and tgtd listen on, how the VMs reach them, and where the VMs'
+    # requests come from (the host's spec.ip). lab_e2e.py's subclass puts them on a bridge.
+    listen_addr = "127.0.0.1"
+    guest_addr = "10.0.2.2"
+    vm_ip = "127.0.0.1"
+    serve_extra = []
+
     def __init__(self, args):
         self.args = args
         self.work = tempfile.mkdtemp(prefix="bootgate-e2e-")
         self.bg_port = free_port()
         self.tgt_port = free_port()
         self.tgt_ctl = None
-        self.public = "http://10.0.2.2:%d" % self.bg_port
-        self.api = Api("http://127.0.0.1:%d" % self.bg_port)
+        self.public = "http://%s:%d" % (self.guest_addr, self.bg_port)
+        self.api = Api("http://%s:%d" % (self.listen_addr, self.bg_port))
         self.iso = os.path.join(self.work, "test.iso")
         self.tftp = os.path.join(self.work, "tftp")
         self.data = os.path.join(self.work, "data")
@@ -262,7 +269,7 @@ class Suite:
                 self.tgt_ctl = n
                 break
         p = PROCS.start("tgtd", ["tgtd", "-f", "-C", str(self.tgt_ctl), "--iscsi",
-                                 "portal=127.0.0.1:%d" % self.tgt_port], self.tgt_log,
+                                 "portal=%s:%d" % (self.listen_addr, self.tgt_port)], self.tgt_log,
                         stop=lambda: self.tgtadm("--op", "delete", "--mode", "system", check=False))
         deadline = time.monotonic() + 15
         while self.tgtadm("--op", "show", "--mode", "target", check=False).returncode != 0:
@@ -273,14 +280,14 @@ class Suite:
         self.tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1",
                     "-b", self.iso, "--device-type", "cd")
         self.tgtadm("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL")
-        log("tgtd (control %d) serves %s as LUN 1 of %s on 127.0.0.1:%d" % (self.tgt_ctl, self.iso, IQN, self.tgt_port))
+        log("tgtd (control %d) serves %s as LUN 1 of %s on %s:%d" % (self.tgt_ctl, self.iso, IQN, self.listen_addr, self.tgt_port))
 
     def start_bootgate(self):
         os.makedirs(self.data, exist_ok=True)
         binary = self.args.bootgate
         argv = [binary] if os.access(binary, os.X_OK) else [sys.executable, binary]
-        argv += ["serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.bg_port,
-                 "--public-url", self.public, "--iscsi-portal", "10.0.2.2", "--examples", "none"]
+        argv += ["serve", "--data", self.data, "--listen", "%s:%d" % (self.listen_addr, self.bg_port),
+                 "--public-url", self.public, "--iscsi-portal", self.guest_addr, "--examples", "none"] + self.serve_extra
         log("starting " + " ".join(argv))
         p = PROCS.start("bootgate", argv, self.bootgate_log)
         deadline = time.monotonic() + 30
@@ -291,7 +298,7 @@ class Suite:
             if p.poll() is not None or time.monotonic() > deadline:
                 raise StepFailed("bootgate did not answer /healthz")
             time.sleep(0.3)
-        log("bootgate up on 127.0.0.1:%d (public %s)" % (self.bg_port, self.public))
+        log("bootgate up on %s:%d (public %s)" % (self.listen_addr, self.bg_port, self.public))
 
     def create_objects(self):
         for name, tpl in ((CONFIG_NAME, CONFIG_TEMPLATE), (TARGET_CONFIG_NAME, TARGET_TEMPLATE)):
@@ -302,11 +309,11 @@ class Suite:
             "apiVersion": "v1", "kind": "ISCSICdrom", "metadata": {"name": ISO_NAME},
             "spec": {"isoFile": "test.iso", "bootConfigs": [CONFIG_NAME, TARGET_CONFIG_NAME]}})
         self.api.json("PATCH", "/api/v1/iscsi-cdroms/" + ISO_NAME, {
-            "status": {"phase": "Ready", "targetIQN": IQN, "portalIP": "10.0.2.2",
+            "status": {"phase": "Ready", "targetIQN": IQN, "portalIP": self.guest_addr,
                        "portalPort": self.tgt_port, "lun": 1}}, ctype="application/merge-patch+json")
         self.api.json("POST", "/api/v1/namespaces/%s/baremetalhosts" % NAMESPACE, {
             "apiVersion": "v1", "kind": "BareMetalHost", "metadata": {"name": HOST_NAME, "namespace": NAMESPACE},
-            "spec": {"bootMACAddress": KNOWN_MAC, "ip": "127.0.0.1", "image": ISO_NAME,
+            "spec": {"bootMACAddress": KNOWN_MAC, "ip": self.vm_ip, "image": ISO_NAME,
                      "bootConfigRef": CONFIG_NAME, "localBoot": "exit"}})
         with open(os.path.join(self.tftp, "chain.ipxe"), "w") as f:
             f.write("#!ipxe\ndhcp\nchain %s/boot.ipxe\n" % self.public)

@@ -104,13 +104,19 @@ public struct DnsmasqConfig: Sendable, Equatable {
         }
         switch mode {
         case .proxy:
-            // In proxy mode the PXE boot menu (option 43) names the file, by the client's
-            // architecture (CSA, from option 93); iPXE takes the plain filename below.
+            // A proxy names the file through PXE boot services, by the client's architecture
+            // (CSA, from option 93), for iPXE too: iPXE asks the proxy again on port 4011, and
+            // an answer without a service for it leaves it with nothing to boot.
             out += [
                 "# PXE firmware loads iPXE over TFTP: BIOS (option 93 = 0), x86-64 UEFI (7, and 9 as some firmware sends).",
                 "pxe-service=tag:!ipxe,x86PC,\"bootgate: iPXE for BIOS\",\(Self.biosBinary)",
                 "pxe-service=tag:!ipxe,BC_EFI,\"bootgate: iPXE for UEFI\",\(Self.uefiBinary)",
                 "pxe-service=tag:!ipxe,x86-64_EFI,\"bootgate: iPXE for UEFI\",\(Self.uefiBinary)",
+                "# iPXE chains to bootgate, which sends it on to /ipxe with the NIC's MAC.",
+                "pxe-service=tag:ipxe,x86PC,\"bootgate\",\(url)/boot.ipxe",
+                "pxe-service=tag:ipxe,BC_EFI,\"bootgate\",\(url)/boot.ipxe",
+                "pxe-service=tag:ipxe,x86-64_EFI,\"bootgate\",\(url)/boot.ipxe",
+                "",
             ]
         case .range:
             out += [
@@ -120,13 +126,11 @@ public struct DnsmasqConfig: Sendable, Equatable {
                 "dhcp-match=set:efi64,option:client-arch,9",
                 "dhcp-boot=tag:bios,tag:!ipxe,\(Self.biosBinary)",
                 "dhcp-boot=tag:efi64,tag:!ipxe,\(Self.uefiBinary)",
+                "# iPXE chains to bootgate, which sends it on to /ipxe with the NIC's MAC.",
+                "dhcp-boot=tag:ipxe,\(url)/boot.ipxe",
+                "",
             ]
         }
-        out += [
-            "# iPXE chains to bootgate, which sends it on to /ipxe with the NIC's MAC.",
-            "dhcp-boot=tag:ipxe,\(url)/boot.ipxe",
-            "",
-        ]
         return out.joined(separator: "\n")
     }
 
