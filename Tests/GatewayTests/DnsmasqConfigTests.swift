@@ -57,9 +57,21 @@ import Testing
         } catch {
             let text = error.problems.joined(separator: "\n")
             for flag in ["--interface", "--network 192.0.2.7/24 has host bits set: the network is 192.0.2.0/24", "--range",
-                         "--router", "--dns \"dns\"", "--host zz=192.0.2.5", "--lease-time", "--server-url http://127.0.0.1:8082 names loopback"] {
+                         "--dns \"dns\"", "--host zz=192.0.2.5", "--lease-time", "--server-url http://127.0.0.1:8082 names loopback"] {
                 #expect(text.contains(flag), "\(flag) in \(text)")
             }
+        }
+    }
+
+    @Test func addressesOutsideTheNetworkAreRefused() {
+        let config = DnsmasqConfig(mode: .range, interface: "eth0", network: "192.0.2.0/24", range: "192.0.2.10,192.0.3.20",
+                                   serverURL: url, router: "10.0.0.1", staticLeases: [.init(mac: "52:54:00:00:00:01", ip: "192.0.4.5")])
+        do {
+            _ = try config.render()
+            Issue.record("rendered")
+        } catch {
+            #expect(error.problems.count == 3)
+            #expect(error.problems.allSatisfy { $0.contains("not inside --network 192.0.2.0/24") || $0.contains("is not an address inside --network 192.0.2.0/24") })
         }
     }
 

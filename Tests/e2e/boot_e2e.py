@@ -220,10 +220,11 @@ class Suite:
     guest_addr = "10.0.2.2"
     vm_ip = "127.0.0.1"
     serve_extra = []
+    work_prefix = "bootgate-e2e-"
 
     def __init__(self, args):
         self.args = args
-        self.work = tempfile.mkdtemp(prefix="bootgate-e2e-")
+        self.work = tempfile.mkdtemp(prefix=self.work_prefix)
         self.bg_port = free_port()
         self.tgt_port = free_port()
         self.tgt_ctl = None

@@ -143,6 +143,7 @@ class LabSuite(e2e.Suite):
     vm_ip = VM_IP
     # Listening beyond loopback needs a token file or --insecure; the lab is a closed namespace.
     serve_extra = ["--insecure", "--power-control", "false"]
+    work_prefix = "bootgate-lab-e2e-"
 
     def __init__(self, args, lab):
         super().__init__(args)
