@@ -80,7 +80,6 @@ class Lab:
         for fw in ("bios", "uefi"):
             sh("ip", "-n", self.sw, "tuntap", "add", "dev", "tap-" + fw, "mode", "tap")
             sh("ip", "-n", self.sw, "link", "set", "tap-" + fw, "master", "br0", "up")
-        # A client port for the BIOS PXE client check (busybox udhcpc/tftp in SITE's sibling).
         log("lab network: namespaces %s (bridge br0), %s (%s), %s (%s)" % (self.sw, self.srv, SRV_IP, self.site, SITE_IP))
 
     def enter(self, ns):
@@ -236,11 +235,11 @@ class LabSuite(e2e.Suite):
                 problems.append("OVMF's PXE was never offered %s" % NBP[fw])
             if not tftp or not all(f.endswith("/" + NBP[fw]) for f in tftp):
                 problems.append("TFTP sends to the VM: %s (expected %s only)" % (tftp, NBP[fw]))
+        elif tftp:
+            problems.append("the BIOS NIC's ROM is iPXE and must not load a binary, but TFTP sent %s" % tftp)
         again = self.dhcp_log.reloads(start, e2e.KNOWN_MAC, VM_IP)
         if again:
             problems.append("after iPXE's own DHCP exchange TFTP sent %s: iPXE loaded itself again" % again)
-        elif tftp:
-            problems.append("the BIOS NIC's ROM is iPXE and must not load a binary, but TFTP sent %s" % tftp)
         if problems:
             self.results.append((name, False, "; ".join(problems)))
             print("===== dnsmasq log since this boot =====\n" + self.dhcp_log.text()[start:][-12000:])
@@ -266,14 +265,16 @@ class LabSuite(e2e.Suite):
             r = sh("ip", "netns", "exec", ns, "busybox", "udhcpc", "-i", "pxe0", "-n", "-q", "-f", "-t", "5", "-T", "2", "-s", script,
                    "-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000", "-O", "bootfile", check=False)
             env = dict(l.split("=", 1) for l in open(out).read().splitlines() if "=" in l) if os.path.exists(out) else {}
-            if env.get("boot_file") != NBP["bios"]:
-                raise StepFailed("offered boot file %r (udhcpc: %s)" % (env.get("boot_file"), r.stdout.decode(errors="replace")[-400:]))
+            # Option 67 when asked for (-O bootfile), else the BOOTP file field.
+            offered = env.get("bootfile") or env.get("boot_file")
+            if offered != NBP["bios"]:
+                raise StepFailed("offered boot file %r (udhcpc: %s)" % (offered, r.stdout.decode(errors="replace")[-400:]))
             got = os.path.join(self.work, "undionly.got")
             sh("ip", "netns", "exec", ns, "busybox", "tftp", "-g", "-r", NBP["bios"], "-l", got, env.get("siaddr") or SRV_IP)
             if open(got, "rb").read() != open(os.path.join(IPXE_DIR, NBP["bios"]), "rb").read():
                 raise StepFailed("the TFTP copy of undionly.kpxe differs from %s" % IPXE_DIR)
             self.results.append((name, True, "address %s, boot file %s, %d bytes over TFTP"
-                                 % (env.get("ip"), env.get("boot_file"), os.path.getsize(got))))
+                                 % (env.get("ip"), offered, os.path.getsize(got))))
         except (StepFailed, OSError) as e:
             self.results.append((name, False, str(e)))
         finally:
