@@ -409,7 +409,8 @@ class Suite:
         return self.api.json("GET", "/api/v1/namespaces/%s/baremetalhosts/%s" % (NAMESPACE, HOST_NAME))
 
     # ---- cases
-    def case_sanboot_then_local(self, fw):
+    def case_sanboot_then_local(self, fw, reboot=True):
+        """Case 1, then (if `reboot`) case 2 on the same VM."""
         t0 = time.monotonic()
         self.reset_host()
         try:
@@ -460,6 +461,9 @@ class Suite:
             self.dump(fw, ser)
             PROCS.stop(qemu)
             self.results.append(("%s: same VM reboots -> local-boot script" % fw, False, "skipped (case 1 failed)"))
+            return
+        if not reboot:
+            PROCS.stop(qemu)
             return
         # Case 2: the ISO rebooted the same VM; its next PXE boot must get the local-boot script.
         t1 = time.monotonic()

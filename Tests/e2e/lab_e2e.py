@@ -12,7 +12,8 @@ VMs sit on a bridge, like servers on a switch, and everything comes from real se
                  only, started in proxy mode.
 
 Per mode (proxy, range) and firmware it runs boot_e2e's case "known MAC -> sanboot -> the ISO's
-boot -> config -> boot-complete", then "the same VM reboots -> local-boot script":
+boot -> config -> boot-complete", then (proxy mode, by default) "the same VM reboots -> local-boot
+script":
   - UEFI: OVMF's own PXE on a virtio NIC with no option ROM (romfile=) loads ipxe.efi over TFTP;
   - BIOS: SeaBIOS with the NIC's ROM. QEMU's NIC ROM is iPXE itself, so dnsmasq must recognise it
     and give it /boot.ipxe at once (no TFTP). undionly.kpxe is checked with busybox's DHCP and
@@ -295,7 +296,7 @@ class LabSuite(e2e.Suite):
                 for fw in self.args.firmware:
                     start = len(self.dhcp_log.text())
                     first = len(self.results)
-                    self.case_sanboot_then_local(fw)
+                    self.case_sanboot_then_local(fw, reboot=mode in self.args.reboot_modes)
                     self.results[first:] = [("%s %s" % (mode, n), ok, d) for n, ok, d in self.results[first:]]
                     self.check_dhcp(fw, start)
             finally:
@@ -313,6 +314,8 @@ def main():
                     help="bootgate binary (env BOOTGATE_BIN; default .build/debug/bootgate)")
     ap.add_argument("--firmware", default="bios,uefi", help="comma list of bios,uefi (default both)")
     ap.add_argument("--modes", default="proxy,range", help="comma list of proxy,range (default both)")
+    ap.add_argument("--reboot-modes", default="proxy",
+                    help="modes whose VMs also reboot into the local-boot script (boot_e2e's case 2; default proxy)")
     ap.add_argument("--timeout", type=float, default=120, help="seconds per case (default 120)")
     ap.add_argument("--accel", default="tcg", choices=["tcg", "kvm", "auto"], help="QEMU accelerator (default tcg)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (ISO, logs, serial consoles, dnsmasq configs)")
@@ -320,6 +323,7 @@ def main():
     args = ap.parse_args()
     args.firmware = [f.strip() for f in args.firmware.split(",") if f.strip()]
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    args.reboot_modes = [m.strip() for m in args.reboot_modes.split(",") if m.strip()]
     if any(f not in ("bios", "uefi") for f in args.firmware) or any(m not in ("proxy", "range") for m in args.modes):
         ap.error("--firmware takes bios,uefi and --modes proxy,range")
     if not os.path.exists(args.bootgate):
