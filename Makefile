@@ -39,6 +39,7 @@ contract:
 
 e2e:
 	python3 Tests/e2e/boot_e2e.py
+	python3 Tests/e2e/lab_e2e.py
 
 ui:
 	@if [ -f Tests/ui/test_ui.py ]; then python3 -m pytest -q Tests/ui; fi

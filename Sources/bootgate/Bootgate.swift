@@ -11,7 +11,7 @@ struct Bootgate: AsyncParsableCommand {
         commandName: "bootgate",
         abstract: "Decides and serves how bare-metal servers boot.",
         version: GatewayVersion.string,
-        subcommands: [Serve.self, Apply.self, Get.self, Describe.self, Delete.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self],
+        subcommands: [Serve.self, Apply.self, Get.self, Describe.self, Delete.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self, Dnsmasq.self],
         defaultSubcommand: Serve.self)
 
     /// Parsing errors get ArgumentParser's message and usage; an error once a command runs is
@@ -57,9 +57,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "CA certificate (PEM) of the etcd cluster; switches to TLS.") var etcdCa: String?
     @Option(help: "Client certificate (PEM) for etcd.") var etcdCert: String?
     @Option(help: "Client key (PEM) for etcd.") var etcdKey: String?
-    @Option(help: "Folder of example YAML loaded into an empty store; 'none' to start empty.") var examples = "./examples"
-    @Option(help: "Base URL booting machines use to reach this server.") var publicURL = "http://192.168.200.2:8082"
-    @Option(help: "iSCSI portal used when an ISO's status names none.") var iscsiPortal = "192.168.10.1"
+    @Option(help: "Folder of example YAML loaded into an empty store (make run passes ./examples). None by default: a production store is never seeded.") var examples: String?
+    @Option(help: "Base URL booting machines use to reach this server (default \(Serve.defaultPublicURL); warned about at start when that is not this machine).") var publicURL: String?
+    @Option(help: "iSCSI portal used when an ISO's status names none (default \(Serve.defaultISCSIPortal); warned about at start when that is not this machine).") var iscsiPortal: String?
+
+    static let defaultPublicURL = "http://192.168.200.2:8082"
+    static let defaultISCSIPortal = "192.168.10.1"
     @Option(help: "Default local-boot method: exit, exit1 or sanboot-disk.") var localBoot = "exit"
     @Option(help: "Folder of out-of-process renderer plugins (bootgate-render-<format>).") var pluginDir: String?
     @Option(help: "Seconds between watch keep-alives.") var watchKeepalive = 30
@@ -153,9 +156,17 @@ struct Serve: AsyncParsableCommand {
             }
             config.upstream = upstream
         }
-        config.examplesDirectory = examples == "none" ? nil : Self.findExamples(examples)
+        if let examples, examples != "none" {
+            guard let dir = Self.findExamples(examples) else { throw ValidationError("--examples \(examples): no such folder") }
+            config.examplesDirectory = dir
+        }
+        for warning in DefaultAddressCheck.warnings(publicURL: publicURL, iscsiPortal: iscsiPortal, defaultPublicURL: Self.defaultPublicURL,
+                                                     defaultISCSIPortal: Self.defaultISCSIPortal, localAddresses: DefaultAddressCheck.localAddresses()) {
+            logger.warning("\(warning)")
+        }
+        let publicURL = publicURL ?? Self.defaultPublicURL
         config.settings.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
-        config.settings.iscsiPortal = iscsiPortal
+        config.settings.iscsiPortal = iscsiPortal ?? Self.defaultISCSIPortal
         guard let method = LocalBootMethod(rawValue: localBoot) else { throw ValidationError("--local-boot must be exit, exit1 or sanboot-disk") }
         config.settings.localBoot = method
         config.settings.watchKeepAlive = .seconds(watchKeepalive)
@@ -183,7 +194,7 @@ struct Serve: AsyncParsableCommand {
         guard exportPollInterval > 0, (1...65535).contains(exportPort) else { throw ValidationError("--export-poll-interval must be at least 1 and --export-port 1-65535") }
         config.export.tgtadm = tgtadm
         config.export.controlPort = tgtControlPort
-        config.export.portal = exportPortal ?? iscsiPortal
+        config.export.portal = exportPortal ?? config.settings.iscsiPortal
         config.export.port = exportPort
         if let problem = IPXEValue.checkPortal(config.export.portal) { throw ValidationError("--export-portal: \(problem)") }
         if let problem = IPXEValue.checkIQN(exportIqnPrefix + ":x") { throw ValidationError("--export-iqn-prefix: \(problem)") }

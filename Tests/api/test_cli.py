@@ -2,7 +2,10 @@
 import json
 import os
 import subprocess
+import time
+import urllib.request
 
+from bootgate_process import free_port
 from conftest import BINARY, HOSTS, ROOT, host
 
 
@@ -150,3 +153,74 @@ def test_render_every_host_lists_the_hosts_that_would_be_refused(server):
     assert p.stderr.strip() == refusal
     wrong = subprocess.run([BINARY, "render", "--every-host", "--host", "m1", "--data", server.data], capture_output=True, text=True, timeout=60)
     assert wrong.returncode != 0 and "--every-host takes no --host" in wrong.stderr
+
+
+# --------------------------------------------------------------------------- bootgate dnsmasq
+
+def dnsmasq_conf(tmp_path, *flags):
+    out = tmp_path / "bootgate.conf"
+    p = subprocess.run([BINARY, "dnsmasq", *flags, "--output", str(out)], capture_output=True, text=True, timeout=60)
+    return p, out
+
+
+def test_dnsmasq_configs_pass_dnsmasqs_own_check(tmp_path):
+    """Both modes, as printed, are accepted by Debian's dnsmasq itself (`dnsmasq --test`)."""
+    for flags in (["--interface", "eth1", "--network", "192.0.2.0/24", "--server-url", "http://192.0.2.1:8082"],
+                  ["--mode", "range", "--interface", "eth1", "--network", "192.0.2.0/24", "--range", "192.0.2.100,192.0.2.199",
+                   "--router", "192.0.2.254", "--dns", "192.0.2.53", "--host", "52:54:00:12:34:56=192.0.2.50",
+                   "--server-url", "http://192.0.2.1:8082", "--log-dhcp"]):
+        p, conf = dnsmasq_conf(tmp_path, *flags)
+        assert p.returncode == 0, p.stderr
+        text = conf.read_text()
+        assert "http://192.0.2.1:8082/boot.ipxe" in text and "undionly.kpxe" in text and "ipxe.efi" in text
+        check = subprocess.run(["dnsmasq", "--test", "-C", str(conf)], capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0 and "syntax check OK" in check.stderr, check.stderr + text
+
+
+def test_dnsmasq_names_every_bad_flag_and_writes_nothing(tmp_path):
+    p, conf = dnsmasq_conf(tmp_path, "--mode", "range", "--interface", "eth1", "--network", "192.0.2.1/24",
+                           "--server-url", "http://localhost:8082", "--host", "nope")
+    assert p.returncode == 2 and not conf.exists()
+    for flag in ("--network 192.0.2.1/24", "--mode range needs --range", "--server-url", "--host nope"):
+        assert flag in p.stderr, p.stderr
+
+
+# --------------------------------------------------------------------------- serve's defaults
+
+def serve_log(tmp_path, *extra):
+    """Starts `bootgate serve` with only a port, a data folder and `extra`; returns its log and
+    the host list it served."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as f:
+        proc = subprocess.Popen([BINARY, "serve", "--listen", f"127.0.0.1:{port}", "--data", str(tmp_path / "data"),
+                                 "--power-control", "false", *extra], stdout=f, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                hosts = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/baremetalhosts", timeout=2))
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, log.read_text()
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return log.read_text(), hosts
+
+
+def test_serve_warns_about_default_addresses_and_loads_no_examples(tmp_path):
+    local = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
+    assert "192.168.200.2/" not in local and "192.168.10.1/" not in local, "this machine holds the defaults"
+    text, hosts = serve_log(tmp_path)
+    assert hosts["items"] == [], "no --examples: a new store stays empty"
+    assert text.count("--public-url is not set") == 1 and "http://192.168.200.2:8082" in text, text
+    assert text.count("--iscsi-portal is not set") == 1 and "192.168.10.1" in text, text
+
+
+def test_serve_is_quiet_when_the_addresses_are_given(tmp_path):
+    text, hosts = serve_log(tmp_path, "--public-url", "http://127.0.0.1:1", "--iscsi-portal", "127.0.0.1",
+                            "--examples", os.path.join(ROOT, "examples"))
+    assert "is not set" not in text, text
+    assert len(hosts["items"]) > 0, "--examples given: the examples are loaded"

@@ -13,11 +13,12 @@
 #
 # Environment:
 #   BOOTGATE_URL      base URL the ISO talks to (default http://10.0.2.2:8082; QEMU user-net's
-#                     alias of the host loopback — the ISO must never talk to anything else)
+#                     alias of the host loopback — the ISO must never talk to anything else;
+#                     or http://192.0.2.x, TEST-NET-1, which exists only in lab_e2e.py's namespaces)
 #   NEXT_BOOT_CONFIG  if set, boot-complete is sent with {"nextBootConfig": "<value>"};
 #                     otherwise it is sent with no body
 #   AFTER             reboot (default) | poweroff — what the ISO does when it is done
-#   E2E_KERNEL_DIR    directory with vmlinuz and e1000.ko (default /var/cache/bootgate-e2e/kernel,
+#   E2E_KERNEL_DIR    directory with vmlinuz, e1000.ko and virtio/*.ko (default /var/cache/bootgate-e2e/kernel,
 #                     filled by install-deps.sh)
 #   BUSYBOX           a static busybox (default /bin/busybox from busybox-static)
 #
@@ -45,7 +46,8 @@ LDLINUX_C32=${LDLINUX_C32:-/usr/lib/syslinux/modules/bios/ldlinux.c32}
 
 case "$BOOTGATE_URL" in
     http://10.0.2.2:*|http://10.0.2.2/*|http://10.0.2.2) ;;
-    *) echo "BOOTGATE_URL must point at 10.0.2.2 (QEMU user-net's host alias): $BOOTGATE_URL" >&2; exit 2 ;;
+    http://192.0.2.*) ;;
+    *) echo "BOOTGATE_URL must point at 10.0.2.2 (QEMU user-net's host alias) or 192.0.2.x (lab_e2e.py's namespaces): $BOOTGATE_URL" >&2; exit 2 ;;
 esac
 case "$NEXT_BOOT_CONFIG" in *[!A-Za-z0-9._-]*) echo "bad NEXT_BOOT_CONFIG" >&2; exit 2 ;; esac
 case "$AFTER" in reboot|poweroff) ;; *) echo "AFTER must be reboot or poweroff" >&2; exit 2 ;; esac
@@ -66,6 +68,11 @@ rd="$work/initramfs"
 mkdir -p "$rd/bin" "$rd/dev" "$rd/proc" "$rd/sys" "$rd/tmp" "$rd/etc" "$rd/lib/modules"
 cp "$BUSYBOX" "$rd/bin/busybox"
 cp "$E1000_KO" "$rd/lib/modules/e1000.ko"
+# virtio_net for the UEFI VM of lab_e2e.py (OVMF's own PXE drives only virtio NICs).
+if [ -s "$E2E_KERNEL_DIR/virtio/ORDER" ]; then
+    mkdir -p "$rd/lib/modules/virtio"
+    cp "$E2E_KERNEL_DIR"/virtio/*.ko "$E2E_KERNEL_DIR/virtio/ORDER" "$rd/lib/modules/virtio/"
+fi
 cat > "$rd/etc/udhcpc.script" <<'EOF'
 #!/bin/busybox sh
 case "$1" in
@@ -100,6 +107,9 @@ finish() { sync; if [ "$AFTER" = poweroff ]; then poweroff -f; else reboot -f; f
 fail() { echo "BOOTGATE-TEST-ISO FAILED: $*"; sleep 1; poweroff -f; sleep 30; }
 
 insmod /lib/modules/e1000.ko || fail "insmod e1000"
+if [ -f /lib/modules/virtio/ORDER ]; then
+    for m in $(cat /lib/modules/virtio/ORDER); do insmod /lib/modules/virtio/$m.ko || fail "insmod $m"; done
+fi
 ip link set lo up
 i=0
 while ! ip link show eth0 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 50 ] && fail "no eth0"; sleep 0.2; done
