@@ -1,5 +1,5 @@
 # The two commands of README.md, and the pieces they are made of.
-.PHONY: run test build suites unit api mkube kickstart contract e2e ui bench
+.PHONY: run test build suites unit api mkube kickstart contract e2e lab ui bench
 
 DATA ?= ./data
 # ISO export: `make run EXPORT=tgt` (a running tgtd; README, "ISOs exported by bootgate").
@@ -39,6 +39,9 @@ contract:
 
 e2e:
 	python3 Tests/e2e/boot_e2e.py
+
+# DHCP and TFTP from dnsmasq on a bridge in network namespaces (root).
+lab:
 	python3 Tests/e2e/lab_e2e.py
 
 ui:

@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=$(mktemp -d)
-lanes=("unit api mkube ui" "kickstart contract e2e")
+lanes=("unit api mkube ui kickstart" "contract e2e lab")
 
 run_lane() {
     local log=$1; shift
