@@ -234,7 +234,8 @@ def test_host_page_spec_warnings_preview_and_timeline(browser, server):
     browser.get(f"{server.url}/#/host/default/server1")
     warnings = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, "section.warnings").text, message="warnings")
     assert "No target" in warnings
-    wait_for(lambda: "Last refusal" in browser.find_element(By.CSS_SELECTOR, "section.warnings").text, message="the last refusal")
+    # The page reads the events every 5 s.
+    wait_for(lambda: "Last refusal" in browser.find_element(By.CSS_SELECTOR, "section.warnings").text, timeout=15, message="the last refusal")
     page = browser.find_element(By.ID, "main").text
     for text in ["AC:1F:6B:8A:A7:9C", "127.0.0.1", "192.168.11.10", "rack=r1", "note=top of rack", "AC:1F:6B:8A:A7:9D", "10.9.9.9", "default"]:
         assert text in page, text
@@ -257,7 +258,7 @@ def test_host_page_spec_warnings_preview_and_timeline(browser, server):
     time.sleep(0.2)
     boot_request(server, "/api/v1/boot-complete", "POST", {})
     timeline = browser.find_element(By.CSS_SELECTOR, ".timeline-out")
-    wait_for(lambda: "boot complete" in timeline.text, timeout=10, message="the boot in the timeline")
+    wait_for(lambda: "boot complete" in timeline.text, timeout=15, message="the boot in the timeline")
     newest = browser.find_elements(By.CSS_SELECTOR, ".timeline-out li.boot")[0]
     steps = [s.get_attribute("data-type") for s in newest.find_elements(By.CSS_SELECTOR, "li.step")]
     assert steps == ["ipxe", "config", "boot-complete"], steps
@@ -265,7 +266,7 @@ def test_host_page_spec_warnings_preview_and_timeline(browser, server):
     tooks = [t.text for t in newest.find_elements(By.CSS_SELECTOR, ".took")]
     assert len(tooks) == 2 and all(t.startswith("+") and t.endswith(" s") for t in tooks), tooks
     assert browser.find_elements(By.CSS_SELECTOR, ".timeline-out li.boot.refused"), "the refused boot stays in the timeline"
-    wait_for(lambda: "Last refusal" not in browser.find_element(By.CSS_SELECTOR, "section.warnings").text)
+    wait_for(lambda: "Last refusal" not in browser.find_element(By.CSS_SELECTOR, "section.warnings").text, timeout=15)
     assert "No target" not in browser.find_element(By.CSS_SELECTOR, "section.warnings").text
 
 
