@@ -19,6 +19,9 @@ def free_port():
 
 
 class BootgateProcess:
+    # Seconds a start may take (a suite loading a large store raises it).
+    start_timeout = 30
+
     def __init__(self, examples=True, extra=(), prefix="bootgate-test-", key_from=None, power=False, wrapper=(), data=None, ssl_context=None):
         self.data = data or tempfile.mkdtemp(prefix=prefix)
         os.makedirs(self.data, exist_ok=True)
@@ -53,7 +56,7 @@ class BootgateProcess:
                 if e.errno != 26 or attempt == 39:
                     raise
                 time.sleep(0.5)
-        deadline = time.time() + 30
+        deadline = time.time() + self.start_timeout
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/healthz", timeout=1, context=self.ssl_context).read()

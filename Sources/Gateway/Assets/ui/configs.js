@@ -342,8 +342,8 @@ export class ConfigsView {
     const host = state.hosts.items.get(this.preview.host);
     const ref = host && host.spec.bootConfigRef;
     this.previewNote.textContent = !host ? "No host to preview for." :
-      ref === name ? `What ${host.metadata.name} is served now, with its variables filled in.` :
-      `${name} rendered for ${host.metadata.name}, which is served ${ref || "no config"} now. The iPXE script is what it boots now.`;
+      ref === name ? `What ${state.hostKey(host)} is served now, with its variables filled in.` :
+      `${name} rendered for ${state.hostKey(host)}, which is served ${ref || "no config"} now. The iPXE script is what it boots now.`;
     // Fetch again when the host or the config changed (live).
     const config = state.configs.items.get(name);
     const signature = JSON.stringify([this.preview.host, host?.metadata.resourceVersion, config?.metadata.resourceVersion,
