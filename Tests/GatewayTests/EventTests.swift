@@ -136,3 +136,18 @@ final class CommitCountingStore: ObjectStore {
         #expect(patch.string("resourceVersionAfter") == String(patch.resourceVersion))
     }
 }
+
+@Suite struct EventAgeTests {
+    /// Events past their age go even when nothing boots or writes afterwards.
+    @Test func eventsAgeOutWithoutFurtherTraffic() async throws {
+        let (service, _) = try await EventTests.open(EventTests.directory()) { s in
+            s.bootEventRetention = EventRetention(maxCount: 1000, maxAge: .seconds(1))
+            s.retentionCheck = .milliseconds(200)
+        }
+        _ = try service.ipxe(mac: "52:54:00:00:00:42", record: true, ip: "10.0.0.1")
+        await service.flushBootRecords()
+        #expect(service.index.count(.bootEvent) == 1)
+        for _ in 0..<50 where service.index.count(.bootEvent) > 0 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(service.index.count(.bootEvent) == 0)
+    }
+}
