@@ -70,5 +70,8 @@ import Testing
         #expect(text.contains(#"bootgate_boot_requests_total{route="ipxe",result="error"} 1"#))
         #expect(text.contains("# TYPE bootgate_store_commit_duration_seconds histogram"))
         #expect(text.contains(#"bootgate_store_reachable{backend="sqlite"} 1"#))
+        try await f.create(.bootConfig, #"{"metadata":{"name":"c1"},"spec":{"data":{"a":"b"}}}"#)
+        let after = String(decoding: f.service.metrics.exposition(f.service), as: UTF8.self)
+        #expect(after.contains("bootgate_audit_records_total 1\n"))
     }
 }
