@@ -269,7 +269,7 @@ extension Service {
             }
         }
         events.written()
-        await trimEvents()
-        if bootRecorder.finished(in: ContinuousClock.now - started, more: events.hasPending) { scheduleBootFlush() }
+        let trimmed = await trimEvents()
+        if bootRecorder.finished(in: ContinuousClock.now - started, more: events.hasPending || !trimmed) { scheduleBootFlush() }
     }
 }
