@@ -61,3 +61,29 @@ import Testing
         #expect(listed.preflight(origin: "https://other.example").status == 403)
     }
 }
+
+@Suite struct MetricsAccessTests {
+    @Test func metricsNeedATokenOffLoopback() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bootgate-tokens-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let viewer = try TokenStore.create(name: "scraper", role: .viewer, in: path)
+        let policy = AccessPolicy(tokens: try TokenStore(path: path))
+        let op = try #require(OperationTable.all.first { $0.id == "system.metrics" })
+        var req = OperationRequest()
+        req.remoteIP = "127.0.0.1"
+        #expect(throws: Never.self) { _ = try policy.authorize(op, req) }
+        req.remoteIP = "10.1.2.3"
+        #expect(throws: APIError.self) { _ = try policy.authorize(op, req) }
+        req.headers["authorization"] = "Bearer " + viewer
+        #expect(throws: Never.self) { _ = try policy.authorize(op, req) }
+        // Audit records are for admins.
+        let audit = try #require(OperationTable.all.first { $0.id == "auditevents.list" })
+        req.remoteIP = "127.0.0.1"
+        do {
+            _ = try policy.authorize(audit, req)
+            Issue.record("a viewer read audit records")
+        } catch {
+            #expect(error.code == 403)
+        }
+    }
+}

@@ -29,6 +29,8 @@ final class CommitCountingStore: ObjectStore {
     static func open(_ dir: String, perCommit: Int = 256, settings edit: (inout ServiceSettings) -> Void = { _ in }) async throws -> (Service, CommitCountingStore) {
         let store = CommitCountingStore(try SQLiteStore(directory: dir), perCommit: perCommit)
         var settings = ServiceSettings()
+        // Only the test's own flushes: a background batch would split the counts.
+        settings.bootBatchDelay = .seconds(3600)
         edit(&settings)
         let service = try await Service.open(store: store, settings: settings, renderers: RendererRegistry(), logger: Logger(label: "test"))
         return (service, store)
@@ -134,5 +136,21 @@ final class CommitCountingStore: ObjectStore {
         let patch = records[1]
         #expect(patch.string("resourceVersionBefore") == String(host.resourceVersion))
         #expect(patch.string("resourceVersionAfter") == String(patch.resourceVersion))
+    }
+}
+
+@Suite struct EventAgeTests {
+    /// Events past their age go even when nothing boots or writes afterwards.
+    @Test func eventsAgeOutWithoutFurtherTraffic() async throws {
+        let (service, _) = try await EventTests.open(EventTests.directory()) { s in
+            s.bootEventRetention = EventRetention(maxCount: 1000, maxAge: .seconds(1))
+            s.retentionCheck = .milliseconds(200)
+            s.bootBatchDelay = .milliseconds(100)
+        }
+        _ = try service.ipxe(mac: "52:54:00:00:00:42", record: true, ip: "10.0.0.1")
+        await service.flushBootRecords()
+        #expect(service.index.count(.bootEvent) == 1)
+        for _ in 0..<50 where service.index.count(.bootEvent) > 0 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(service.index.count(.bootEvent) == 0)
     }
 }

@@ -216,3 +216,16 @@ def test_the_boot_path_is_bootgates_and_writes_through_to_mkube(site):
         assert json.loads(mkube(emu, "GET", HOSTS + "/server2")[1])["spec"]["image"] == "localboot"
     finally:
         gateway.close()
+
+
+def test_events_stay_local_in_front_of_mkube(site):
+    """mkube has no events resource: boot and audit events live in the gateway (in memory), listed
+    and watched like the rest; mkube's state holds none of them."""
+    emu, gateway = site
+    r = gateway.post(HOSTS, host("evhost", "52:54:00:ee:ee:01", image="localboot"))
+    assert r.status == 201, r
+    assert gateway.get("/ipxe?mac=52:54:00:ee:ee:01", raw=True).status == 200
+    assert wait_for(lambda: any(e["host"] == "default/evhost" for e in gateway.get("/api/v1/bootevents").body["items"]))
+    records = gateway.get("/api/v1/auditevents?fieldSelector=object.name%3Devhost").body["items"]
+    assert [(r["verb"], r["user"]["name"]) for r in records][:1] == [("create", "anonymous")]
+    assert not any(k[0] in ("BootEvent", "AuditEvent") for k in upstream_state(emu))

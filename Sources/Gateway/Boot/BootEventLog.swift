@@ -51,10 +51,13 @@ public final class BootEventLog: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    public func record(_ event: Event) {
+    /// Queues the event; true when it is the first one waiting (a flush must be asked for: later
+    /// ones ride along with it, without touching the recorder's lock).
+    @discardableResult
+    public func record(_ event: Event) -> Bool {
         var e = event
         e.sequence = sequence.wrappingAdd(1, ordering: .relaxed).newValue
-        queue.withLock { q in
+        return queue.withLock { q in
             if q.pending.count >= capacity {
                 // Amortised: drop a tenth at once rather than shifting the array per event.
                 let n = max(1, capacity / 10)
@@ -62,6 +65,7 @@ public final class BootEventLog: Sendable {
                 q.dropped += n
             }
             q.pending.append(e)
+            return q.pending.count == 1
         }
     }
 

@@ -9,7 +9,7 @@ import Synchronization
 /// times as long as the last one took: batches use at most a tenth of the time, however many
 /// hosts boot, and a quiet rack still sees its counters within half a second.
 final class BootRecorder: Sendable {
-    static let minimumDelay: Duration = .milliseconds(500)
+    let minimumDelay: Duration
     static let maximumDelay: Duration = .seconds(10)
     struct Pending: Sendable {
         var count: Int64
@@ -24,6 +24,10 @@ final class BootRecorder: Sendable {
     }
 
     private let state = Mutex(State())
+
+    init(minimumDelay: Duration = .milliseconds(500)) {
+        self.minimumDelay = minimumDelay
+    }
 
     /// Notes a boot; returns true when the caller should schedule a flush.
     func note(_ key: ObjectKey, at time: Int) -> Bool {
@@ -48,7 +52,7 @@ final class BootRecorder: Sendable {
 
     /// How long to wait before writing the next batch.
     var delay: Duration {
-        min(Self.maximumDelay, max(Self.minimumDelay, state.withLock { $0.lastBatch } * 9))
+        min(max(Self.maximumDelay, minimumDelay), max(minimumDelay, state.withLock { $0.lastBatch } * 9))
     }
 
     /// The boots to write now. The batch stays scheduled until `finished`, so batches never overlap.

@@ -174,7 +174,7 @@ public enum ExampleSeeder {
 
     public static func seed(_ service: Service, directory: String, logger: Logger) async throws {
         for doc in Service.applyOrder(try documents(in: directory)) {
-            let (object, action) = try await service.apply(doc)
+            let (object, action) = try await service.apply(doc, options: Service.writeOptions(Actor(name: "bootgate", transport: "examples")))
             logger.info("example \(object.kind.rawValue) \(object.key) \(action.rawValue)")
         }
     }

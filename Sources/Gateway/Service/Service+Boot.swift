@@ -223,8 +223,9 @@ extension Service {
     /// step, at most `ServiceSettings.bootLogPerSecond` lines a second.
     func recordEvent(_ type: String, host: String, mac: String, ip: String, detail: String) {
         let now = Timestamp.nowMilliseconds()
-        events.record(.init(milliseconds: now, type: type, host: host, mac: mac, ip: ip, detail: detail))
-        if bootRecorder.wake() { scheduleBootFlush() }
+        if events.record(.init(milliseconds: now, type: type, host: host, mac: mac, ip: ip, detail: detail)), bootRecorder.wake() {
+            scheduleBootFlush()
+        }
         switch bootLog.decide(atSecond: now / 1000) {
         case .suppress:
             metrics.logLinesSuppressed.increment()
@@ -279,7 +280,7 @@ extension Service {
             }
         }
         events.written()
-        await trimEvents()
-        if bootRecorder.finished(in: ContinuousClock.now - started, more: events.hasPending) { scheduleBootFlush() }
+        let trimmed = await trimEvents()
+        if bootRecorder.finished(in: ContinuousClock.now - started, more: events.hasPending || !trimmed) { scheduleBootFlush() }
     }
 }

@@ -19,8 +19,10 @@ extension Service {
 
     /// Deletes the events past their kind's retention, oldest first, `maxWritesPerCommit` per
     /// commit. A delete that finds the event gone (another replica trimmed it first) fails
-    /// only its own batch, which the next trim does again.
-    func trimEvents() async {
+    /// only its own batch; then the result is false and the next batch (scheduled by the
+    /// caller) trims again.
+    func trimEvents() async -> Bool {
+        var done = true
         let now = Timestamp.nowMilliseconds()
         for kind in [ResourceKind.bootEvent, .auditEvent] {
             let rules = retention(kind)
@@ -38,10 +40,12 @@ extension Service {
                 do throws(APIError) {
                     _ = try await commitWrites(chunk)
                 } catch {
+                    done = false
                     logger.info("event retention: \(chunk.count) \(kind.plural) not deleted now: \(error.message)")
                 }
             }
         }
+        return done
     }
 
     /// Ages events out even when nothing boots or writes: a flush at least every

@@ -281,6 +281,8 @@ extension Service {
         do {
             changes = try await store.commit(writes, reads: reads ?? ReadSet(asOf: index.revision))
             metrics.committed(in: ContinuousClock.now - started)
+            let audited = writes.count { if case .put(let o, _) = $0 { o.kind == .auditEvent } else { false } }
+            if audited > 0 { metrics.auditRecords.increment(by: audited) }
         } catch {
             switch error {
             case .moved(let revision, let reason):

@@ -15,7 +15,7 @@ public final class Service: Sendable {
     public let renderers: any RendererLookup
     public let events: BootEventLog
     let gate = WriteGate()
-    let bootRecorder = BootRecorder()
+    let bootRecorder: BootRecorder
     public let boot: BootResolver
     let encoded = EncodedObjects()
     let prechecks = PrecheckQueue()
@@ -103,6 +103,7 @@ public final class Service: Sendable {
         self.events = BootEventLog(capacity: settings.eventCapacity)
         self.isoFiles = ISOLibrary(directory: settings.isoDirectory)
         self.bootLog = LogRateLimiter(perSecond: settings.bootLogPerSecond)
+        self.bootRecorder = BootRecorder(minimumDelay: settings.bootBatchDelay)
         self.metrics = GatewayMetrics(formats: renderers.formatNames, backend: Self.backendName(store))
     }
 
@@ -308,6 +309,9 @@ public struct ServiceSettings: Sendable {
     /// How many boot events (and audit events) the store keeps, and for how long.
     public var bootEventRetention = EventRetention.bootDefault
     public var auditRetention = EventRetention.auditDefault
+    /// The shortest wait before boot counters and events are written (tests that flush by
+    /// hand set it long).
+    public var bootBatchDelay: Duration = .milliseconds(500)
     /// Boot-step log lines a second at most; the rest are counted and the count logged.
     public var bootLogPerSecond = 50
     /// How often events are checked for age when nothing else writes.
