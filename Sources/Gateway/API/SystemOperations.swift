@@ -26,11 +26,11 @@ enum SystemOperations {
                 return .json(.object(JSONObject([("kind", "APIResourceList"), ("apiVersion", "v1"), ("groupVersion", "v1"), ("resources", .array(resources))])), status: 200)
             },
             Operation(id: "system.violations", method: .get, path: "/api/v1/violations",
-                      summary: "Objects that break the seed's rules (data from mkube, which never checked them), with what each breaks", tag: "system",
+                      summary: "Objects that break the seed's rules (data from mkube, which never checked them), with what each breaks (problems) and what keeps a host from booting as meant (warnings)", tag: "system",
                       parameters: [], body: nil, responses: [.init(200, "Violations", schema: "Object")]) { service, _ throws(APIError) in
-                let items: [JSONValue] = service.allRuleViolations().map { v in
+                let items: [JSONValue] = service.allRuleFindings().map { v in
                     .object(JSONObject([("kind", .string(v.key.kind.rawValue)), ("namespace", .string(v.key.namespace)), ("name", .string(v.key.name)),
-                                        ("problems", .array(v.problems.map { .string($0) }))]))
+                                        ("problems", .array(v.problems.map { .string($0) })), ("warnings", .array(v.warnings.map { .string($0) }))]))
                 }
                 return .json(.object(JSONObject([("kind", "ViolationList"), ("items", .array(items))])), status: 200)
             },

@@ -212,7 +212,8 @@ extension Service {
 
     /// Validates the new state of one object (its own fields, its format, and every reference,
     /// both ways) and commits it with the bookkeeping writes it implies.
-    /// The warnings are the rule violations the write left as they were (`ReferenceRules.check`).
+    /// The warnings are the rule violations the write left as they were (`ReferenceRules.check`)
+    /// and what keeps the object from booting as meant (`ReferenceRules.advisories`).
     func commitChecked(_ proposed: ResourceObject, previous: ResourceObject?, options: WriteOptions) async throws(APIError) -> (ResourceObject, [String]) {
         var object = proposed
         object.json.set(.string(object.kind.rawValue), at: ["kind"])
@@ -242,7 +243,8 @@ extension Service {
         if object.kind == .bootConfig { causes += await formatCauses(object) }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
         let (warnings, reads) = try index.read { state throws(APIError) in
-            (try ReferenceRules.check(object, previous: previous, state), ReferenceRules.reads(object, previous: previous, state))
+            (try ReferenceRules.check(object, previous: previous, state) + ReferenceRules.advisories(object, state),
+             ReferenceRules.reads(object, previous: previous, state))
         }
         if options.dryRun { return (object, warnings) }
         let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion)], reads: reads)
