@@ -339,7 +339,12 @@ class Suite:
             ovmf = next((p for p in OVMF_CANDIDATES if os.path.exists(p)), None)
             if not ovmf:
                 raise StepFailed("no OVMF.fd (apt-get install ovmf)")
+            # No network boot of OVMF's own (PXE and HTTP boot, IPv4 and IPv6) after iPXE's
+            # (iPXE has its own stack): once iPXE exits, OVMF goes straight on to the disk instead
+            # of fetching chain.ipxe again and waiting for DHCP answers that never come.
             argv += ["-bios", ovmf]
+            for knob in ("IPv4PXESupport", "IPv6PXESupport", "IPv4Support", "IPv6Support"):
+                argv += ["-fw_cfg", "name=opt/org.tianocore/%s,string=n" % knob]
         argv += ["-device", nic]
         if disk:
             argv += ["-drive", "file=%s,format=raw,if=none,id=d0,snapshot=on" % self.disk,

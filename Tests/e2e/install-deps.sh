@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what Tests/e2e needs on Debian 12 (bookworm), as root:
 #   - QEMU, iPXE ROMs, OVMF, tgt, xorriso            (the virtual machine, its firmware, the iSCSI target)
+#   - iproute2                                        (ss: the suite checks bootgate drops a handed-off connection)
 #   - isolinux/syslinux, grub-efi-amd64-bin, mtools,   (boot loaders and tools to build the test ISO)
 #     dosfstools, cpio, busybox-static
 #   - a Debian kernel (vmlinuz + e1000.ko) for the test ISO's tiny "installer". It is fetched with
@@ -15,7 +16,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     qemu-system-x86 ipxe ipxe-qemu ovmf tgt xorriso \
     isolinux syslinux-common grub-efi-amd64-bin grub-common mtools dosfstools cpio busybox-static \
-    python3 ca-certificates
+    python3 ca-certificates iproute2
 
 if [ -s "$E2E_KERNEL_DIR/vmlinuz" ] && [ -s "$E2E_KERNEL_DIR/e1000.ko" ]; then
     echo "kernel already in $E2E_KERNEL_DIR"
