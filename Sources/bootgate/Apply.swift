@@ -28,7 +28,7 @@ struct Apply: AsyncParsableCommand {
         var failed = false
         // Kinds in reference order (configs, ISOs, hosts); within a kind, a few writes in flight:
         // a rack of 10,000 hosts one request at a time waits on 10,000 round trips.
-        for batch in Self.batches(Service.applyOrder(documents)) {
+        for batch in Self.batches(documents) {
             let lines = await withTaskGroup(of: (Int, String, Bool).self) { group in
                 var next = 0, out: [(Int, String, Bool)] = []
                 func submit() {
@@ -54,11 +54,14 @@ struct Apply: AsyncParsableCommand {
 
     static let inFlight = 8
 
-    /// Runs of documents of one kind, in order.
+    /// The documents in reference order, in runs that can be written at once (`Service.applyStages`).
     static func batches(_ documents: [JSONValue]) -> [[JSONValue]] {
+        let stages = Service.applyStages(documents)
         var out: [[JSONValue]] = []
-        for doc in documents {
-            if let last = out.last?.last, last["kind"] == doc["kind"] { out[out.count - 1].append(doc) } else { out.append([doc]) }
+        var last: Int?
+        for i in documents.indices.sorted(by: { (stages[$0], $0) < (stages[$1], $1) }) {
+            if last == stages[i] { out[out.count - 1].append(documents[i]) } else { out.append([documents[i]]) }
+            last = stages[i]
         }
         return out
     }

@@ -428,11 +428,14 @@ extension Validate {
             let ns = item["namespace"]?.stringValue ?? ""
             let name = (ns.isEmpty ? "" : ns + "/") + (item["name"]?.stringValue ?? "")
             for p in item["problems"]?.arrayValue ?? [] { print("\(item["kind"]?.stringValue ?? "") \(name): \(p.stringValue ?? "")") }
-            for w in item["warnings"]?.arrayValue ?? [] { print("\(item["kind"]?.stringValue ?? "") \(name): warning: \(w.stringValue ?? "")") }
         }
         // Warnings (a host that cannot boot as meant yet) are printed, but only broken rules fail.
-        let broken = items.filter { !($0["problems"]?.arrayValue ?? []).isEmpty }.count
-        print(broken == 0 ? "no object breaks a rule" : "\(broken) object\(broken == 1 ? "" : "s") break\(broken == 1 ? "s" : "") a rule")
-        if broken > 0 { throw ExitCode(1) }
+        for item in body["warnings"]?.arrayValue ?? [] {
+            let ns = item["namespace"]?.stringValue ?? ""
+            let name = (ns.isEmpty ? "" : ns + "/") + (item["name"]?.stringValue ?? "")
+            for w in item["warnings"]?.arrayValue ?? [] { print("\(item["kind"]?.stringValue ?? "") \(name): warning: \(w.stringValue ?? "")") }
+        }
+        print(items.isEmpty ? "no object breaks a rule" : "\(items.count) object\(items.count == 1 ? "" : "s") break\(items.count == 1 ? "s" : "") a rule")
+        if !items.isEmpty { throw ExitCode(1) }
     }
 }

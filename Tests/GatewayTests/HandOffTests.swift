@@ -74,6 +74,18 @@ import Testing
         }
     }
 
+    /// `bootgate apply` writes a stage at once: a config comes after the follow-up it names.
+    @Test func applyPutsAFollowUpBeforeTheConfigNamingIt() throws {
+        func doc(_ kind: String, _ name: String, next: String? = nil) throws -> JSONValue {
+            let annotations = next.map { #","annotations":{"bootgate.io/next-boot-config":"\#($0)"}"# } ?? ""
+            return try JSONParser.parse(#"{"kind":"\#(kind)","metadata":{"name":"\#(name)"\#(annotations)}}"#)
+        }
+        let docs = [try doc("BareMetalHost", "h"), try doc("BootConfig", "installer", next: "middle"), try doc("ISCSICdrom", "iso"),
+                    try doc("BootConfig", "middle", next: "target"), try doc("BootConfig", "target"), try doc("BootConfig", "plain")]
+        #expect(Service.applyStages(docs) == [4, 2, 3, 1, 0, 0])
+        #expect(Service.applyOrder(docs).map { $0["metadata"]?["name"]?.stringValue ?? "" } == ["target", "plain", "middle", "installer", "iso", "h"])
+    }
+
     @Test func aSecondHostWithTheSameIPIsRefused() async throws {
         let f = try await Self.lab()
         do {

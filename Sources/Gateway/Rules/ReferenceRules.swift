@@ -160,7 +160,7 @@ enum ReferenceRules {
             let before = previous.map(used(by:)) ?? [], after = new.map(used(by:)) ?? []
             reads.objects = after.sorted()
             reads.uses = before.symmetricDifference(after).sorted()
-            let held = previous.map(ResourceIndex.State.macs(of:)) ?? [], wanted = new.map(ResourceIndex.State.macs(of:)) ?? []
+            let held = previous.map(claims(of:)) ?? [], wanted = new.map(claims(of:)) ?? []
             if let new { reads.claims = wanted.sorted().map { ($0, new.key) } }
             reads.releases = held.subtracting(wanted).sorted()
         case .iscsiCdrom:
@@ -174,6 +174,13 @@ enum ReferenceRules {
             if let next = new?.annotations[BootHandOff.nextConfigAnnotation], !next.isEmpty { reads.objects = [ObjectKey(.bootConfig, name: next)] }
         }
         return reads
+    }
+
+    /// What a host holds alone (its MACs, its `spec.ip`), as claim names for the store.
+    static func claims(of host: ResourceObject) -> Set<String> {
+        var out = Set(ResourceIndex.State.macs(of: host).map { "mac/\($0)" })
+        if !host.ip.isEmpty { out.insert("ip/\(host.ip)") }
+        return out
     }
 
     /// The config and ISO a host uses.
