@@ -36,10 +36,9 @@ struct Apply: AsyncParsableCommand {
         // One request first: a server that is not there is one line, not one per object.
         _ = try await client.send("GET", "/version")
         var failed = false
-        let ordered = Service.applyOrder(of: documents.map(\.doc)).map { documents[$0] }
         // Kinds in reference order (configs, ISOs, hosts); within a kind, a few writes in flight:
         // a rack of 10,000 hosts one request at a time waits on 10,000 round trips.
-        for batch in Self.batches(ordered) {
+        for batch in Self.batches(documents) {
             let namespace = self.namespace
             let lines = await withTaskGroup(of: (Int, String, Bool).self) { group in
                 var next = 0, out: [(Int, String, Bool)] = []
@@ -66,11 +65,14 @@ struct Apply: AsyncParsableCommand {
 
     static let inFlight = 8
 
-    /// Runs of documents of one kind, in order.
+    /// The documents in reference order, in runs that can be written at once (`Service.applyStages`).
     static func batches(_ documents: [(source: String, doc: JSONValue)]) -> [[(source: String, doc: JSONValue)]] {
+        let stages = Service.applyStages(documents.map(\.doc))
         var out: [[(source: String, doc: JSONValue)]] = []
-        for entry in documents {
-            if let last = out.last?.last, last.doc["kind"] == entry.doc["kind"] { out[out.count - 1].append(entry) } else { out.append([entry]) }
+        var last: Int?
+        for i in documents.indices.sorted(by: { (stages[$0], $0) < (stages[$1], $1) }) {
+            if last == stages[i] { out[out.count - 1].append(documents[i]) } else { out.append([documents[i]]) }
+            last = stages[i]
         }
         return out
     }

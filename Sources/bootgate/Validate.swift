@@ -462,6 +462,12 @@ extension Validate {
             let name = (ns.isEmpty ? "" : ns + "/") + (item["name"]?.stringValue ?? "")
             for p in item["problems"]?.arrayValue ?? [] { print("\(item["kind"]?.stringValue ?? "") \(name): \(p.stringValue ?? "")") }
         }
+        // Warnings (a host that cannot boot as meant yet) are printed, but only broken rules fail.
+        for item in body["warnings"]?.arrayValue ?? [] {
+            let ns = item["namespace"]?.stringValue ?? ""
+            let name = (ns.isEmpty ? "" : ns + "/") + (item["name"]?.stringValue ?? "")
+            for w in item["warnings"]?.arrayValue ?? [] { print("\(item["kind"]?.stringValue ?? "") \(name): warning: \(w.stringValue ?? "")") }
+        }
         print(items.isEmpty ? "no object breaks a rule" : "\(items.count) object\(items.count == 1 ? "" : "s") break\(items.count == 1 ? "s" : "") a rule")
         if !items.isEmpty { throw ExitCode(1) }
     }

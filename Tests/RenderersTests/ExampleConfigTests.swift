@@ -51,15 +51,38 @@ import Testing
 
     @Test func examplesAreThoseOfTheSpec() throws {
         let examples = try Self.load()
-        #expect(examples.map(\.name) == ["coreos-builder", "builder-target", "fedora-server", "fedora-builder"])
+        // builder-target first: coreos-builder names it as its follow-up, which must exist.
+        #expect(examples.map(\.name) == ["builder-target", "coreos-builder", "fedora-server", "fedora-builder"])
         #expect(examples.map(\.format) == ["ignition", "ignition", "kickstart", "kickstart"])
-        let builder = try #require(examples.first)
-        #expect(builder.files["config.ign"]?.contains("--ignition-url {{server.bootconfigURL}}") == true)
-        // Apart from the templated URL, the installer config is the spec's.
-        let spec = coreosBuilder.replacingOccurrences(of: "http://192.168.200.2:8082/api/v1/bootconfig", with: "{{server.bootconfigURL}}")
-        #expect(try JanssonParser.parse(builder.files["config.ign"] ?? "").get() == JanssonParser.parse(spec).get())
         let server = try #require(examples.first { $0.name == "fedora-server" })
-        #expect(server.files["ks.cfg"] == fedoraServer.trimmingCharacters(in: .newlines) + "\n")
+        // The spec's kickstart, plus the %post that hands the host over before its reboot.
+        let ks = try #require(server.files["ks.cfg"])
+        #expect(ks.hasPrefix(fedoraServer.trimmingCharacters(in: .newlines) + "\n"))
+        #expect(ks.contains("%post --erroronfail\n") && ks.contains("-X POST {{server.url}}/api/v1/boot-complete\n%end\n"))
+    }
+
+    /// The spec's flow for real: the installer installs with a pointer config (not itself, as the
+    /// spec's text did: the disk would install again at every boot), calls boot-complete only
+    /// after the install, and reboots only after boot-complete; the installed system fetches its
+    /// own config from bootgate; the follow-up is declared on the installer config.
+    @Test func coreosBuilderHandsTheHostOver() throws {
+        let text = try String(contentsOfFile: Self.examplesPath, encoding: .utf8)
+        let doc = try #require(text.components(separatedBy: "\n---\n").first { $0.contains("  name: coreos-builder\n") })
+        #expect(doc.contains("  annotations:\n") && doc.contains("    bootgate.io/next-boot-config: builder-target\n"))
+        let builder = try #require(try Self.load().first { $0.name == "coreos-builder" }?.files["config.ign"])
+        let json = try JanssonParser.parse(builder).get()
+        let unit = try #require(json["systemd"]?["units"]?.arrayValue?.first?["contents"]?.stringValue)
+        let steps = unit.components(separatedBy: "\n").filter { $0.hasPrefix("ExecStart") }
+        #expect(steps == ["ExecStart=/usr/bin/coreos-installer install /dev/sda --ignition-file /etc/bootgate/installed.ign",
+                          "ExecStart=/usr/bin/curl -fsS --retry 10 --retry-all-errors -X POST {{server.url}}/api/v1/boot-complete",
+                          "ExecStart=/usr/bin/systemctl reboot"])
+        #expect(unit.contains("Type=oneshot"))  // a failed step stops the ones after it
+        let file = try #require(json["storage"]?["files"]?.arrayValue?.first)
+        #expect(file["path"]?.stringValue == "/etc/bootgate/installed.ign")
+        let source = try #require(file["contents"]?["source"]?.stringValue)
+        let pointer = try #require(String(source.dropFirst("data:,".count)).removingPercentEncoding)
+        let parsed = try JanssonParser.parse(pointer).get()
+        #expect(parsed["ignition"]?["config"]?["replace"]?["source"]?.stringValue == "{{server.bootconfigURL}}")
     }
 
     @Test func examplesValidateAndRender() async throws {

@@ -129,14 +129,21 @@ def test_boots_are_counted(boot):
 def test_config_by_source_ip_rendered_for_the_host(boot):
     r = boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"), raw=True)
     assert r.status == 200 and r.headers["Content-Type"] == "application/vnd.coreos.ignition+json"
-    assert f"--ignition-url {boot.url}/api/v1/bootconfig" in r.text and "{{" not in r.text
+    assert f"-X POST {boot.url}/api/v1/boot-complete" in r.text and "{{" not in r.text
+    # The installed system's pointer config, percent-encoded in a data URL, names the config URL.
+    assert f"{boot.url}/api/v1/bootconfig" in r.text
 
 
 def test_config_errors(boot):
     r = boot.get("/api/v1/bootconfig", headers=xff("10.9.9.9"))
     assert r.status == 404 and "no BareMetalHost has IP 10.9.9.9" in r.body["message"]
-    boot.post(HOSTS, host("twin", "52:54:00:00:00:05", ip="192.168.10.10"))
-    r = boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"))
+    # Two hosts cannot share spec.ip (refused at write), but NIC addresses still can collide.
+    r = boot.post(HOSTS, host("twin", "52:54:00:00:00:05", ip="192.168.10.10"))
+    assert r.status == 409 and "IP 192.168.10.10 is already used by host default/server1" in r.body["message"]
+    nic = {"spec": {"nics": [{"mac": "52:54:00:00:10:09", "ip": "10.20.0.9", "role": "data"}]}}
+    boot.patch(HOSTS + "/server1", nic)
+    boot.post(HOSTS, host("twin", "52:54:00:00:00:05", nics=[{"mac": "52:54:00:00:10:0a", "ip": "10.20.0.9", "role": "data"}]))
+    r = boot.get("/api/v1/bootconfig", headers=xff("10.20.0.9"))
     assert r.status == 409 and "default/server1" in r.body["message"] and "default/twin" in r.body["message"]
     boot.delete(HOSTS + "/twin")
     boot.patch(HOSTS + "/server1", {"spec": {"bootConfigRef": None}})
@@ -196,6 +203,91 @@ def test_boot_complete_uses_the_host_annotation_and_accepts_any_body(boot):
     r = boot.post("/api/v1/boot-complete", {"nextBootConfig": "nope"}, headers=xff("192.168.10.10"))
     assert r.status == 400 and "nope" in r.body["message"]
     assert boot.post("/api/v1/boot-complete", {}, headers=xff("10.1.1.1")).status == 404
+
+
+def test_boot_complete_follows_the_installer_configs_declared_follow_up(boot):
+    """The examples' flow: coreos-builder declares builder-target as what follows it, so an
+    installer that posts nothing hands the host over to it; a retry changes nothing."""
+    bc = boot.get("/api/v1/bootconfigs/coreos-builder").body
+    assert bc["metadata"]["annotations"]["bootgate.io/next-boot-config"] == "builder-target"
+    r = boot.request("POST", "/api/v1/boot-complete", b"", headers=xff("192.168.10.10"))
+    assert r.status == 200 and r.body["bootConfigRef"] == "builder-target" and r.body["image"] == "localboot"
+    rv = boot.get(HOSTS + "/server1").body["metadata"]["resourceVersion"]
+    assert boot.request("POST", "/api/v1/boot-complete", b"", headers=xff("192.168.10.10")).body["bootConfigRef"] == "builder-target"
+    assert boot.get(HOSTS + "/server1").body["metadata"]["resourceVersion"] == rv
+    # The installed system's first boot fetches the target config, rendered for it.
+    cfg = json.loads(boot.get("/api/v1/bootconfig", headers=xff("192.168.10.10"), raw=True).text)
+    assert cfg["storage"]["files"][0]["contents"]["source"] == "data:,server1"
+    events = boot.get("/api/v1/events?host=default/server1").body["items"]
+    assert [e["detail"] for e in events if e["type"] == "boot-complete"] == [
+        "image localboot, bootConfigRef builder-target (config annotation)", "image localboot, bootConfigRef builder-target (repeated)"]
+
+
+def test_boot_complete_without_a_follow_up_leaves_no_installer_config(boot):
+    boot.patch("/api/v1/iscsi-cdroms/fedora-netinst", {"status": {"targetIQN": IQN}})
+    boot.patch(HOSTS + "/server1", {"spec": {"image": "fedora-netinst", "bootConfigRef": "fedora-server"}})
+    r = boot.post("/api/v1/boot-complete", {}, headers=xff("192.168.10.10"))
+    assert r.status == 200 and "bootConfigRef" not in r.body
+    h = boot.get(HOSTS + "/server1").body
+    assert h["spec"]["image"] == "localboot" and "bootConfigRef" not in h["spec"]
+    # Asked for: the host keeps its installer config.
+    boot.patch(HOSTS + "/server1", {"spec": {"image": "fedora-netinst", "bootConfigRef": "fedora-server"}})
+    r = boot.post("/api/v1/boot-complete", {"nextBootConfig": "fedora-server"}, headers=xff("192.168.10.10"))
+    assert r.status == 200 and r.body["bootConfigRef"] == "fedora-server"
+
+
+def _raw_get(sock, path):
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n" % path).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head, body
+
+
+def test_a_connection_that_got_the_final_script_is_closed_soon(boot):
+    """Firmware never closes the connection it fetched its last script on (it sanboots or exits),
+    and a VM rebooting within the idle timeout may reuse the source port: through QEMU's
+    user-mode NAT its new SYN then hits the dead connection and times out. bootgate closes such
+    a connection after 2 s of silence; a connection that only got the chain script stays open
+    for the /ipxe request that follows it."""
+    import socket
+    host_, port = boot.url.split("//")[1].split(":")
+    chain = socket.create_connection((host_, int(port)), timeout=10)
+    final = socket.create_connection((host_, int(port)), timeout=10)
+    try:
+        _raw_get(chain, "/boot.ipxe")
+        head, body = _raw_get(final, "/boot.ipxe")
+        assert body.startswith(b"#!ipxe\ndhcp\n")
+        head, body = _raw_get(final, "/ipxe?mac=ac:1f:6b:8a:a7:9c")  # as iPXE: keep-alive, same connection
+        assert b"sanboot" in body and b"connection: close" not in head.lower()
+        t = time.monotonic()
+        final.settimeout(8)
+        assert final.recv(1) == b""  # closed by bootgate
+        waited = time.monotonic() - t
+        assert 1.5 <= waited < 4, waited
+        # The chain-only connection is still usable after the same wait.
+        head, body = _raw_get(chain, "/ipxe?mac=52:54:00:00:00:99")
+        assert body.startswith(b"#!ipxe")
+    finally:
+        chain.close()
+        final.close()
+
+
+def test_host_tables_that_cannot_boot_are_warned_about(boot):
+    boot.post(HOSTS, host("bare", "52:54:00:00:00:41", image="coreos-live", ip="10.0.0.41"))
+    r = boot.get(HOSTS + "/bare")
+    assert "has no spec.bootConfigRef" in r.headers.get("Warning", "")
+    r = boot.post(HOSTS, host("nofile", "52:54:00:00:00:42", image="baremetalservices", ip="10.0.0.42"))
+    assert r.status == 201 and "no iSCSI target yet" in r.headers.get("Warning", "")
+    assert any("no spec.bootConfigRef" in p for p in boot.get(HOSTS + "/bare/preview").body["problems"])
+    v = boot.get("/api/v1/violations").body
+    assert v["items"] == []  # nothing breaks a rule
+    warned = {i["name"]: i["warnings"] for i in v["warnings"]}
+    assert "no spec.bootConfigRef" in warned["bare"][0] and "no iSCSI target yet" in warned["nofile"][0]
 
 
 def test_preview_shows_what_the_host_would_get_without_recording(boot):

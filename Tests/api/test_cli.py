@@ -114,7 +114,7 @@ def test_render_from_a_server_and_offline(server):
     server.patch("/api/v1/iscsi-cdroms/coreos-live", {"status": {"targetIQN": "iqn.2000-02.com.mikrotik:file4"}})
     online = subprocess.run([BINARY, "render", "--host", "default/server1", "--server", server.url], capture_output=True, text=True, timeout=60)
     assert online.returncode == 0, online.stderr
-    assert f"--ignition-url {server.url}/api/v1/bootconfig" in online.stdout
+    assert f"-X POST {server.url}/api/v1/boot-complete" in online.stdout
     script = subprocess.run([BINARY, "render", "--host", "server1", "--ipxe", "--server", server.url], capture_output=True, text=True, timeout=60)
     assert script.stdout.startswith("#!ipxe\necho Booting coreos-live for server1")
     other = subprocess.run([BINARY, "render", "--host", "server1", "--config", "fedora-server", "--server", server.url], capture_output=True, text=True, timeout=60)

@@ -120,6 +120,20 @@ def test_one_mac_claimed_on_both_replicas(replicas):
     assert wait_for(lambda: len(a.get(HOSTS).body["items"]) == len(b.get(HOSTS).body["items"]) == 51)
 
 
+def test_one_ip_claimed_on_both_replicas(replicas):
+    """Two hosts with one spec.ip would make the config path ambiguous: like a MAC, an address
+    is claimed in the commit's Txn, so of two replicas racing for it exactly one wins."""
+    a, b = replicas
+    for i in range(30):
+        ip = "10.77.%d.%d" % (i // 256, i % 256)
+        ra, rb = race(lambda: a.post(HOSTS, host(f"ia{i}", "52:54:00:cc:00:%02x" % i, ip=ip)),
+                      lambda: b.post(HOSTS, host(f"ib{i}", "52:54:00:cd:00:%02x" % i, ip=ip)))
+        assert sorted([ra.status, rb.status]) == [201, 409], (ra, rb)
+    assert wait_for(lambda: len(a.get(HOSTS).body["items"]) == len(b.get(HOSTS).body["items"]) == 31)
+    for s in (a, b):
+        assert s.get("/api/v1/violations").body["items"] == []
+
+
 def test_sigkill_of_a_member_and_a_replica_mid_write(cluster, replicas):
     a, b = replicas
     acknowledged, stop = [], threading.Event()

@@ -11,7 +11,9 @@ virtual machine with user-mode networking against bootgate on loopback:
      booted system fetches /api/v1/bootconfig, prints what it got (checked against the host's
      expected rendering) and POSTs /api/v1/boot-complete, then reboots;
   2. the same VM's next PXE boot gets the local-boot script (checked on the serial console and
-     in bootgate's answer);
+     in bootgate's answer), the firmware falls through to the VM's disk, and the "installed
+     system" on it fetches /api/v1/bootconfig and gets the next config that the installer
+     config declared (`bootgate.io/next-boot-config`), rendered for the host;
   3. an unknown MAC gets the explaining exit script (the reason is on the serial console, no
      iPXE shell);
   4. the kernel boot method (host annotation bootgate.io/boot-method=kernel): iPXE fetches the
@@ -51,6 +53,8 @@ CONFIG_NAME = "test-config"
 TARGET_CONFIG_NAME = "test-target"
 # bootgate names the target it exports (`serve --export tgt`): <prefix>:<ISO name>.
 IQN = "iqn.2026-01.io.bootgate:" + ISO_NAME
+
+DISK_TAG = "BOOTGATE-TEST-DISK"
 
 CONFIG_TEMPLATE = json.dumps(
     {"ignition": {"version": "3.4.0"}, "passwd": {"users": [{"name": "core", "gecos": "{{host.name}}"}]}},
@@ -237,6 +241,7 @@ class Suite:
         self.public = "http://%s:%d" % (self.guest_addr, self.bg_port)
         self.api = Api("http://%s:%d" % (self.listen_addr, self.bg_port))
         self.iso = os.path.join(self.work, "test.iso")
+        self.disk = os.path.join(self.work, "installed.img")
         self.tftp = os.path.join(self.work, "tftp")
         self.data = os.path.join(self.work, "data")
         self.bootgate_log = os.path.join(self.work, "bootgate.log")
@@ -251,13 +256,17 @@ class Suite:
 
     # ---- setup
     def build_iso(self):
-        env = dict(os.environ, BOOTGATE_URL=self.public, NEXT_BOOT_CONFIG=TARGET_CONFIG_NAME, AFTER="reboot")
-        t = time.monotonic()
-        r = subprocess.run([os.path.join(HERE, "make-test-iso.sh"), self.iso], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if r.returncode != 0:
-            raise StepFailed("make-test-iso.sh failed:\n" + r.stdout.decode(errors="replace"))
-        log("built test ISO (%d bytes) in %.1fs" % (os.path.getsize(self.iso), time.monotonic() - t))
+        # The installer posts boot-complete with no body: the next config comes from the
+        # installer config's own bootgate.io/next-boot-config annotation.
+        env = dict(os.environ, BOOTGATE_URL=self.public, AFTER="reboot")
+        env.pop("NEXT_BOOT_CONFIG", None)
+        for role, out in (("installer", self.iso), ("installed", self.disk)):
+            t = time.monotonic()
+            r = subprocess.run([os.path.join(HERE, "make-test-iso.sh"), out], env=dict(env, ROLE=role),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                raise StepFailed("make-test-iso.sh (%s) failed:\n%s" % (role, r.stdout.decode(errors="replace")))
+            log("built the %s image (%d bytes) in %.1fs" % (role, os.path.getsize(out), time.monotonic() - t))
 
     def tgtadm(self, *a, check=True):
         r = subprocess.run(["tgtadm", "-C", str(self.tgt_ctl), "--lld", "iscsi"] + list(a),
@@ -341,9 +350,10 @@ class Suite:
         log("uploaded %d bytes; bootgate exported %s as LUN 1 of %s" % (len(body), path, IQN))
 
     def create_objects(self):
-        for name, tpl in ((CONFIG_NAME, CONFIG_TEMPLATE), (TARGET_CONFIG_NAME, TARGET_TEMPLATE)):
+        for name, tpl, meta in ((TARGET_CONFIG_NAME, TARGET_TEMPLATE, {}),
+                                (CONFIG_NAME, CONFIG_TEMPLATE, {"annotations": {"bootgate.io/next-boot-config": TARGET_CONFIG_NAME}})):
             self.api.json("POST", "/api/v1/bootconfigs", {
-                "apiVersion": "v1", "kind": "BootConfig", "metadata": {"name": name},
+                "apiVersion": "v1", "kind": "BootConfig", "metadata": dict(meta, name=name),
                 "spec": {"format": "ignition", "data": {"config.ign": tpl}}})
         self.api.json("POST", "/api/v1/iscsi-cdroms", {
             "apiVersion": "v1", "kind": "ISCSICdrom", "metadata": {"name": ISO_NAME},
@@ -369,19 +379,28 @@ class Suite:
                       ctype="application/merge-patch+json")
 
     # ---- QEMU
-    def qemu(self, fw, mac, tag):
+    def qemu(self, fw, mac, tag, disk=False):
+        """`disk`: attach the installed-system image as the VM's disk, booted after the network
+        (a copy-on-write snapshot: the image is never written)."""
         serial = os.path.join(self.work, "serial-%s-%s.log" % (fw, tag))
         argv = ["qemu-system-x86_64", "-machine", "pc"] + self.accel + [
             "-m", "512", "-nographic", "-monitor", "none", "-serial", "file:" + serial,
-            "-boot", "order=n",
             "-netdev", "user,id=n0,tftp=%s,bootfile=chain.ipxe" % self.tftp]
+        nic = "e1000,netdev=n0,mac=%s,romfile=%s,bootindex=1" % (mac, EFI_ROM if fw == "uefi" else BIOS_ROM)
         if fw == "uefi":
             ovmf = next((p for p in OVMF_CANDIDATES if os.path.exists(p)), None)
             if not ovmf:
                 raise StepFailed("no OVMF.fd (apt-get install ovmf)")
-            argv += ["-bios", ovmf, "-device", "e1000,netdev=n0,mac=%s,romfile=%s" % (mac, EFI_ROM)]
-        else:
-            argv += ["-device", "e1000,netdev=n0,mac=%s,romfile=%s" % (mac, BIOS_ROM)]
+            # No network boot of OVMF's own (PXE and HTTP boot, IPv4 and IPv6) after iPXE's
+            # (iPXE has its own stack): once iPXE exits, OVMF goes straight on to the disk instead
+            # of fetching chain.ipxe again and waiting for DHCP answers that never come.
+            argv += ["-bios", ovmf]
+            for knob in ("IPv4PXESupport", "IPv6PXESupport", "IPv4Support", "IPv6Support"):
+                argv += ["-fw_cfg", "name=opt/org.tianocore/%s,string=n" % knob]
+        argv += ["-device", nic]
+        if disk:
+            argv += ["-drive", "file=%s,format=raw,if=none,id=d0,snapshot=on" % self.disk,
+                     "-device", "ide-hd,drive=d0,bootindex=2"]
         log("QEMU %s %s: %s" % (fw, tag, " ".join(argv)))
         p = PROCS.start("qemu-%s-%s" % (fw, tag), argv, os.path.join(self.work, "qemu-%s-%s.out" % (fw, tag)))
         self.last_serial = Serial(serial)
@@ -391,8 +410,8 @@ class Suite:
     def expected_config(self, tpl):
         return json.loads(tpl.replace("{{host.name}}", HOST_NAME))
 
-    def check_config_block(self, text, start):
-        m = re.search(r"BOOTGATE-CONFIG-BEGIN status=(\S+) size=(\d+) sha256=([0-9a-f]{64})\n(.*?)\nBOOTGATE-CONFIG-END",
+    def check_config_block(self, text, start, marker="BOOTGATE-CONFIG", template=CONFIG_TEMPLATE):
+        m = re.search(marker + r"-BEGIN status=(\S+) size=(\d+) sha256=([0-9a-f]{64})\n(.*?)\n" + marker + "-END",
                       text[start:], re.S)
         if not m:
             raise StepFailed("config block not found on the console")
@@ -408,7 +427,7 @@ class Suite:
             doc = json.loads(body)
         except ValueError:
             raise StepFailed("the booted ISO got a config that is not JSON: %r" % body[:300])
-        want = self.expected_config(CONFIG_TEMPLATE)
+        want = self.expected_config(template)
         if doc != want:
             raise StepFailed("the booted ISO got\n  %s\nexpected the host's rendering\n  %s"
                              % (json.dumps(doc, sort_keys=True), json.dumps(want, sort_keys=True)))
@@ -501,7 +520,7 @@ class Suite:
         except (StepFailed, ValueError) as e:
             log("events not readable before the boot: %s" % e)
             events_before = 0
-        qemu, ser = self.qemu(fw, KNOWN_MAC, "known")
+        qemu, ser = self.qemu(fw, KNOWN_MAC, "known", disk=True)
         deadline = time.monotonic() + self.args.timeout
         fatal = [r"BOOTGATE-TEST-ISO FAILED[^\n]*", r"Could not (open|boot|describe)[^\n]*", r"iPXE>",
                  r"No more network devices", r"Kernel panic[^\n]*"]
@@ -511,6 +530,7 @@ class Suite:
             t_sanboot = time.monotonic() - t0
             m = ser.wait_for("iPXE booting the iSCSI SAN device", r"Booting from SAN device 0x[0-9a-f]+",
                              m.end(), deadline, qemu, fatal)
+            self.check_no_connection_left(fw)
             m = ser.wait_for("the ISO's own boot loader", r"BOOTGATE-TEST-ISO stage1 (bios|uefi)[^\n]*",
                              m.end(), deadline, qemu, fatal)
             if m.group(1) != fw:
@@ -534,8 +554,8 @@ class Suite:
             if spec.get("image") != "localboot":
                 raise StepFailed("after boot-complete spec.image is %r, expected 'localboot'" % spec.get("image"))
             if spec.get("bootConfigRef") != TARGET_CONFIG_NAME:
-                raise StepFailed("after boot-complete with nextBootConfig=%s spec.bootConfigRef is %r"
-                                 % (TARGET_CONFIG_NAME, spec.get("bootConfigRef")))
+                raise StepFailed("after boot-complete (no body; %s declares %s as its follow-up) spec.bootConfigRef is %r"
+                                 % (CONFIG_NAME, TARGET_CONFIG_NAME, spec.get("bootConfigRef")))
             self.check_events(events_before)
             self.results.append(("%s: known MAC -> sanboot -> ISO boots -> config -> boot-complete" % fw, True,
                                  "sanboot script after %.0fs, ISO done after %.0fs" % (t_sanboot, t_done)))
@@ -572,8 +592,52 @@ class Suite:
         except StepFailed as e:
             self.results.append(("%s: same VM reboots -> local-boot script" % fw, False, str(e)))
             self.dump(fw, ser)
+            PROCS.stop(qemu)
+            self.results.append(("%s: firmware boots the disk -> installed system gets the next config" % fw, False,
+                                 "skipped (case 2 failed)"))
+            return
+        # Case 3: iPXE exited to the firmware, which boots the disk: the installed system.
+        t2 = time.monotonic()
+        name = "%s: firmware boots the disk -> installed system gets the next config" % fw
+        try:
+            deadline = time.monotonic() + self.args.timeout
+            fatal = [DISK_TAG + r" FAILED[^\n]*", r"iPXE>", r"Kernel panic[^\n]*", r"Booting %s for[^\n]*" % ISO_NAME]
+            m = ser.wait_for("the disk's own boot loader", DISK_TAG + r" stage1 (bios|uefi)[^\n]*", m2.end(), deadline, qemu, fatal)
+            m = ser.wait_for("the installed system's network", DISK_TAG + r" net ip=[^\n]*", m.end(), deadline, qemu, fatal)
+            start = m.end()
+            ser.wait_for("the installed system's config", r"BOOTGATE-INSTALLED-CONFIG-END", start, deadline, qemu, fatal)
+            self.check_config_block(ser.text(), start, "BOOTGATE-INSTALLED-CONFIG", TARGET_TEMPLATE)
+            ser.wait_for("the installed system finishing", DISK_TAG + r" done[^\n]*", start, deadline, qemu, fatal)
+            ev = [e for e in self.events()[events_before:] if isinstance(e, dict)]
+            done = [i for i, e in enumerate(ev) if e.get("type") == "boot-complete"]
+            fetched = [e for e in ev[(done[0] if done else 0):] if e.get("type") == "config"
+                       and str(e.get("detail", "")).startswith(TARGET_CONFIG_NAME + "/")]
+            if not done or not fetched:
+                raise StepFailed("no fetch of %s recorded after boot-complete: %s" % (TARGET_CONFIG_NAME, json.dumps(ev)[-1500:]))
+            self.results.append((name, True, "installed system had its config %.0fs after the local-boot script" % (time.monotonic() - t2)))
+        except StepFailed as e:
+            self.results.append((name, False, str(e)))
+            self.dump(fw, ser)
         finally:
             PROCS.stop(qemu)
+
+    def check_no_connection_left(self, fw):
+        """Once iPXE has its final script and sanboots, bootgate must not keep the connection it
+        came on: the firmware never closes it, and a rebooted VM that picks the same source port
+        (old iPXE's seed is a coarse tick count, so on UEFI it often does) would send its SYN to
+        that dead connection through QEMU's NAT and time out. bootgate closes it 2 s after the
+        script; this waits up to 8 s for bootgate's port to have no established connection."""
+        end = time.monotonic() + 8
+        while True:
+            r = subprocess.run(["ss", "-Htn", "state", "established", "( sport = :%d )" % self.bg_port],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            left = [l for l in r.stdout.decode(errors="replace").splitlines() if l.strip()]
+            if r.returncode == 0 and not left:
+                log("no connection left open on bootgate's port after the sanboot")
+                return
+            if time.monotonic() > end:
+                raise StepFailed("%s: bootgate still holds the firmware's connection after the sanboot: %s" % (fw, left))
+            time.sleep(0.25)
 
     def case_unknown(self, fw):
         t0 = time.monotonic()

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what Tests/e2e needs on Debian 12 (bookworm), as root:
 #   - QEMU, iPXE ROMs, OVMF, tgt, xorriso            (the virtual machine, its firmware, the iSCSI target)
+#   - iproute2                                        (ss: the suite checks bootgate drops a handed-off connection)
 #   - isolinux/syslinux, grub-efi-amd64-bin, mtools,   (boot loaders and tools to build the test ISO)
 #     dosfstools, cpio, busybox-static
 #   - dnsmasq-base, iproute2                           (the lab network of lab_e2e.py: DHCP/TFTP, namespaces)

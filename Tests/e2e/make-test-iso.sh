@@ -18,6 +18,10 @@
 #   NEXT_BOOT_CONFIG  if set, boot-complete is sent with {"nextBootConfig": "<value>"};
 #                     otherwise it is sent with no body
 #   AFTER             reboot (default) | poweroff — what the ISO does when it is done
+#   ROLE              installer (default) | installed. `installed` builds the "installed
+#                     system" instead: a hybrid image to attach as the VM's disk (BIOS through
+#                     its MBR, UEFI through its EFI partition) that fetches its config and powers
+#                     off, without calling boot-complete. Its markers say DISK / INSTALLED.
 #   E2E_KERNEL_DIR    directory with vmlinuz, e1000.ko and virtio/*.ko (default /var/cache/bootgate-e2e/kernel,
 #                     filled by install-deps.sh)
 #   BUSYBOX           a static busybox (default /bin/busybox from busybox-static)
@@ -31,12 +35,22 @@
 #   BOOTGATE-BOOT-COMPLETE status=<http> body=<response on one line>
 #   BOOTGATE-TEST-ISO done, <after>
 #   BOOTGATE-TEST-ISO FAILED: <why>          (then it powers off)
+# With ROLE=installed: BOOTGATE-TEST-DISK stage1 bios|uefi, BOOTGATE-TEST-DISK stage2 …,
+#   BOOTGATE-INSTALLED-CONFIG-BEGIN status=… size=… sha256=…, the body, BOOTGATE-INSTALLED-CONFIG-END,
+#   BOOTGATE-TEST-DISK done, poweroff
 set -eu
 
 OUT=${1:?usage: make-test-iso.sh OUT.iso}
 BOOTGATE_URL=${BOOTGATE_URL:-http://10.0.2.2:8082}
 NEXT_BOOT_CONFIG=${NEXT_BOOT_CONFIG:-}
 AFTER=${AFTER:-reboot}
+ROLE=${ROLE:-installer}
+case "$ROLE" in
+    installer) TAG=BOOTGATE-TEST-ISO ID=bootgate-test-iso.id CFG=BOOTGATE-CONFIG ;;
+    # Its own id file: GRUB finds its root by it, and the installer ISO's GRUB must not pick the disk.
+    installed) TAG=BOOTGATE-TEST-DISK ID=bootgate-test-disk.id CFG=BOOTGATE-INSTALLED-CONFIG AFTER=poweroff ;;
+    *) echo "ROLE must be installer or installed" >&2; exit 2 ;;
+esac
 E2E_KERNEL_DIR=${E2E_KERNEL_DIR:-/var/cache/bootgate-e2e/kernel}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 KERNEL=${KERNEL:-$E2E_KERNEL_DIR/vmlinuz}
@@ -93,18 +107,21 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
 
-URL= NEXT= AFTER=reboot
+URL= NEXT= AFTER=reboot ROLE=installer
 for w in $(cat /proc/cmdline); do
     case "$w" in
         bootgate.url=*) URL=${w#bootgate.url=} ;;
         bootgate.next=*) NEXT=${w#bootgate.next=} ;;
         bootgate.after=*) AFTER=${w#bootgate.after=} ;;
+        bootgate.role=*) ROLE=${w#bootgate.role=} ;;
     esac
 done
-echo "BOOTGATE-TEST-ISO stage2 linux $(uname -r) url=$URL"
+TAG=BOOTGATE-TEST-ISO CFG=BOOTGATE-CONFIG
+[ "$ROLE" = installed ] && TAG=BOOTGATE-TEST-DISK CFG=BOOTGATE-INSTALLED-CONFIG
+echo "$TAG stage2 linux $(uname -r) url=$URL"
 
 finish() { sync; if [ "$AFTER" = poweroff ]; then poweroff -f; else reboot -f; fi; sleep 30; }
-fail() { echo "BOOTGATE-TEST-ISO FAILED: $*"; sleep 1; poweroff -f; sleep 30; }
+fail() { echo "$TAG FAILED: $*"; sleep 1; poweroff -f; sleep 30; }
 
 insmod /lib/modules/e1000.ko || fail "insmod e1000"
 if [ -f /lib/modules/virtio/ORDER ]; then
@@ -115,16 +132,19 @@ i=0
 while ! ip link show eth0 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 50 ] && fail "no eth0"; sleep 0.2; done
 ip link set eth0 up
 udhcpc -i eth0 -s /etc/udhcpc.script -n -q -t 8 -T 2 >/tmp/udhcpc.log 2>&1 || { cat /tmp/udhcpc.log; fail "dhcp"; }
-echo "BOOTGATE-TEST-ISO net ip=$(cat /tmp/ip)"
+echo "$TAG net ip=$(cat /tmp/ip)"
 
 # Fetch the config the way an installer would: one GET, no host identity in the URL.
 status=$(wget -S -O /tmp/config "$URL/api/v1/bootconfig" 2>&1 | sed -n 's/^ *HTTP\/1\.[01] \([0-9]*\).*/\1/p' | tail -n1)
 [ -f /tmp/config ] || : > /tmp/config
-echo "BOOTGATE-CONFIG-BEGIN status=${status:-none} size=$(wc -c < /tmp/config) sha256=$(sha256sum /tmp/config | cut -d' ' -f1)"
+echo "$CFG-BEGIN status=${status:-none} size=$(wc -c < /tmp/config) sha256=$(sha256sum /tmp/config | cut -d' ' -f1)"
 cat /tmp/config
 echo
-echo "BOOTGATE-CONFIG-END"
+echo "$CFG-END"
 case "$status" in 2??) ;; *) fail "bootconfig status ${status:-none}" ;; esac
+
+# The installed system only reads its config (as Ignition does on a first disk boot).
+if [ "$ROLE" = installed ]; then echo "$TAG done, $AFTER"; finish; fi
 
 # Report the installation as done.
 if [ -n "$NEXT" ]; then
@@ -142,16 +162,16 @@ EOF
 chmod 755 "$rd/init" "$rd/etc/udhcpc.script"
 (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$iso/boot/initrd.gz"
 cp "$KERNEL" "$iso/boot/vmlinuz"
-echo "bootgate e2e test ISO" > "$iso/boot/bootgate-test-iso.id"
+echo "bootgate e2e test $ROLE" > "$iso/boot/$ID"
 
-CMDLINE="console=ttyS0,115200 loglevel=4 panic=-1 bootgate.url=$BOOTGATE_URL bootgate.after=$AFTER"
+CMDLINE="console=ttyS0,115200 loglevel=4 panic=-1 bootgate.url=$BOOTGATE_URL bootgate.after=$AFTER bootgate.role=$ROLE"
 [ -n "$NEXT_BOOT_CONFIG" ] && CMDLINE="$CMDLINE bootgate.next=$NEXT_BOOT_CONFIG"
 
 # ---------------------------------------------------------------- BIOS: ISOLINUX
 cp "$ISOLINUX_BIN" "$iso/isolinux/isolinux.bin"
 cp "$LDLINUX_C32" "$iso/isolinux/ldlinux.c32"
 cat > "$iso/isolinux/isolinux.cfg" <<EOF
-SAY BOOTGATE-TEST-ISO stage1 bios (isolinux)
+SAY $TAG stage1 bios (isolinux)
 PROMPT 0
 TIMEOUT 0
 DEFAULT bootgate
@@ -166,9 +186,9 @@ cat > "$work/grub.cfg" <<EOF
 serial --unit=0 --speed=115200
 terminal_output serial
 terminal_input serial
-echo "BOOTGATE-TEST-ISO stage1 uefi (grub)"
-search --no-floppy --file /boot/bootgate-test-iso.id --set=root
-echo "BOOTGATE-TEST-ISO grub root=\$root"
+echo "$TAG stage1 uefi (grub)"
+search --no-floppy --file /boot/$ID --set=root
+echo "$TAG grub root=\$root"
 linux /boot/vmlinuz $CMDLINE
 initrd /boot/initrd.gz
 boot
@@ -184,7 +204,12 @@ mmd -i "$iso/efi.img" ::/EFI ::/EFI/BOOT
 mcopy -i "$iso/efi.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 
 # ---------------------------------------------------------------- the ISO
-xorriso -as mkisofs -quiet -o "$OUT" -V BOOTGATE_TEST -R -J \
+# The installed system is the same layout made hybrid (an MBR for BIOS, a GPT EFI partition
+# for UEFI), so a disk holding its bytes boots like an installed disk.
+hybrid=
+[ "$ROLE" = installed ] && hybrid="-isohybrid-mbr ${ISOHYBRID_MBR:-/usr/lib/ISOLINUX/isohdpfx.bin} -isohybrid-gpt-basdat"
+# shellcheck disable=SC2086
+xorriso -as mkisofs -quiet -o "$OUT" -V BOOTGATE_TEST -R -J $hybrid \
     -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
     -eltorito-alt-boot -e efi.img -no-emul-boot \
     "$iso"

@@ -14,12 +14,12 @@ enum BootOperations {
                 service.metrics.boot(.chain, .served)
                 return .bytes(Array(try service.boot.chainScript().utf8), contentType: ipxeText, status: 200, headers: [])
             }),
-            Operation.inline(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
+            handingOff(Operation.inline(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
                       parameters: [.init("mac", "MAC address in any case, separated by ':' or '-' or not at all", required: true)], body: nil,
                       responses: [script, .init(400, "Malformed MAC", schema: "Status")], inline: { service, req throws(APIError) in
                 guard let mac = req.query["mac"], !mac.isEmpty else { throw .badRequest("query parameter mac is required, e.g. /ipxe?mac=${net0/mac}") }
                 return .bytes(try service.ipxe(mac: mac, record: true, ip: clientIP(service, req)), contentType: ipxeText, status: 200, headers: [])
-            }),
+            })),
             Operation.inline(id: "boot.config", method: .get, path: "/api/v1/bootconfig",
                       summary: "The calling machine's config, found by its source address and rendered for it", tag: "boot",
                       parameters: [.init("file", "Which file of the config, when it has several")], body: nil,
@@ -33,7 +33,7 @@ enum BootOperations {
                 configResult(try await service.config(forIP: clientIP(service, req), file: req.query["file"], accept: req.accept))
             }),
             Operation(id: "boot.complete", method: .post, path: "/api/v1/boot-complete",
-                      summary: "The calling machine finished installing: its host switches to localboot (and to its next config, if named)", tag: "boot",
+                      summary: "The calling machine finished installing: its host switches to localboot and to its next config (the request's, the host's or its installer config's bootgate.io/next-boot-config), else to none", tag: "boot",
                       parameters: [], body: .init(schema: "BootComplete", contentTypes: ["application/json"], required: false),
                       responses: [.init(200, "Switched", schema: "Object"), .init(404, "No host with that IP", schema: "Status")]) { service, req throws(APIError) in
                 let next = try nextBootConfig(req)
@@ -42,7 +42,7 @@ enum BootOperations {
                 if !ref.isEmpty { out["bootConfigRef"] = .string(ref) }
                 return .json(.object(out), status: 200)
             },
-            Operation.inline(id: "boot.ipxeBySourceIP", method: .get, path: "/api/v1/ipxe/boot",
+            handingOff(Operation.inline(id: "boot.ipxeBySourceIP", method: .get, path: "/api/v1/ipxe/boot",
                       summary: "mkube's iPXE endpoint: the script for the calling machine's source address (exit when nothing matches)", tag: "boot",
                       parameters: [], body: nil, responses: [script], inline: { service, req throws(APIError) in
                 let ip = clientIP(service, req)
@@ -50,11 +50,11 @@ enum BootOperations {
                     return .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
                 }
                 return .bytes(try service.ipxe(mac: mac, record: true, ip: ip), contentType: ipxeText, status: 200, headers: [])
-            }),
-            Operation.inline(id: "boot.localboot", method: .get, path: "/api/v1/ipxe/localboot", summary: "mkube's legacy local-boot script", tag: "boot",
+            })),
+            handingOff(Operation.inline(id: "boot.localboot", method: .get, path: "/api/v1/ipxe/localboot", summary: "mkube's legacy local-boot script", tag: "boot",
                       parameters: [], body: nil, responses: [script], inline: { _, _ throws(APIError) in
                 .bytes(Array("#!ipxe\nexit\n".utf8), contentType: ipxeText, status: 200, headers: [])
-            }),
+            })),
             Operation.inline(id: "bootconfigs.serve", method: .get, path: "/api/v1/bootconfigs/{name}/serve",
                       summary: "A config's main file as stored (no host, no rendering), as mkube serves it", tag: ResourceKind.bootConfig.rawValue,
                       parameters: [.init("name", "BootConfig name", in: .path, required: true)], body: nil,
@@ -114,6 +114,13 @@ enum BootOperations {
                 return .json(.object(JSONObject([("kind", "RendererList"), ("items", .array(items)), ("variables", .array(variables))])), status: 200)
             },
         ]
+    }
+
+    /// The operation, marked as the client's last HTTP answer (`Operation.endsClientHTTP`).
+    static func handingOff(_ op: Operation) -> Operation {
+        var op = op
+        op.endsClientHTTP = true
+        return op
     }
 
     static func configResult(_ served: BootResolver.ServedConfig) -> OperationResult {

@@ -233,7 +233,7 @@ public enum OpenAPIDocument {
         ]))
         s["BootComplete"] = .object(JSONObject([
             ("type", "object"),
-            ("properties", ["nextBootConfig": ["type": "string", "description": "Config the installed system gets next (else the host's bootgate.io/next-boot-config annotation)"]]),
+            ("properties", ["nextBootConfig": ["type": "string", "description": "Config the installed system gets next; \"\" for none. Else the host's bootgate.io/next-boot-config annotation, else that of its installer config, else none: bootConfigRef is cleared"]]),
         ]))
         s["Preview"] = .object(JSONObject([
             ("type", "object"),

@@ -64,6 +64,15 @@ public struct Operation: Sendable {
 
     public typealias InlineHandler = @Sendable (Service, OperationRequest) throws(APIError) -> OperationResult?
 
+    /// Set for answers after which the client is done with HTTP (the final iPXE script: it
+    /// sanboots or exits to the firmware). The boot lane closes such a connection once it has
+    /// been silent for `InlineRouteHandler.handOffLinger`, instead of holding it until the idle
+    /// timeout: firmware that hands off never closes its own, and a machine that reboots within
+    /// the idle timeout can reuse the same source port (old iPXE seeds its port choice from a
+    /// coarse tick count, so on UEFI it often does), which a NAT in between, such as QEMU's
+    /// user-mode network, still maps to the dead connection: the new SYN times out.
+    public var endsClientHTTP = false
+
     /// What the access check asks of a caller, worked out once (`OperationTable.all`) from the
     /// id and method rather than per request: the boot lane runs this check too.
     var access: AccessPolicy.Need? = nil

@@ -61,7 +61,7 @@ enum ResourceOperations {
                       parameters: ns + nameParam + [selectorParameters[2]], body: nil,
                       responses: [.init(200, "The object", schema: schema), errors[1]]) { service, req throws(APIError) in
                 let key = key(kind, req)
-                return .resource(try service.get(key, includeSecrets: req.flag("includeSecrets")), status: 200, warnings: service.ruleViolations(key))
+                return .resource(try service.get(key, includeSecrets: req.flag("includeSecrets")), status: 200, warnings: service.readWarnings(key))
             },
             Operation(id: "\(p).replace", method: .put, path: item,
                       summary: kind == .bareMetalHost ? "Replace a BareMetalHost (fields not sent are kept, as mkube does)" : "Replace a \(kind.rawValue)",

@@ -32,13 +32,17 @@ enum SystemOperations {
                 .bytes(service.metrics.exposition(service), contentType: "text/plain; version=0.0.4; charset=utf-8", status: 200, headers: [])
             },
             Operation(id: "system.violations", method: .get, path: "/api/v1/violations",
-                      summary: "Objects that break the seed's rules (data from mkube, which never checked them), with what each breaks", tag: "system",
+                      summary: "Objects that break the seed's rules (data from mkube, which never checked them), with what each breaks (items), and the hosts that cannot boot as meant yet (warnings)", tag: "system",
                       parameters: [], body: nil, responses: [.init(200, "Violations", schema: "Object")]) { service, _ throws(APIError) in
-                let items: [JSONValue] = service.allRuleViolations().map { v in
+                // `items`: what breaks a rule, as before; `warnings`: what cannot boot as meant yet.
+                let findings = service.allRuleFindings()
+                func entry(_ v: (key: ObjectKey, problems: [String], warnings: [String]), _ field: String, _ texts: [String]) -> JSONValue {
                     .object(JSONObject([("kind", .string(v.key.kind.rawValue)), ("namespace", .string(v.key.namespace)), ("name", .string(v.key.name)),
-                                        ("problems", .array(v.problems.map { .string($0) }))]))
+                                        (field, .array(texts.map { .string($0) }))]))
                 }
-                return .json(.object(JSONObject([("kind", "ViolationList"), ("items", .array(items))])), status: 200)
+                let items = findings.filter { !$0.problems.isEmpty }.map { entry($0, "problems", $0.problems) }
+                let warned = findings.filter { !$0.warnings.isEmpty }.map { entry($0, "warnings", $0.warnings) }
+                return .json(.object(JSONObject([("kind", "ViolationList"), ("items", .array(items)), ("warnings", .array(warned))])), status: 200)
             },
             Operation(id: "system.version", method: .get, path: "/version", summary: "Server version", tag: "system",
                       parameters: [], body: nil, responses: [.init(200, "Version", schema: "Object")]) { _, _ throws(APIError) in

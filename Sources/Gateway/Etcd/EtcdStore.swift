@@ -6,15 +6,15 @@ import Synchronization
 /// `resourceVersion` is etcd's `mod_revision`; a commit is one `Txn` whose conditions are the
 /// writes' expected revisions and what the validation read (`ReadSet`): the objects it read must
 /// not have changed since the index's revision, the users of what it deletes must be the same,
-/// and nobody may have claimed a host's MAC meanwhile. Each replica's index follows an etcd watch, so
+/// and nobody may have claimed a host's MAC or IP meanwhile. Each replica's index follows an etcd watch, so
 /// what another replica writes reaches it like its own writes.
 ///
 /// Keys, under the prefix:
 ///   objects/<Kind>/<namespace>/<name>   the object's JSON (BMC passwords sealed)
 ///   usage/<Kind>/<name>                 rewritten whenever a host (or an ISO) starts or stops
 ///                                       using that config or ISO: what a delete compares
-///   claims/mac/<mac>                    the host holding a MAC, rewritten by every commit of
-///                                       a host holding it: concurrent claims conflict
+///   claims/mac/<mac>, claims/ip/<ip>    the host holding a MAC or a spec.ip, rewritten by every
+///                                       commit of a host holding it: concurrent claims conflict
 public final class EtcdStore: ObjectStore {
     private let client: EtcdClient
     private let sealer: SecretSealer
@@ -37,7 +37,8 @@ public final class EtcdStore: ObjectStore {
 
     func objectKey(_ key: ObjectKey) -> String { "\(prefix)objects/\(key.kind.rawValue)/\(key.namespace)/\(key.name)" }
     func usageKey(_ key: ObjectKey) -> String { "\(prefix)usage/\(key.kind.rawValue)/\(key.name)" }
-    func claimKey(_ mac: String) -> String { "\(prefix)claims/mac/\(mac)" }
+    /// `claim` is `mac/<mac>` or `ip/<ip>` (`ReferenceRules.claims(of:)`).
+    func claimKey(_ claim: String) -> String { "\(prefix)claims/\(claim)" }
     var objectsPrefix: String { prefix + "objects/" }
 
     /// The key just past every key starting with `p` (etcd's range end for a prefix).
@@ -102,10 +103,10 @@ public final class EtcdStore: ObjectStore {
         for o in reads.uses { ops.append(["request_put": ["key": EtcdClient.b64(usageKey(o)), "value": EtcdClient.b64("")]]) }
         for c in reads.claims {
             // Whoever held it at `asOf` the check saw (a claim is written with its host).
-            compare(claimKey(c.mac), "MOD", "mod_revision", "LESS", next)
-            ops.append(["request_put": ["key": EtcdClient.b64(claimKey(c.mac)), "value": EtcdClient.b64(c.holder.description)]])
+            compare(claimKey(c.claim), "MOD", "mod_revision", "LESS", next)
+            ops.append(["request_put": ["key": EtcdClient.b64(claimKey(c.claim)), "value": EtcdClient.b64(c.holder.description)]])
         }
-        for mac in reads.releases { ops.append(["request_delete_range": ["key": EtcdClient.b64(claimKey(mac))]]) }
+        for claim in reads.releases { ops.append(["request_delete_range": ["key": EtcdClient.b64(claimKey(claim))]]) }
 
         let answer: JSONValue
         do throws(EtcdClient.Failure) {

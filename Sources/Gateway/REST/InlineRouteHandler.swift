@@ -27,6 +27,10 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// A request head longer than this is left to the HTTP decoder and its limits.
     static let maxHead = 16 * 1024
+    /// How long a connection may stay silent after an answer that ends the client's HTTP use
+    /// (`Operation.endsClientHTTP`) before it is closed. A client that goes on asking (a
+    /// benchmark, a script) sends its next request well within it and keeps the connection.
+    static let handOffLinger: TimeAmount = .seconds(2)
 
     private let lane: InlineLane
     /// Succeeds with true when the connection moves on to Hummingbird, false when it closes first.
@@ -42,6 +46,9 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var peerIP: String?
     /// Told of each request answered here, so the head deadline restarts for the next one.
     private let deadline: RequestDeadline?
+    /// Counts reads, so a hand-off check knows whether anything arrived since it was set.
+    private var reads = 0
+    private var handOffCheck: Scheduled<Void>?
 
     init(lane: InlineLane, handedOver: EventLoopPromise<Bool>, idleTimeout: TimeAmount, deadline: RequestDeadline? = nil) {
         self.lane = lane
@@ -74,6 +81,8 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func settle(passedOn: Bool) {
         idleCheck?.cancel()
         idleCheck = nil
+        handOffCheck?.cancel()
+        handOffCheck = nil
         guard !settled else { return }
         settled = true
         handedOver.succeed(passedOn)
@@ -81,13 +90,16 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         active = true
+        reads &+= 1
+        handOffCheck?.cancel()
+        handOffCheck = nil
         var bytes = unwrapInboundIn(data)
         if var earlier = partial {
             earlier.writeBuffer(&bytes)
             bytes = earlier
             partial = nil
         }
-        var answered = false
+        var answered = false, handsOff = false
         while bytes.readableBytes > 0 {
             switch RawRequestHead.parse(bytes.readableBytesView) {
             case .incomplete where bytes.readableBytes <= Self.maxHead:
@@ -107,6 +119,7 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
                     context.write(wrapOutboundOut(lane.encode(reply, allocator: context.channel.allocator)), promise: nil)
                     bytes.moveReaderIndex(forwardBy: length)
                     answered = true
+                    handsOff = operation.endsClientHTTP
                     continue
                 }
             case .incomplete, .unsupported:
@@ -118,6 +131,16 @@ final class InlineRouteHandler: ChannelInboundHandler, RemovableChannelHandler {
         if answered {
             context.flush()
             deadline?.laneAnswered(partial: false)
+            if handsOff { closeIfSilent(context: context) }
+        }
+    }
+
+    /// Closes the connection unless something arrives within `handOffLinger`.
+    private func closeIfSilent(context: ChannelHandlerContext) {
+        let seen = reads
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop), bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        handOffCheck = context.eventLoop.scheduleTask(in: Self.handOffLinger) {
+            if handler.value.reads == seen, !handler.value.settled { bound.value.close(promise: nil) }
         }
     }
 

@@ -50,7 +50,8 @@ enum ReferenceRules {
         switch object.kind {
         case .bareMetalHost: hostViolations(object, state)
         case .iscsiCdrom: isoViolations(object, state)
-        case .bootConfig, .bootEvent, .auditEvent: []
+        case .bootConfig: configViolations(object, state)
+        case .bootEvent, .auditEvent: []
         }
     }
 
@@ -88,6 +89,47 @@ enum ReferenceRules {
                 add("mac:\(mac)", .conflict, "spec.bootMACAddress", "MAC \(mac) is already used by host \(others.map(\.description).joined(separator: ", "))")
             }
         }
+        // Two hosts with one address would make the config path ambiguous: the installer of
+        // either gets a 409 instead of its config.
+        if !host.ip.isEmpty {
+            let others = (state.hostsByIP[host.ip] ?? []).filter { $0 != host.key }.sorted()
+            if !others.isEmpty {
+                add("ip:\(host.ip)", .conflict, "spec.ip", "IP \(host.ip) is already used by host \(others.map(\.description).joined(separator: ", ")); /api/v1/bootconfig could not tell them apart")
+            }
+        }
+        if let next = host.annotations[BootHandOff.nextConfigAnnotation], !next.isEmpty, state.object(ObjectKey(.bootConfig, name: next)) == nil {
+            add("next-missing:\(next)", .invalid, "metadata.annotations[\(BootHandOff.nextConfigAnnotation)]", "\(who): the next config \"\(next)\" does not exist, so boot-complete would be refused; existing configs: \(existingConfigs(state))")
+        }
+        return out
+    }
+
+    /// A config's declared follow-up (`bootgate.io/next-boot-config`) must exist.
+    static func configViolations(_ config: ResourceObject, _ state: State) -> [Violation] {
+        guard let next = config.annotations[BootHandOff.nextConfigAnnotation], !next.isEmpty,
+              state.object(ObjectKey(.bootConfig, name: next)) == nil else { return [] }
+        return [Violation(id: "next-missing:\(next)", kind: .invalid,
+                          cause: .init(field: "metadata.annotations[\(BootHandOff.nextConfigAnnotation)]", message: "BootConfig \"\(config.name)\" names \"\(next)\" as the next config after boot-complete, which does not exist; existing configs: \(existingConfigs(state))"))]
+    }
+
+    static func existingConfigs(_ state: State) -> String {
+        let all = state.all(.bootConfig).map(\.name).sorted()
+        return all.isEmpty ? "none" : all.joined(separator: ", ")
+    }
+
+    /// What lets a host table be written but not boot as meant: warned about on every write and
+    /// read of the host, in its preview and in the violations list, never refused (a rack is
+    /// often set up in steps: hosts first, the ISO's target later).
+    static func advisories(_ object: ResourceObject, _ state: State) -> [String] {
+        guard object.kind == .bareMetalHost else { return [] }
+        let image = object.image
+        guard !image.isEmpty, image != localBootImage, let iso = state.object(ObjectKey(.iscsiCdrom, name: image)) else { return [] }
+        var out: [String] = []
+        if object.bootConfigRef.isEmpty, !iso.bootConfigs.isEmpty {
+            out.append("host \(object.key) boots ISO \"\(iso.name)\", which takes a config (\(iso.bootConfigs.joined(separator: ", "))), but has no spec.bootConfigRef: its installer will get 404 from /api/v1/bootconfig")
+        }
+        if iso.string("status", "targetIQN").isEmpty {
+            out.append("host \(object.key) boots ISO \"\(iso.name)\", which has no iSCSI target yet (status.targetIQN is empty): /ipxe will explain and exit instead of booting it")
+        }
         return out
     }
 
@@ -119,7 +161,7 @@ enum ReferenceRules {
             let before = previous.map(used(by:)) ?? [], after = new.map(used(by:)) ?? []
             reads.objects = after.sorted()
             reads.uses = before.symmetricDifference(after).sorted()
-            let held = previous.map(ResourceIndex.State.macs(of:)) ?? [], wanted = new.map(ResourceIndex.State.macs(of:)) ?? []
+            let held = previous.map(claims(of:)) ?? [], wanted = new.map(claims(of:)) ?? []
             if let new { reads.claims = wanted.sorted().map { ($0, new.key) } }
             reads.releases = held.subtracting(wanted).sorted()
         case .iscsiCdrom:
@@ -130,10 +172,18 @@ enum ReferenceRules {
             if new == nil || before != after { reads.usersOf = [(new ?? previous)!.key] }
         case .bootConfig:
             if new == nil { reads.usersOf = [previous!.key] }
+            if let next = new?.annotations[BootHandOff.nextConfigAnnotation], !next.isEmpty { reads.objects = [ObjectKey(.bootConfig, name: next)] }
         case .bootEvent, .auditEvent:
             break
         }
         return reads
+    }
+
+    /// What a host holds alone (its MACs, its `spec.ip`), as claim names for the store.
+    static func claims(of host: ResourceObject) -> Set<String> {
+        var out = Set(ResourceIndex.State.macs(of: host).map { "mac/\($0)" })
+        if !host.ip.isEmpty { out.insert("ip/\(host.ip)") }
+        return out
     }
 
     /// The config and ISO a host uses.
@@ -150,6 +200,8 @@ enum ReferenceRules {
         case .bootConfig:
             referrers += state.hosts(referencingConfig: object.name).map { "host \($0.key)" }
             referrers += state.isos(listingConfig: object.name).map { "ISO \($0.name)" }
+            referrers += state.all(.bootConfig).filter { $0.annotations[BootHandOff.nextConfigAnnotation] == object.name }
+                .map { "config \($0.name) (as its next config)" }.sorted()
         case .iscsiCdrom:
             referrers += state.hosts(bootingISO: object.name).map { "host \($0.key)" }
             referrers += (object.json.value(at: ["status", "subscribers"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.map { "subscriber \($0)" }

@@ -19,17 +19,38 @@ extension Service {
         return (out.object, out.object.resourceVersion == current.resourceVersion ? .unchanged : .configured)
     }
 
-    /// Orders documents so references resolve: configs, then ISOs, then hosts.
+    /// Orders documents so references resolve: configs (a config after the follow-up it names in
+    /// `bootgate.io/next-boot-config`), then ISOs, then hosts.
     public static func applyOrder(_ documents: [JSONValue]) -> [JSONValue] {
-        applyOrder(of: documents).map { documents[$0] }
+        let stages = applyStages(documents)
+        return documents.indices.sorted { (stages[$0], $0) < (stages[$1], $1) }.map { documents[$0] }
     }
 
-    /// The positions of `documents` in apply order.
-    public static func applyOrder(of documents: [JSONValue]) -> [Int] {
-        let rank: [String: Int] = [ResourceKind.bootConfig.rawValue: 0, ResourceKind.iscsiCdrom.rawValue: 1, ResourceKind.bareMetalHost.rawValue: 2]
-        return documents.indices.sorted { a, b in
-            let ra = rank[documents[a]["kind"]?.stringValue ?? ""] ?? 3, rb = rank[documents[b]["kind"]?.stringValue ?? ""] ?? 3
-            return (ra, a) < (rb, b)
+    /// Per document, the stage it can be written in once every earlier stage is written: configs
+    /// by the depth of their follow-up chain within these documents, then ISOs, then hosts.
+    /// Documents of one stage do not depend on each other, so they may be written at once.
+    public static func applyStages(_ documents: [JSONValue]) -> [Int] {
+        var follows: [String: String] = [:]
+        for d in documents where d["kind"]?.stringValue == ResourceKind.bootConfig.rawValue {
+            if let name = d.value(at: ["metadata", "name"])?.stringValue,
+               let next = d.value(at: ["metadata", "annotations", BootHandOff.nextConfigAnnotation])?.stringValue, !next.isEmpty {
+                follows[name] = next
+            }
+        }
+        // The longest chain a config starts within the documents (a cycle is cut at 16).
+        func depth(_ name: String) -> Int {
+            var d = 0, at = name
+            while let next = follows[at], d < 16 { d += 1; at = next }
+            return d
+        }
+        let configStages = 1 + (follows.keys.map(depth).max() ?? 0)
+        return documents.map { d in
+            switch d["kind"]?.stringValue ?? "" {
+            case ResourceKind.bootConfig.rawValue: depth(d.value(at: ["metadata", "name"])?.stringValue ?? "")
+            case ResourceKind.iscsiCdrom.rawValue: configStages
+            case ResourceKind.bareMetalHost.rawValue: configStages + 1
+            default: configStages + 2
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Renderers
 
 /// The boot path's requests as the Service answers them: `BootResolver` decides what a machine
@@ -126,12 +127,13 @@ extension Service {
 
     // MARK: boot completion
 
-    /// The annotation naming the config the installed system gets after boot-complete, when
-    /// the installer does not say it itself.
-    public static let nextConfigAnnotation = "bootgate.io/next-boot-config"
+    /// The annotation naming the config the installed system gets after boot-complete.
+    public static let nextConfigAnnotation = BootHandOff.nextConfigAnnotation
 
-    /// The host switches to `image: localboot`, and to its next config when one is named (in the
-    /// request body's `nextBootConfig`, else the host's annotation), in one durable write.
+    /// The calling host hands off to its disk: `image: localboot` and the next config that
+    /// `BootHandOff` picks (the request's, the host's annotation, its installer config's
+    /// declared follow-up, else none), decided and written under the write gate in one durable
+    /// write. A repeated call on a host already on localboot changes nothing.
     public func bootComplete(ip: String, nextConfig requested: String?) async throws(APIError) -> (ResourceObject, String) {
         do throws(APIError) {
             let out = try await completeBoot(ip: ip, nextConfig: requested)
@@ -145,14 +147,20 @@ extension Service {
 
     private func completeBoot(ip: String, nextConfig requested: String?) async throws(APIError) -> (ResourceObject, String) {
         let host = try boot.host(forIP: ip)
-        let next = requested.flatMap { $0.isEmpty ? nil : $0 } ?? host.annotations[Self.nextConfigAnnotation]
-        var spec = JSONObject([("image", .string(localBootImage))])
-        if let next { spec["bootConfigRef"] = .string(next) }
-        let out = try await patch(host.key, patch: .object(JSONObject([("spec", .object(spec))])), type: .merge,
-                                  options: Self.writeOptions(Actor(name: "anonymous", address: ip, transport: "boot")))
-        recordEvent(.bootComplete, host: out.object, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip,
-                    detail: "image localboot" + (next.map { ", bootConfigRef \($0)" } ?? ""))
-        return (out.object, out.object.bootConfigRef)
+        let index = self.index
+        let decided = Mutex<BootHandOff?>(nil)
+        let actor = Actor(name: "anonymous", address: ip, transport: "boot")
+        let out = try await modify(host.key, options: Self.writeOptions(actor)) { current throws(APIError) -> JSONValue in
+            let handOff = BootHandOff.decide(host: current, requested: requested) { name in
+                index.read { $0.object(ObjectKey(.bootConfig, name: name))?.annotations[BootHandOff.nextConfigAnnotation] }
+            }
+            decided.withLock { $0 = handOff }
+            if handOff.source == .repeated { return current.json }
+            return MergePatch.apply(.object(JSONObject([("spec", handOff.specPatch)])), to: current.json)
+        }
+        let detail = decided.withLock { $0?.detail } ?? ""
+        recordEvent(.bootComplete, host: out, mac: MACAddress.normalize(host.bootMAC) ?? "", ip: ip, detail: detail)
+        return (present(out, includeSecrets: false), out.bootConfigRef)
     }
 
     // MARK: preview
@@ -168,10 +176,12 @@ extension Service {
         var problems = ruleViolations(key)
         let mac = MACAddress.normalize(host.bootMAC)
         var script: JSONValue = .null
+        var advised = override == nil ? advisories(key) : []
         if let mac {
             let answer = index.read { boot.ipxe(for: host, mac: mac, $0) }
             script = .string(answer.script)
-            if let p = answer.problem { problems.append(p) }
+            // The script's own refusal says it better than the advisory (no target, say).
+            if let p = answer.problem { problems.append(p); advised.removeAll { $0.contains("no iSCSI target") } }
         } else {
             problems.append("host \(key) has no valid spec.bootMACAddress, so /ipxe cannot find it")
         }
@@ -186,6 +196,7 @@ extension Service {
                 problems.append(error.message)
             }
         }
+        problems += advised
         if !host.bootConfigRef.isEmpty, host.ip.isEmpty, host.nics.allSatisfy({ $0.ip.isEmpty }) {
             problems.append("host \(key) has no spec.ip, so its installer cannot be recognised by source address")
         }

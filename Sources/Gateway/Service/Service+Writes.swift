@@ -226,7 +226,8 @@ extension Service {
 
     /// Validates the new state of one object (its own fields, its format, and every reference,
     /// both ways) and commits it with the bookkeeping writes it implies.
-    /// The warnings are the rule violations the write left as they were (`ReferenceRules.check`).
+    /// The warnings are the rule violations the write left as they were (`ReferenceRules.check`)
+    /// and what keeps the object from booting as meant (`ReferenceRules.advisories`).
     func commitChecked(_ proposed: ResourceObject, previous: ResourceObject?, options: WriteOptions, verb: String) async throws(APIError) -> (ResourceObject, [String]) {
         guard !proposed.kind.isEvent else { throw .methodNotAllowed("\(proposed.kind.plural) are written by bootgate only") }
         var object = proposed
@@ -264,7 +265,8 @@ extension Service {
         }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
         var (warnings, reads) = try index.read { state throws(APIError) in
-            (try ReferenceRules.check(object, previous: previous, state), ReferenceRules.reads(object, previous: previous, state))
+            (try ReferenceRules.check(object, previous: previous, state) + ReferenceRules.advisories(object, state),
+             ReferenceRules.reads(object, previous: previous, state))
         }
         if object.kind == .bareMetalHost, let w = index.read({ FirmwareRules.warning(object, $0) }) { warnings.append(w) }
         if options.dryRun { return (object, warnings) }

@@ -190,13 +190,32 @@ public final class Service: Sendable {
         }
     }
 
+    /// What keeps a host from booting as meant without breaking a rule (`ReferenceRules.advisories`).
+    public func advisories(_ key: ObjectKey) -> [String] {
+        index.read { s in s.object(key).map { ReferenceRules.advisories($0, s) } ?? [] }
+    }
+
+    /// The `Warning`s a read of the object carries: the rules it breaks, then its advisories.
+    public func readWarnings(_ key: ObjectKey) -> [String] {
+        index.read { s in
+            s.object(key).map { o in ReferenceRules.violations(o, s).map(\.cause.message) + ReferenceRules.advisories(o, s) } ?? []
+        }
+    }
+
     /// Every object that breaks a rule, in key order (`bootgate validate --server`).
     public func allRuleViolations() -> [(key: ObjectKey, problems: [String])] {
+        allRuleFindings().compactMap { $0.problems.isEmpty ? nil : ($0.key, $0.problems) }
+    }
+
+    /// Every object that breaks a rule or has an advisory, in key order (`/api/v1/violations`).
+    public func allRuleFindings() -> [(key: ObjectKey, problems: [String], warnings: [String])] {
         index.read { s in
             ResourceKind.objectKinds.flatMap { kind in
-                (s.objects[kind] ?? [:]).keys.sorted().compactMap { key -> (key: ObjectKey, problems: [String])? in
-                    let found = ReferenceRules.violations(s.objects[kind]![key]!, s)
-                    return found.isEmpty ? nil : (key, found.map(\.cause.message))
+                (s.objects[kind] ?? [:]).keys.sorted().compactMap { key -> (key: ObjectKey, problems: [String], warnings: [String])? in
+                    let object = s.objects[kind]![key]!
+                    let found = ReferenceRules.violations(object, s).map(\.cause.message)
+                    let advised = ReferenceRules.advisories(object, s)
+                    return found.isEmpty && advised.isEmpty ? nil : (key, found, advised)
                 }
             }
         }

@@ -81,10 +81,10 @@ public struct ReadSet: Sendable {
     public var usersOf: [ObjectKey] = []
     /// Objects this commit starts or stops using (a host's config and ISO, an ISO's configs).
     public var uses: [ObjectKey] = []
-    /// MACs the commit's host holds: nobody may have claimed or let go of them since `asOf`
-    /// (the check saw who held them then).
-    public var claims: [(mac: String, holder: ObjectKey)] = []
-    /// MACs a host lets go of.
+    /// What the commit's host holds alone, as `mac/<mac>` and `ip/<spec.ip>`: nobody may have
+    /// claimed or let go of them since `asOf` (the check saw who held them then).
+    public var claims: [(claim: String, holder: ObjectKey)] = []
+    /// Claims a host lets go of.
     public var releases: [String] = []
 
     public init(asOf: Int64) { self.asOf = asOf }
