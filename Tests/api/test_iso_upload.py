@@ -381,3 +381,45 @@ def test_a_host_whose_firmware_cannot_boot_its_iso_gets_a_warning(srv, isos):
     assert r.status == 200
     assert "host default/bios1 has spec.firmware bios" in r.headers.get("Warning", ""), r.headers
     assert "Warning" not in srv.get(HOSTS + "/uefi1").headers
+
+
+def test_derive_copies_the_iso_with_files_replaced_and_deleted(srv, isos):
+    import base64
+    create(srv, "alpha")
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "alpha-custom", "operations": []})
+    assert r.status == 409 and "is not ready (phase: Pending)" in r.body["message"], r
+    assert curl_form(srv, "alpha", isos["a"])[0] == 200
+    new_kernel = b"patched kernel line\n" * 300
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "alpha-custom", "description": "patched", "version": "2", "operations": [
+        {"op": "replace", "path": "/images/pxeboot/vmlinuz", "content": base64.b64encode(new_kernel).decode()},
+        {"op": "delete", "path": "/Mixed Case Name.txt"}]})
+    assert r.status == 201, r
+    st, spec = r.body["status"], r.body["spec"]
+    assert spec["derivedFrom"] == "alpha" and spec["isoFile"] == "alpha-custom.iso" and spec["version"] == "2"
+    assert st["phase"] == "Ready" and st["sha256"] == sha256(os.path.join(iso_dir(srv), "alpha-custom.iso"))
+    assert [e["platform"] for e in st["bootEntries"]] == ["bios", "efi"]
+    got = srv.get(f"{ISOS}/alpha-custom/files?path=/images/pxeboot/vmlinuz", raw=True)
+    assert got.status == 200 and got.payload == new_kernel
+    names = [e["name"] for e in srv.get(f"{ISOS}/alpha-custom/files?path=/&list=true").body]
+    assert "Mixed Case Name.txt" not in names and "images" in names
+    # The base is untouched.
+    assert srv.get(f"{ISOS}/alpha/files?path=/images/pxeboot/vmlinuz", raw=True).payload == b"kernel-bytes\n"
+    assert sha256(os.path.join(iso_dir(srv), "alpha.iso")) == sha256(isos["a"])
+    # The copy reads the same in Linux's other view: osirrox (libisofs) sees the Joliet tree too.
+    out = os.path.join(isos["folder"], "extracted-vmlinuz")
+    for tree in (["-rockridge", "on"], ["-rockridge", "off", "-joliet", "on"]):
+        if os.path.exists(out):
+            os.unlink(out)
+        subprocess.run(["xorriso", "-osirrox", "on", *tree, "-indev", os.path.join(iso_dir(srv), "alpha-custom.iso"),
+                        "-extract", "/images/pxeboot/vmlinuz", out], check=True, capture_output=True)
+        assert open(out, "rb").read() == new_kernel, tree
+    # Errors name what is wrong.
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "alpha-custom", "operations": []})
+    assert r.status == 409 and "already exists" in r.body["message"], r
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "x2", "operations": [{"op": "replace", "path": "/nope", "content": "AA=="}]})
+    assert r.status == 400 and "/nope does not exist in the ISO" in r.body["message"], r
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "x3", "operations": [{"op": "add", "path": "/new", "content": "AA=="}]})
+    assert r.status == 400 and "not supported" in r.body["message"], r
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "x4", "operations": [{"op": "replace", "path": "/images/pxeboot/vmlinuz", "content": "%%%"}]})
+    assert r.status == 400 and "base64" in r.body["message"], r
+    assert sorted(os.listdir(iso_dir(srv))) == ["alpha-custom.iso", "alpha.iso"]
