@@ -423,3 +423,16 @@ def test_derive_copies_the_iso_with_files_replaced_and_deleted(srv, isos):
     r = srv.post(f"{ISOS}/alpha/derive", {"name": "x4", "operations": [{"op": "replace", "path": "/images/pxeboot/vmlinuz", "content": "%%%"}]})
     assert r.status == 400 and "base64" in r.body["message"], r
     assert sorted(os.listdir(iso_dir(srv))) == ["alpha-custom.iso", "alpha.iso"]
+
+
+def test_files_need_a_token_outside_the_boot_networks(tmp_path, isos):
+    file = tmp_path / "tokens"
+    p = subprocess.run([BINARY, "token", "create", "--role", "viewer", "--name", "v", "--file", str(file)], capture_output=True, text=True)
+    viewer = {"Authorization": f"Bearer {p.stdout.strip()}"}
+    s = Server(examples=False, extra=["--token-file", str(file), "--boot-network", "192.0.2.0/24"])
+    try:
+        r = s.get(f"{ISOS}/alpha/files?path=/")
+        assert r.status == 401, r  # 127.0.0.1 is not a boot network here
+        assert s.get(f"{ISOS}/alpha/files?path=/", headers=viewer).status == 404  # a token lets it through
+    finally:
+        s.close()
