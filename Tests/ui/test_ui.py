@@ -493,7 +493,11 @@ def populate(server):
         server.patch(f"{HOSTS}/{name}", {"status": {"poweredOn": powered, "lastBoot": last, "bootCount": count}})
     server.patch(f"{HOSTS}/server1", {"status": {"lastBoot": "2026-03-04T08:30:00Z", "bootCount": 1}})
     for n, (iso, phase) in enumerate([("coreos-live", "Ready"), ("fedora-netinst", "Ready"), ("baremetalservices", "Ready")], 1):
-        server.patch(f"/api/v1/iscsi-cdroms/{iso}", {"status": {"phase": phase, "targetIQN": f"iqn.2000-02.com.mikrotik:file{n}"}})
+        server.patch(f"/api/v1/iscsi-cdroms/{iso}", {"status": {
+            "phase": phase, "targetIQN": f"iqn.2000-02.com.mikrotik:file{n}", "isoSize": 700 * n << 20,
+            "sha256": f"{n}" * 64, "uploadedAt": f"2026-03-0{n}T09:00:00.000Z",
+            "bootEntries": [{"platform": "bios", "emulation": "none", "bootable": True}]
+            + ([{"platform": "efi", "emulation": "none", "bootable": True}] if n != 3 else [])}})
 
 
 def test_screenshots(browser, server):
