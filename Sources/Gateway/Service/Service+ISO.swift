@@ -260,8 +260,11 @@ extension Service {
     /// between the rename and the status write).
     public func recoverISOUploads() async {
         guard managesISOFiles else { return }
-        for name in isoFiles.removeLeftovers() { logger.notice("removed \(name), left by an interrupted upload") }
+        // Replicas on etcd may share the folder: another one's upload is not this one's leftover.
+        let shared = store is EtcdStore, quiet: TimeInterval = 600
+        for name in isoFiles.removeLeftovers(olderThan: shared ? quiet : 0) { logger.notice("removed \(name), left by an interrupted upload") }
         for iso in index.read({ $0.all(.iscsiCdrom) }) where iso.string("status", "phase") == "Uploading" {
+            if shared, isoFiles.uploadInProgress(fileName: ISOLibrary.fileName(of: iso), within: quiet) { continue }
             await adoptFile(iso.key, note: "an upload was interrupted by a restart")
         }
     }
