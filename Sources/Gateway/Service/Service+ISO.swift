@@ -221,7 +221,7 @@ extension Service {
         let copy = try ISOUploadFile(library: isoFiles, fileName: fileName, limit: .max)
         defer { copy.discard() }
         let original: ISOFile
-        do { original = try ISOFile(path: isoFiles.path(of: source)) } catch { throw .internalError("copying \(base.name)'s file: \(error.message)") }
+        do { original = try ISOFile(path: isoFiles.path(of: source)) } catch { throw .conflict(base, "its file cannot be read: \(error.message)") }
         var offset: UInt64 = 0
         while offset < original.size {
             let chunk: [UInt8]
@@ -236,7 +236,8 @@ extension Service {
         } catch {
             switch error {
             case .notFound(let m), .notADirectory(let m): throw .badRequest("derive: \(m)")
-            default: throw .internalError("derive: \(error.message)")
+            case .notISO9660, .damaged: throw .conflict(base, "its file is not a usable ISO: \(error.message)")
+            case .io: throw .internalError("derive: \(error.message)")
             }
         }
         try copy.commit()
