@@ -173,7 +173,9 @@ final class ISOUploadFile {
         close(fd)
         fd = -1
         guard rename(temporaryPath, finalPath) == 0 else {
-            throw .internalError("cannot rename \(temporaryPath) to \(finalPath): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw .internalError("cannot rename \(temporaryPath) to \(finalPath): \(reason)")
         }
         let dir = open((finalPath as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {

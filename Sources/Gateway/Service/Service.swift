@@ -35,7 +35,7 @@ public final class Service: Sendable {
         let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
         service.follow(after: snapshot.revision)
-        await service.recoverISOUploads()
+        if settings.recoverISOUploads { await service.recoverISOUploads() }
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
     }
@@ -288,5 +288,8 @@ public struct ServiceSettings: Sendable {
     public var isoDirectory = "./data/iso"
     /// Largest ISO an upload may send (`--max-iso-size`); the upload route's own body limit.
     public var maxISOSize: UInt64 = 64 << 30
+    /// Clean up after interrupted uploads at start (`Service.recoverISOUploads`). Off for the
+    /// offline tools, which only read a stopped server's store.
+    public var recoverISOUploads = true
     public init() {}
 }
