@@ -436,3 +436,20 @@ def test_files_need_a_token_outside_the_boot_networks(tmp_path, isos):
         assert s.get(f"{ISOS}/alpha/files?path=/", headers=viewer).status == 404  # a token lets it through
     finally:
         s.close()
+
+
+def test_json_rpc_reads_small_files_and_points_uploads_to_rest(srv, isos):
+    import base64
+    create(srv, "alpha")
+    assert curl_form(srv, "alpha", isos["a"])[0] == 200
+    call = lambda method, params: srv.post("/rpc", {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).body
+    r = call("iscsicdroms.files", {"name": "alpha", "path": "/images/pxeboot/vmlinuz"})
+    assert base64.b64decode(r["result"]["base64"]) == b"kernel-bytes\n" and r["result"]["size"] == 13, r
+    r = call("iscsicdroms.upload", {"name": "alpha", "body": {"iso": "AAAA"}})
+    assert "POST /api/v1/iscsi-cdroms/alpha/upload" in r["error"]["message"], r
+    # HEAD gives the length without the bytes.
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    conn.request("HEAD", f"{ISOS}/alpha/files?path=/images/pxeboot/initrd.img")
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("Content-Length") == "1024000" and resp.read() == b""
+    conn.close()
