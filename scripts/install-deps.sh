@@ -4,7 +4,8 @@
 #                                   power driver runs it)
 #   scripts/install-deps.sh test    plus everything the tests drive: kubectl is expected on the
 #                                   machine image; etcd (a cluster per replica test run),
-#                                   QEMU/iPXE/OVMF/tgt/xorriso (Tests/e2e), chromium,
+#                                   QEMU/iPXE/OVMF/tgt/xorriso (Tests/e2e; xorriso also builds the ISOs of
+#                                   ISO9660ImageTests and Tests/api/test_iso_upload.py), chromium,
 #                                   and the Python tools (pytest, schemathesis, pykickstart, selenium,
 #                                   and the BMC emulators pyghmi and sushy-tools for Tests/bmc)
 set -euo pipefail

@@ -391,6 +391,7 @@ struct Render: AsyncParsableCommand {
         settings.publicURL = publicURL
         settings.iscsiPortal = iscsiPortal
         settings.precheckConfigs = false
+        settings.recoverISOUploads = false
         return try await Service.open(store: try SQLiteStore(directory: data), settings: settings,
                                       renderers: await RendererRegistry(pluginDirectory: pluginDir, logger: quietLogger()), logger: quietLogger())
     }

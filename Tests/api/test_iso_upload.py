@@ -381,3 +381,75 @@ def test_a_host_whose_firmware_cannot_boot_its_iso_gets_a_warning(srv, isos):
     assert r.status == 200
     assert "host default/bios1 has spec.firmware bios" in r.headers.get("Warning", ""), r.headers
     assert "Warning" not in srv.get(HOSTS + "/uefi1").headers
+
+
+def test_derive_copies_the_iso_with_files_replaced_and_deleted(srv, isos):
+    import base64
+    create(srv, "alpha")
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "alpha-custom", "operations": []})
+    assert r.status == 409 and "is not ready (phase: Pending)" in r.body["message"], r
+    assert curl_form(srv, "alpha", isos["a"])[0] == 200
+    new_kernel = b"patched kernel line\n" * 300
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "alpha-custom", "description": "patched", "version": "2", "operations": [
+        {"op": "replace", "path": "/images/pxeboot/vmlinuz", "content": base64.b64encode(new_kernel).decode()},
+        {"op": "delete", "path": "/Mixed Case Name.txt"}]})
+    assert r.status == 201, r
+    st, spec = r.body["status"], r.body["spec"]
+    assert spec["derivedFrom"] == "alpha" and spec["isoFile"] == "alpha-custom.iso" and spec["version"] == "2"
+    assert st["phase"] == "Ready" and st["sha256"] == sha256(os.path.join(iso_dir(srv), "alpha-custom.iso"))
+    assert [e["platform"] for e in st["bootEntries"]] == ["bios", "efi"]
+    got = srv.get(f"{ISOS}/alpha-custom/files?path=/images/pxeboot/vmlinuz", raw=True)
+    assert got.status == 200 and got.payload == new_kernel
+    names = [e["name"] for e in srv.get(f"{ISOS}/alpha-custom/files?path=/&list=true").body]
+    assert "Mixed Case Name.txt" not in names and "images" in names
+    # The base is untouched.
+    assert srv.get(f"{ISOS}/alpha/files?path=/images/pxeboot/vmlinuz", raw=True).payload == b"kernel-bytes\n"
+    assert sha256(os.path.join(iso_dir(srv), "alpha.iso")) == sha256(isos["a"])
+    # The copy reads the same in Linux's other view: osirrox (libisofs) sees the Joliet tree too.
+    out = os.path.join(isos["folder"], "extracted-vmlinuz")
+    for tree in (["-rockridge", "on"], ["-rockridge", "off", "-joliet", "on"]):
+        if os.path.exists(out):
+            os.unlink(out)
+        subprocess.run(["xorriso", "-osirrox", "on", *tree, "-indev", os.path.join(iso_dir(srv), "alpha-custom.iso"),
+                        "-extract", "/images/pxeboot/vmlinuz", out], check=True, capture_output=True)
+        assert open(out, "rb").read() == new_kernel, tree
+    # Errors name what is wrong.
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "alpha-custom", "operations": []})
+    assert r.status == 409 and "already exists" in r.body["message"], r
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "x2", "operations": [{"op": "replace", "path": "/nope", "content": "AA=="}]})
+    assert r.status == 400 and "/nope does not exist in the ISO" in r.body["message"], r
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "x3", "operations": [{"op": "add", "path": "/new", "content": "AA=="}]})
+    assert r.status == 400 and "not supported" in r.body["message"], r
+    r = srv.post(f"{ISOS}/alpha/derive", {"name": "x4", "operations": [{"op": "replace", "path": "/images/pxeboot/vmlinuz", "content": "%%%"}]})
+    assert r.status == 400 and "base64" in r.body["message"], r
+    assert sorted(os.listdir(iso_dir(srv))) == ["alpha-custom.iso", "alpha.iso"]
+
+
+def test_files_need_a_token_outside_the_boot_networks(tmp_path, isos):
+    file = tmp_path / "tokens"
+    p = subprocess.run([BINARY, "token", "create", "--role", "viewer", "--name", "v", "--file", str(file)], capture_output=True, text=True)
+    viewer = {"Authorization": f"Bearer {p.stdout.strip()}"}
+    s = Server(examples=False, extra=["--token-file", str(file), "--boot-network", "192.0.2.0/24"])
+    try:
+        r = s.get(f"{ISOS}/alpha/files?path=/")
+        assert r.status == 401, r  # 127.0.0.1 is not a boot network here
+        assert s.get(f"{ISOS}/alpha/files?path=/", headers=viewer).status == 404  # a token lets it through
+    finally:
+        s.close()
+
+
+def test_json_rpc_reads_small_files_and_points_uploads_to_rest(srv, isos):
+    import base64
+    create(srv, "alpha")
+    assert curl_form(srv, "alpha", isos["a"])[0] == 200
+    call = lambda method, params: srv.post("/rpc", {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).body
+    r = call("iscsicdroms.files", {"name": "alpha", "path": "/images/pxeboot/vmlinuz"})
+    assert base64.b64decode(r["result"]["base64"]) == b"kernel-bytes\n" and r["result"]["size"] == 13, r
+    r = call("iscsicdroms.upload", {"name": "alpha", "body": {"iso": "AAAA"}})
+    assert "POST /api/v1/iscsi-cdroms/alpha/upload" in r["error"]["message"], r
+    # HEAD gives the length without the bytes.
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    conn.request("HEAD", f"{ISOS}/alpha/files?path=/images/pxeboot/initrd.img")
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("Content-Length") == "1024000" and resp.read() == b""
+    conn.close()

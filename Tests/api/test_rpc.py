@@ -8,7 +8,8 @@ import websocket
 
 from conftest import HOSTS
 
-IGNORED = {"uid", "creationTimestamp", "resourceVersion"}
+# isoPath: each server has its own ISO folder (<data>/iso).
+IGNORED = {"uid", "creationTimestamp", "resourceVersion", "isoPath"}
 
 
 def rpc(server, method, id=1, **params):

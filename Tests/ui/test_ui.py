@@ -322,6 +322,47 @@ def test_isos_page_edits_boot_configs(browser, server):
     wait_for(lambda: options(browser, "config") == ["", "coreos-builder", "builder-target", "fedora-builder"])
 
 
+def test_isos_page_uploads_an_iso_and_browses_its_files(browser, server, tmp_path):
+    import subprocess
+    src = tmp_path / "src"
+    (src / "images" / "pxeboot").mkdir(parents=True)
+    (src / "images" / "pxeboot" / "vmlinuz").write_bytes(b"kernel-bytes\n")
+    (src / "isolinux").mkdir()
+    (src / "isolinux" / "isolinux.bin").write_bytes(b"\xfa" * 2048)
+    (src / "big.bin").write_bytes(b"\0" * (8 << 20))  # enough for the progress bar to move
+    iso = tmp_path / "live.iso"
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", str(iso),
+                    "-b", "isolinux/isolinux.bin", "-no-emul-boot", str(src)], check=True, capture_output=True)
+    open_page(browser, server, "isos")
+    tbody = lambda: browser.find_element(By.CSS_SELECTOR, 'tbody[data-iso="coreos-live"]')
+    wait_for(lambda: "Pending" in tbody().text)
+    tbody().find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(iso))
+    wait_for(lambda: "stored" in tbody().find_element(By.CSS_SELECTOR, ".upload-text").text, timeout=30, message="the upload")
+    status = server.get("/api/v1/iscsi-cdroms/coreos-live")["status"]
+    assert status["phase"] == "Ready" and status["isoSize"] == iso.stat().st_size
+    text = tbody().text
+    assert "Ready" in text and "BIOS" in text and "EFI" not in text
+    assert f"sha256 {status['sha256'][:12]}" in text and "MiB" in text
+    assert tbody().find_element(By.CSS_SELECTOR, ".sha").get_attribute("title") == status["sha256"]
+    # Browse into the ISO; files link to their bytes.
+    tbody().find_element(By.CSS_SELECTOR, "button.browse").click()
+    wait_for(lambda: "images/" in tbody().find_element(By.CSS_SELECTOR, ".iso-listing").text)
+    tbody().find_element(By.XPATH, './/button[text()="images/"]').click()
+    wait_for(lambda: "pxeboot/" in tbody().find_element(By.CSS_SELECTOR, ".iso-listing").text)
+    tbody().find_element(By.XPATH, './/button[text()="pxeboot/"]').click()
+    link = wait_for(lambda: tbody().find_element(By.LINK_TEXT, "vmlinuz"))
+    href = link.get_attribute("href")
+    assert href.endswith("/api/v1/iscsi-cdroms/coreos-live/files?path=%2Fimages%2Fpxeboot%2Fvmlinuz")
+    import urllib.request
+    assert urllib.request.urlopen(href).read() == b"kernel-bytes\n"
+    assert "coreos-live / images / pxeboot" in tbody().find_element(By.CSS_SELECTOR, "nav.crumbs").text
+    # A refused upload shows the server's reason.
+    tbody().find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(src / "isolinux" / "isolinux.bin"))
+    err = wait_for(lambda: tbody().find_element(By.CSS_SELECTOR, "tr.row-error").text, message="the refusal")
+    assert "not an ISO image" in err
+    assert server.get("/api/v1/iscsi-cdroms/coreos-live")["status"]["sha256"] == status["sha256"]
+
+
 # --- Configs page -----------------------------------------------------------------------------
 
 def test_configs_page_shows_files_diagnostics_and_preview(browser, server):
@@ -454,7 +495,11 @@ def populate(server):
         server.patch(f"{HOSTS}/{name}", {"status": {"poweredOn": powered, "lastBoot": last, "bootCount": count}})
     server.patch(f"{HOSTS}/server1", {"status": {"lastBoot": "2026-03-04T08:30:00Z", "bootCount": 1}})
     for n, (iso, phase) in enumerate([("coreos-live", "Ready"), ("fedora-netinst", "Ready"), ("baremetalservices", "Ready")], 1):
-        server.patch(f"/api/v1/iscsi-cdroms/{iso}", {"status": {"phase": phase, "targetIQN": f"iqn.2000-02.com.mikrotik:file{n}"}})
+        server.patch(f"/api/v1/iscsi-cdroms/{iso}", {"status": {
+            "phase": phase, "targetIQN": f"iqn.2000-02.com.mikrotik:file{n}", "isoSize": 700 * n << 20,
+            "sha256": f"{n}" * 64, "uploadedAt": f"2026-03-0{n}T09:00:00.000Z",
+            "bootEntries": [{"platform": "bios", "emulation": "none", "bootable": True}]
+            + ([{"platform": "efi", "emulation": "none", "bootable": True}] if n != 3 else [])}})
 
 
 def test_screenshots(browser, server):

@@ -37,7 +37,35 @@ enum ISOOperations {
                                           .init(416, "The range is outside the file", schema: "Status")]) { service, req throws(APIError) in
             try Self.files(service, req)
         }
-        return [upload, files]
+        let derive = Operation(id: "iscsicdroms.derive", method: .post, path: "/api/v1/iscsi-cdroms/{name}/derive",
+                               summary: "A new ISO from this one's file with files replaced or deleted (content base64); created Ready",
+                               tag: tag, parameters: [nameParam], body: .init(schema: "DeriveRequest", contentTypes: ["application/json"], required: true),
+                               responses: [.init(201, "The new ISO", schema: tag), .init(400, "A bad operation, path or content", schema: "Status"),
+                                           .init(404, "No such ISO", schema: "Status"), .init(409, "The base is not Ready, or the name exists", schema: "Status")]) { service, req throws(APIError) in
+            let body = try RequestBody.decode(req)
+            var ops: [ISO9660Patcher.Op] = []
+            for (i, op) in (body["operations"]?.arrayValue ?? []).enumerated() {
+                let kind = op["op"]?.stringValue ?? "", path = op["path"]?.stringValue ?? ""
+                guard path.hasPrefix("/") else { throw .badRequest("operations[\(i)].path must be an absolute path inside the ISO, got \"\(path)\"") }
+                switch kind {
+                case "replace":
+                    guard let text = op["content"]?.stringValue, let bytes = Data(base64Encoded: text) else {
+                        throw .badRequest("operations[\(i)].content must be the new file's bytes in base64")
+                    }
+                    ops.append(.replace(path: path, content: Array(bytes)))
+                case "delete":
+                    ops.append(.delete(path: path))
+                case "add":
+                    throw .badRequest("operations[\(i)]: \"add\" is not supported (it would rebuild the folder's records in every tree); replace an existing file instead")
+                default:
+                    throw .badRequest("operations[\(i)].op must be replace or delete, got \"\(kind)\"")
+                }
+            }
+            let iso = try await service.deriveISO(from: ObjectKey(.iscsiCdrom, name: req.pathValue("name")), name: body["name"]?.stringValue ?? "",
+                                                  description: body["description"]?.stringValue, version: body["version"]?.stringValue, ops: ops)
+            return .resource(iso, status: 201, warnings: [])
+        }
+        return [upload, files, derive]
     }
 
     static func files(_ service: Service, _ req: OperationRequest) throws(APIError) -> OperationResult {

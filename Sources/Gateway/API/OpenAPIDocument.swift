@@ -195,6 +195,14 @@ public enum OpenAPIDocument {
             ("properties", ["iso": ["type": "string", "format": "binary", "description": "The ISO image (curl -F iso=@file.iso); other fields are ignored"]]),
             ("required", ["iso"]),
         ]))
+        s["DeriveRequest"] = .object(JSONObject([
+            ("type", "object"),
+            ("properties", ["name": ["type": "string"], "description": ["type": "string"], "version": ["type": "string"],
+                            "operations": ["type": "array", "items": ["type": "object", "properties": [
+                                "op": ["type": "string", "enum": ["replace", "delete"]], "path": ["type": "string"],
+                                "content": ["type": "string", "format": "byte", "description": "replace: the new bytes, base64"]], "required": ["op", "path"]]]]),
+            ("required", ["name"]),
+        ]))
         s["Subscriber"] = .object(JSONObject([
             ("type", "object"),
             ("properties", ["name": ["type": "string"], "initiatorIQN": ["type": "string"]]),

@@ -17,6 +17,16 @@ public struct ISO9660Image: Sendable {
     public let bootEntries: [ElToritoEntry]
     let blockSize: Int
     let root: ISO9660Entry
+    /// Every directory tree, the one names come from first: the primary tree, and Joliet's
+    /// when there is one (`ISO9660Patcher` changes a file in each).
+    public let trees: [Tree]
+
+    public struct Tree: Sendable {
+        public var root: ISO9660Entry
+        public var names: Names
+        /// Where its volume descriptor starts in the image.
+        public var descriptorOffset: UInt64
+    }
     /// Bytes at the start of each System Use area to skip (SUSP `SP`), nil without SUSP.
     let suspSkip: Int?
 
@@ -27,6 +37,7 @@ public struct ISO9660Image: Sendable {
     public init(source: any ISOByteSource) throws(ISO9660Error) {
         self.source = source
         var primary: [UInt8]?, joliet: [UInt8]?, catalogLBA: UInt32?
+        var primaryAt: UInt64 = 0, jolietAt: UInt64 = 0
         // Volume descriptors start at sector 16 and end with a terminator (type 255).
         for n in 16..<(16 + 64) {
             let d = try source.read(at: UInt64(n * Self.sector), count: Self.sector)
@@ -39,8 +50,10 @@ public struct ISO9660Image: Sendable {
                 catalogLBA = d.le32(71)
             case 1 where primary == nil:
                 primary = d
+                primaryAt = UInt64(n * Self.sector)
             case 2 where [[0x25, 0x2F, 0x40], [0x25, 0x2F, 0x43], [0x25, 0x2F, 0x45]].contains(Array(d[88...90])):
                 joliet = d
+                jolietAt = UInt64(n * Self.sector)
             case 255:
                 break
             default:
@@ -62,30 +75,33 @@ public struct ISO9660Image: Sendable {
             skip = Int(su[6])
         }
         suspSkip = skip
-        if skip != nil {
-            names = .rockRidge
-            root = pvdRoot
-        } else if let joliet {
-            names = .joliet
-            root = try Self.record(Array(joliet[156..<190]), blockSize: block)
-        } else {
-            names = .iso9660
-            root = pvdRoot
+        var trees = [Tree(root: pvdRoot, names: skip != nil ? .rockRidge : .iso9660, descriptorOffset: primaryAt)]
+        if let joliet {
+            trees.append(Tree(root: try Self.record(Array(joliet[156..<190]), blockSize: block), names: .joliet, descriptorOffset: jolietAt))
         }
+        // Rock Ridge names first (they are what Linux shows), then Joliet's, then plain ones.
+        if skip == nil, trees.count > 1 { trees.swapAt(0, 1) }
+        self.trees = trees
+        names = trees[0].names
+        root = trees[0].root
         bootEntries = try catalogLBA.map { lba throws(ISO9660Error) in try ElTorito.entries(source, catalogLBA: lba, blockSize: block) } ?? []
     }
 
     /// The entry at `path` (`/`, `/images/pxeboot/vmlinuz`; `.` and empty segments ignored).
     public func entry(at path: String) throws(ISO9660Error) -> ISO9660Entry {
-        var current = root
+        try entry(at: path, in: trees[0])
+    }
+
+    public func entry(at path: String, in tree: Tree) throws(ISO9660Error) -> ISO9660Entry {
+        var current = tree.root
         var walked = ""
         for part in path.split(separator: "/") where part != "." {
             guard part != ".." else { throw .notFound("\"..\" is not allowed in an ISO path") }
             guard current.isDirectory else { throw .notFound("\(walked) is a file, not a folder") }
-            let children = try entries(of: current)
+            let children = try entries(of: current, names: tree.names)
             let name = String(part)
             // Plain ISO 9660 names are upper case on disc; Linux shows them lower case.
-            let match = children.first { $0.name == name } ?? (names == .iso9660 ? children.first { $0.name.lowercased() == name.lowercased() } : nil)
+            let match = children.first { $0.name == name } ?? (tree.names != .rockRidge ? children.first { $0.name.lowercased() == name.lowercased() } : nil)
             guard let match else { throw .notFound("\(walked)/\(name) does not exist in the ISO") }
             current = match
             walked += "/" + match.name
@@ -101,6 +117,10 @@ public struct ISO9660Image: Sendable {
     }
 
     public func entries(of dir: ISO9660Entry) throws(ISO9660Error) -> [ISO9660Entry] {
+        try entries(of: dir, names: names)
+    }
+
+    func entries(of dir: ISO9660Entry, names: Names) throws(ISO9660Error) -> [ISO9660Entry] {
         guard dir.size <= UInt64(Self.maxDirectoryBytes) else { throw .damaged("folder \(dir.name) claims \(dir.size) bytes") }
         let bytes = try Self.readExtent(source, dir.extent, size: dir.size, blockSize: blockSize)
         var out: [ISO9660Entry] = []
@@ -114,9 +134,10 @@ public struct ISO9660Image: Sendable {
             guard let rec = DirectoryRecord(bytes, at: pos) else { throw .damaged("a record of folder \(dir.name) runs past its end") }
             defer { pos += rec.length }
             if rec.rawName == [0] || rec.rawName == [1] { continue }
-            var entry = ISO9660Entry(name: isoName(rec.rawName), isDirectory: rec.flags & 0x02 != 0,
+            var entry = ISO9660Entry(name: isoName(rec.rawName, names), isDirectory: rec.flags & 0x02 != 0,
                                      extent: rec.extent, size: UInt64(rec.size), blockSize: blockSize)
-            if let skip = suspSkip, let su = rec.systemUse(bytes, skip: skip) {
+            entry.recordOffset = dir.byteOffset + UInt64(pos)
+            if names == .rockRidge, let skip = suspSkip, let su = rec.systemUse(bytes, skip: skip) {
                 let rr = try RockRidge.read(su, source: source, blockSize: blockSize)
                 if rr.relocated { continue } // shown where its `CL` placeholder is
                 if let n = rr.name, !n.isEmpty { entry.name = n }
@@ -142,7 +163,7 @@ public struct ISO9660Image: Sendable {
         return try source.read(at: file.byteOffset + offset, count: n)
     }
 
-    func isoName(_ raw: [UInt8]) -> String {
+    func isoName(_ raw: [UInt8], _ names: Names) -> String {
         var name: String
         if names == .joliet {
             var units: [UInt16] = []
@@ -176,6 +197,8 @@ public struct ISO9660Entry: Sendable, Equatable {
     public var isSymlink = false
     public var extent: UInt32
     public var size: UInt64
+    /// Where its directory record is in the image (nil for a root).
+    public var recordOffset: UInt64?
     let blockSize: Int
 
     init(name: String, isDirectory: Bool, extent: UInt32, size: UInt64, blockSize: Int) {

@@ -51,13 +51,31 @@ public final class ISOLibrary: Sendable {
     }
 
     /// Removes temporary files an interrupted upload (kill -9, power loss) left; their ISOs
-    /// still have their previous file.
+    /// still have their previous file. `olderThan`: only files not written for that long (a
+    /// folder shared by several replicas holds other processes' uploads in progress).
     @discardableResult
-    func removeLeftovers() -> [String] {
+    func removeLeftovers(olderThan age: TimeInterval = 0) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let stale = names.filter { $0.hasPrefix(".") && $0.contains(Self.temporaryMark) }
+        let now = Date()
+        let stale = names.filter { name in
+            guard name.hasPrefix(".") && name.contains(Self.temporaryMark) else { return false }
+            guard age > 0 else { return true }
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path(fileName: name))[.modificationDate] as? Date) ?? now
+            return now.timeIntervalSince(modified) > age
+        }
         for n in stale { unlink(path(fileName: n)) }
         return stale
+    }
+
+    /// Whether an upload of this file is being written by some process (a temporary file written
+    /// within `age` seconds).
+    func uploadInProgress(fileName: String, within age: TimeInterval) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.contains { name in
+            guard name.hasPrefix("." + fileName + Self.temporaryMark) else { return false }
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path(fileName: name))[.modificationDate] as? Date) ?? .distantPast
+            return Date().timeIntervalSince(modified) < age
+        }
     }
 
     /// Claims the right to upload `name`; false when an upload of it is already running.
@@ -155,7 +173,9 @@ final class ISOUploadFile {
         close(fd)
         fd = -1
         guard rename(temporaryPath, finalPath) == 0 else {
-            throw .internalError("cannot rename \(temporaryPath) to \(finalPath): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw .internalError("cannot rename \(temporaryPath) to \(finalPath): \(reason)")
         }
         let dir = open((finalPath as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {

@@ -196,6 +196,64 @@ extension Service {
         }
     }
 
+    // MARK: derive
+
+    /// mkube's `derive`: a new ISO whose file is a copy of `base`'s with files replaced or
+    /// deleted, created Ready (size, hash and boot entries of the new file), `derivedFrom` base
+    /// and the base's `bootConfigs`. The base's file is only read.
+    func deriveISO(from base: ObjectKey, name: String, description: String?, version: String?, ops: [ISO9660Patcher.Op]) async throws(APIError) -> ResourceObject {
+        guard managesISOFiles else {
+            throw APIError(code: 501, reason: "NotImplemented", message: "in front of mkube, derive on mkube itself (POST <mkube>/api/v1/iscsi-cdroms/\(base.name)/derive)")
+        }
+        guard !name.isEmpty else { throw .badRequest("derive needs the new ISO's name (\"name\")") }
+        if let problem = ObjectRules.nameProblem(name) { throw .badRequest("name: \(problem)") }
+        guard let source = index.object(base) else { throw .notFound(base) }
+        let phase = source.string("status", "phase")
+        guard phase == "Ready" else { throw .conflict(base, "iSCSI CDROM \"\(base.name)\" is not ready (phase: \(phase))") }
+        let key = ObjectKey(.iscsiCdrom, name: name)
+        if index.object(key) != nil { throw .alreadyExists(key) }
+        let fileName = name + ".iso"
+        guard !FileManager.default.fileExists(atPath: isoFiles.path(fileName: fileName)) else {
+            throw .conflict(key, "\(isoFiles.path(fileName: fileName)) already exists; delete it or pick another name")
+        }
+        guard isoFiles.beginUpload(name) else { throw .conflict(key, "a derive or upload of \"\(name)\" is already in progress") }
+        defer { isoFiles.endUpload(name) }
+        let copy = try ISOUploadFile(library: isoFiles, fileName: fileName, limit: .max)
+        defer { copy.discard() }
+        let original: ISOFile
+        do { original = try ISOFile(path: isoFiles.path(of: source)) } catch { throw .conflict(base, "its file cannot be read: \(error.message)") }
+        var offset: UInt64 = 0
+        while offset < original.size {
+            let chunk: [UInt8]
+            do { chunk = try original.read(at: offset, count: ISOUploadFile.bufferSize) } catch { throw .internalError("copying \(base.name)'s file: \(error.message)") }
+            if chunk.isEmpty { break }
+            try copy.append(chunk)
+            offset += UInt64(chunk.count)
+        }
+        _ = try await copy.finishWriting()
+        do {
+            try ISO9660Patcher(path: copy.temporaryPath).apply(ops)
+        } catch {
+            switch error {
+            case .notFound(let m), .notADirectory(let m): throw .badRequest("derive: \(m)")
+            case .notISO9660, .damaged: throw .conflict(base, "its file is not a usable ISO: \(error.message)")
+            case .io: throw .internalError("derive: \(error.message)")
+            }
+        }
+        try copy.commit()
+        var spec = JSONObject([("isoFile", .string(fileName)), ("derivedFrom", .string(base.name))])
+        if let description, !description.isEmpty { spec["description"] = .string(description) }
+        if let version, !version.isEmpty { spec["version"] = .string(version) }
+        if !source.bootConfigs.isEmpty { spec["bootConfigs"] = .array(source.bootConfigs.map { .string($0) }) }
+        let body: JSONValue = .object(JSONObject([("metadata", .object(JSONObject([("name", .string(name))]))), ("spec", .object(spec))]))
+        do {
+            return try await create(.iscsiCdrom, namespace: nil, body: body).object
+        } catch {
+            unlink(isoFiles.path(fileName: fileName))
+            throw error
+        }
+    }
+
     // MARK: start and delete
 
     /// At start: temporary files of uploads a crash interrupted go, and an ISO left `Uploading`
@@ -203,8 +261,11 @@ extension Service {
     /// between the rename and the status write).
     public func recoverISOUploads() async {
         guard managesISOFiles else { return }
-        for name in isoFiles.removeLeftovers() { logger.notice("removed \(name), left by an interrupted upload") }
+        // Replicas on etcd may share the folder: another one's upload is not this one's leftover.
+        let shared = store is EtcdStore, quiet: TimeInterval = 600
+        for name in isoFiles.removeLeftovers(olderThan: shared ? quiet : 0) { logger.notice("removed \(name), left by an interrupted upload") }
         for iso in index.read({ $0.all(.iscsiCdrom) }) where iso.string("status", "phase") == "Uploading" {
+            if shared, isoFiles.uploadInProgress(fileName: ISOLibrary.fileName(of: iso), within: quiet) { continue }
             await adoptFile(iso.key, note: "an upload was interrupted by a restart")
         }
     }

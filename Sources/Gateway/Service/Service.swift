@@ -46,7 +46,7 @@ public final class Service: Sendable {
         let hub = WatchHub(startRevision: snapshot.revision, history: recent, capacity: settings.watchHistory)
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
         service.follow(after: snapshot.revision)
-        await service.recoverISOUploads()
+        if settings.recoverISOUploads { await service.recoverISOUploads() }
         service.startEventRetention()
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
@@ -360,5 +360,8 @@ public struct ServiceSettings: Sendable {
     /// 5 minutes by default). Each holds a sorted copy of one kind's keys (10,000 hosts: ~1 MB).
     public var listSnapshots = 16
     public var listSnapshotLifetime: Duration = .seconds(300)
+    /// Clean up after interrupted uploads at start (`Service.recoverISOUploads`). Off for the
+    /// offline tools, which only read a stopped server's store.
+    public var recoverISOUploads = true
     public init() {}
 }

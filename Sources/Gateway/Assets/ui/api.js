@@ -16,7 +16,7 @@ export class APIError extends Error {
   }
 }
 
-function authHeaders() {
+export function authHeaders() {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return token ? { Authorization: `Bearer ${token}` } : {};
 }

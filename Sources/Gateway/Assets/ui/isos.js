@@ -1,21 +1,31 @@
-// The ISOs page: per ISCSICdrom its compatible configs (editable), target IQN, phase and hosts.
-import { api, patch } from "./api.js";
-import { h, compare, announce, hostsLink } from "./dom.js";
+// The ISOs page: per ISCSICdrom its compatible configs (editable), target IQN, phase and hosts;
+// its file (size, SHA-256, El Torito boot entries), an upload with a progress bar, and a browser
+// of the files inside it.
+import { api, patch, authHeaders } from "./api.js";
+import { h, compare, announce, hostsLink, formatTime } from "./dom.js";
 import { describeError } from "./refusals.js";
 import { CardForm } from "./cardform.js";
 
 const isoURL = (name) => `/api/v1/iscsi-cdroms/${encodeURIComponent(name)}`;
 const HOSTS_SHOWN = 3;
 
+function formatSize(n) {
+  if (n === undefined || n === null) return "";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0, v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i ? `${v.toFixed(1)} ${units[i]}` : `${n} B`;
+}
+
 export class IsosView {
   constructor(root, state) {
     this.state = state;
     this.rows = new Map();
-    this.empty = h("p", { class: "empty", hidden: true }, "No ISOs yet. Create ISCSICdrom objects through the API.");
+    this.empty = h("p", { class: "empty", hidden: true }, "No ISOs yet. Create ISCSICdrom objects through the API, then upload their files here.");
     this.table = h("table", { class: "grid isos" },
       h("caption", { class: "visually-hidden" }, "ISOs and the boot configs compatible with each"),
       h("thead", {}, h("tr", {},
-        ["ISO", "File", "Phase", "Target IQN", "Boot configs", "Hosts"].map((t) => h("th", { scope: "col" }, t)))));
+        ["ISO", "File", "Phase", "Boot", "Target IQN", "Boot configs", "Hosts"].map((t) => h("th", { scope: "col" }, t)))));
     this.formSlot = h("div", { class: "form-slot" });
     root.append(
       h("div", { class: "page-head with-actions" },
@@ -109,7 +119,19 @@ export class IsosView {
       h("button", { type: "button", name: "delete-iso", class: "link danger", onclick: () => this.remove(row) }, "Delete"));
     row.description = h("span", { class: "sub" });
     row.file = h("code");
+    row.fileInfo = h("div", { class: "sub iso-file" });
+    row.statusMessage = h("div", { class: "sub warn iso-message" });
     row.phase = h("span", { class: "badge" });
+    row.boot = h("td", { "data-label": "Boot", class: "iso-boot" });
+    // Upload: a file input, its button and a progress bar (XMLHttpRequest reports upload progress; fetch does not).
+    row.picker = h("input", { type: "file", accept: ".iso,application/x-iso9660-image", class: "visually-hidden",
+      onchange: () => { if (row.picker.files[0]) this.upload(row, row.picker.files[0]); } });
+    row.uploadButton = h("button", { type: "button", class: "link upload", onclick: () => row.picker.click() }, "Upload ISO…");
+    row.progress = h("progress", { max: 1, value: 0, hidden: true, class: "upload-progress" });
+    row.progressText = h("span", { class: "sub inline upload-text" });
+    row.browseButton = h("button", { type: "button", class: "link browse", onclick: () => this.browse(row, row.browsing ? null : "/") }, "Browse files");
+    row.filesCell = h("td", { colspan: 7 });
+    row.filesRow = h("tr", { class: "iso-files", hidden: true }, row.filesCell);
     row.iqn = h("code", { class: "iqn" });
     row.legend = h("legend", { class: "visually-hidden" }, `Boot configs for ${name}`);
     row.boxes = h("div", { class: "checks" });
@@ -117,16 +139,18 @@ export class IsosView {
     row.hosts = h("td", { "data-label": "Hosts", class: "iso-hosts" });
     row.message = h("span", { class: "message", id: `${id}-error` });
     row.errorRow = h("tr", { class: "row-error", hidden: true },
-      h("td", { colspan: 6, role: "alert" }, h("div", { class: "msg" }, row.message, " ",
+      h("td", { colspan: 7, role: "alert" }, h("div", { class: "msg" }, row.message, " ",
         h("button", { type: "button", class: "link", onclick: () => { row.error = null; this.render(); } }, "Dismiss"))));
     row.tr = h("tr", {},
       h("th", { scope: "row", "data-label": "ISO" }, row.title, row.description, row.actions),
-      h("td", { "data-label": "File" }, row.file),
+      h("td", { "data-label": "File" }, row.file, row.fileInfo, row.statusMessage,
+        h("div", { class: "iso-actions" }, row.picker, row.uploadButton, " ", row.browseButton, " ", row.progress, " ", row.progressText)),
       h("td", { "data-label": "Phase" }, row.phase),
+      row.boot,
       h("td", { "data-label": "Target IQN" }, row.iqn),
       h("td", { "data-label": "Boot configs" }, row.fieldset),
       row.hosts);
-    row.tbody = h("tbody", { dataset: { iso: name } }, row.tr, row.errorRow);
+    row.tbody = h("tbody", { dataset: { iso: name } }, row.tr, row.filesRow, row.errorRow);
     return row;
   }
 
@@ -136,6 +160,18 @@ export class IsosView {
     const status = iso.status || {};
     row.description.textContent = spec.description || "";
     row.file.textContent = spec.isoFile || "—";
+    const facts = [];
+    if (status.isoSize !== undefined) facts.push(formatSize(status.isoSize));
+    if (status.sha256) facts.push(h("span", { class: "sha", title: status.sha256 }, `sha256 ${status.sha256.slice(0, 12)}…`));
+    if (status.uploadedAt) facts.push(`stored ${formatTime(status.uploadedAt)}`);
+    row.fileInfo.replaceChildren(...facts.flatMap((f, i) => (i ? [" · ", f] : [f])));
+    row.statusMessage.textContent = status.message || "";
+    const entries = status.bootEntries;
+    row.boot.textContent = entries === undefined ? "—"
+      : entries.length ? entries.filter((e) => e.bootable).map((e) => ({ bios: "BIOS", efi: "EFI" }[e.platform] || e.platform)).join(", ") || "none bootable"
+        : "not bootable";
+    row.browseButton.hidden = status.phase !== "Ready";
+    if (row.browsing && status.phase !== "Ready") this.browse(row, null);
     row.phase.textContent = status.phase || "—";
     row.phase.className = `badge phase-${(status.phase || "unknown").toLowerCase()}`;
     // Allow line breaks after ":" only (an IQN has no spaces).
@@ -177,6 +213,77 @@ export class IsosView {
     row.message.replaceChildren(...(row.error ? [`${row.name}: `, describeError(row.error, row.errorContext || {})] : []));
     row.tbody.classList.toggle("has-error", !!row.error);
     row.tbody.setAttribute("aria-busy", row.pending ? "true" : "false");
+  }
+
+  /** Sends the file as mkube's scripts do (multipart field `iso`), showing its progress. */
+  upload(row, file) {
+    row.progress.hidden = false;
+    row.progress.value = 0;
+    row.progressText.textContent = `uploading ${file.name}…`;
+    row.uploadButton.disabled = true;
+    const form = new FormData();
+    form.append("iso", file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `${isoURL(row.name)}/upload`);
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => {
+      if (!e.lengthComputable) return;
+      row.progress.value = e.loaded / e.total;
+      row.progressText.textContent = `${formatSize(e.loaded)} of ${formatSize(e.total)}`;
+    };
+    const done = (message, error) => {
+      row.uploadButton.disabled = false;
+      row.progress.hidden = true;
+      row.picker.value = "";
+      row.progressText.textContent = error ? "" : message;
+      row.error = error ? message : null;
+      announce(`${row.name}: ${message}`);
+      const now = this.state.isos.items.get(row.name);
+      if (now && this.rows.get(row.name) === row) this.updateRow(row, now);
+    };
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { body = { message: xhr.responseText.trim() }; }
+      if (xhr.status === 200) {
+        this.state.isos.accept(body);
+        done(`${file.name} stored (${formatSize(body.status.isoSize)})`, false);
+      } else {
+        done((body && body.message) || `HTTP ${xhr.status}`, true);
+      }
+    };
+    xhr.onerror = () => done("the upload was cut off; the previous file, if any, still serves. Try again.", true);
+    xhr.send(form);
+  }
+
+  /** Lists a folder inside the ISO (null closes the browser); files link to their bytes. */
+  async browse(row, path) {
+    row.browsing = path;
+    row.filesRow.hidden = path === null;
+    row.browseButton.textContent = path === null ? "Browse files" : "Close files";
+    if (path === null) return;
+    const base = `${isoURL(row.name)}/files?path=`;
+    let entries;
+    try {
+      entries = await api("GET", `${base}${encodeURIComponent(path)}&list=true`);
+    } catch (err) {
+      row.filesCell.replaceChildren(h("p", { class: "warn" }, err.message));
+      return;
+    }
+    if (row.browsing !== path) return;
+    const parts = path.split("/").filter(Boolean);
+    const crumbs = [h("button", { type: "button", class: "link crumb", onclick: () => this.browse(row, "/") }, row.name)];
+    parts.forEach((p, i) => {
+      const to = "/" + parts.slice(0, i + 1).join("/");
+      crumbs.push(" / ", h("button", { type: "button", class: "link crumb", onclick: () => this.browse(row, to) }, p));
+    });
+    const join = (name) => (path === "/" ? "" : path) + "/" + name;
+    const items = (entries || []).slice().sort((a, b) => (b.isDir - a.isDir) || compare(a.name, b.name)).map((e) =>
+      h("li", { class: e.isDir ? "dir" : "file" },
+        e.isDir ? h("button", { type: "button", class: "link", onclick: () => this.browse(row, join(e.name)) }, `${e.name}/`)
+          : h("a", { href: `${base}${encodeURIComponent(join(e.name))}`, download: e.name }, e.name),
+        e.isDir ? null : h("span", { class: "sub inline" }, formatSize(e.size))));
+    row.filesCell.replaceChildren(h("nav", { class: "crumbs", "aria-label": `Folder in ${row.name}` }, ...crumbs),
+      items.length ? h("ul", { class: "iso-listing" }, ...items) : h("p", { class: "muted" }, "empty folder"));
   }
 
   async toggle(row, config, checked) {
