@@ -25,7 +25,7 @@ import Testing
         let f = try await Self.lab()
         let (host, ref) = try await f.service.bootComplete(ip: Self.ip, nextConfig: nil)
         #expect(host.image == localBootImage && ref == "target")
-        #expect(f.service.events.list(host: "default/s1", limit: 10).last?.detail == "image localboot, bootConfigRef target (config annotation)")
+        #expect(f.service.bootEventList(host: "default/s1", limit: 10).last?.detail == "image localboot, bootConfigRef target (config annotation)")
     }
 
     @Test func withoutAFollowUpTheInstallerConfigIsDropped() async throws {
@@ -50,7 +50,7 @@ import Testing
         let rv = try f.service.get(Self.s1).resourceVersion
         let (host, ref) = try await f.service.bootComplete(ip: Self.ip, nextConfig: nil)
         #expect(ref == "target" && host.resourceVersion == rv)
-        #expect(f.service.events.list(host: "default/s1", limit: 10).last?.detail.hasSuffix("(repeated)") == true)
+        #expect(f.service.bootEventList(host: "default/s1", limit: 10).last?.detail.hasSuffix("(repeated)") == true)
     }
 
     @Test func aFollowUpMustExistAndIsProtected() async throws {
