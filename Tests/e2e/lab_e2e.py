@@ -192,20 +192,31 @@ class LabSuite(e2e.Suite):
                 PROCS.stop(p)
         self.dnsmasq = self.site = None
 
+    def installed_case(self, fw):
+        # OVMF's own PXE loads ipxe.efi here, and after iPXE exits OVMF runs PXE again (more
+        # DHCP and ipxe.efi) before it gets to the disk, past the case's time. boot_e2e.py
+        # proves the UEFI disk step with an iPXE ROM; here BIOS goes through to the disk.
+        return fw == "bios"
+
     # ---- QEMU on the bridge
-    def qemu(self, fw, mac, tag):
+    def qemu(self, fw, mac, tag, disk=False):
+        """`disk`: the installed-system image as the VM's disk, booted after the network (as in
+        boot_e2e.py), so the hand-off runs through to the installed system here too."""
         serial = os.path.join(self.work, "serial-%s-%s-%s.log" % (self.mode, fw, tag))
         argv = ["ip", "netns", "exec", self.lab.sw, "nice", "-n", "10", "qemu-system-x86_64", "-machine", "pc"] + self.accel + [
-            "-m", "512", "-nographic", "-monitor", "none", "-serial", "file:" + serial, "-boot", "order=n",
+            "-m", "512", "-nographic", "-monitor", "none", "-serial", "file:" + serial,
             "-netdev", "tap,id=n0,ifname=tap-%s,script=no,downscript=no" % fw]
         if fw == "uefi":
             ovmf = next((p for p in e2e.OVMF_CANDIDATES if os.path.exists(p)), None)
             if not ovmf:
                 raise StepFailed("no OVMF.fd (apt-get install ovmf)")
             # No option ROM: OVMF's own PXE (it drives virtio NICs, not e1000) loads ipxe.efi.
-            argv += ["-bios", ovmf, "-device", "virtio-net-pci,netdev=n0,mac=%s,romfile=" % mac]
+            argv += ["-bios", ovmf, "-device", "virtio-net-pci,netdev=n0,mac=%s,romfile=,bootindex=1" % mac]
         else:
-            argv += ["-device", "e1000,netdev=n0,mac=%s,romfile=%s" % (mac, e2e.BIOS_ROM)]
+            argv += ["-device", "e1000,netdev=n0,mac=%s,romfile=%s,bootindex=1" % (mac, e2e.BIOS_ROM)]
+        if disk and self.installed_case(fw):
+            argv += ["-drive", "file=%s,format=raw,if=none,id=d0,snapshot=on" % self.disk,
+                     "-device", "ide-hd,drive=d0,bootindex=2"]
         log("QEMU %s %s %s: %s" % (self.mode, fw, tag, " ".join(argv)))
         p = PROCS.start("qemu-%s-%s" % (fw, tag), argv, os.path.join(self.work, "qemu-%s-%s-%s.out" % (self.mode, fw, tag)))
         self.last_serial = e2e.Serial(serial)
