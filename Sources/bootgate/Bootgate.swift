@@ -11,7 +11,7 @@ struct Bootgate: AsyncParsableCommand {
         commandName: "bootgate",
         abstract: "Decides and serves how bare-metal servers boot.",
         version: GatewayVersion.string,
-        subcommands: [Serve.self, Apply.self, Get.self, Describe.self, Delete.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self, Dnsmasq.self],
+        subcommands: [Serve.self, Apply.self, Get.self, Describe.self, Delete.self, Validate.self, Render.self, Migrate.self, OpenAPI.self, Token.self, Dnsmasq.self, Key.self],
         defaultSubcommand: Serve.self)
 
     /// Parsing errors get ArgumentParser's message and usage; an error once a command runs is

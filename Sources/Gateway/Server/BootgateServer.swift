@@ -124,6 +124,7 @@ extension BootgateServer {
         var services: [any ServiceLifecycle.Service] = [app, MemoryTrimmer(), WatchCloser(service: service)]
         if let power = service.power.controller { services.append(PowerService(controller: power)) }
         if let exports = service.exports.controller { services.append(ExportService(controller: exports)) }
+        if let store = service.store as? SQLiteStore { services.append(KeyRotationService(store: store, logger: logger)) }
         let group = ServiceGroup(configuration: .init(services: services,
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -157,6 +158,38 @@ struct ExportService: ServiceLifecycle.Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await controller.run() }
+    }
+}
+
+/// Carries out `bootgate key rotate` while the server runs: the command writes
+/// `secret.key.next` into the data folder (it cannot open the store the server holds), and this
+/// notices it within a second and re-seals the store under it. A rotation stopped by a crash is
+/// found the same way at the next start and finished. Asking needs write access to the data
+/// folder, which holds the key itself: no new way in.
+struct KeyRotationService: ServiceLifecycle.Service {
+    let store: SQLiteStore
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var pause = Duration.seconds(1)
+            while !Task.isCancelled {
+                if store.keyRotationPending {
+                    logger.notice("secret key rotation: re-sealing BMC passwords under a new key")
+                    do {
+                        let report = try await store.rotateSecretKey()
+                        logger.notice("secret key rotation: \(report)")
+                        pause = .seconds(1)
+                    } catch {
+                        // Both keys stay; the next attempt goes on from where this one stopped.
+                        logger.error("secret key rotation failed, trying again in a minute: \(error)")
+                        pause = .seconds(60)
+                    }
+                }
+                try? await Task.sleep(for: pause)
+                if pause > .seconds(1), !store.keyRotationPending { pause = .seconds(1) }
+            }
+        }
     }
 }
 

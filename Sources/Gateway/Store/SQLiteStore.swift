@@ -12,17 +12,22 @@ public final class SQLiteStore: ObjectStore {
     private let pool: DatabasePool
     /// How many revisions of change log to keep for watch resumption.
     private let retainedRevisions: Int64
-    private let sealer: SecretSealer
+    private let keyring: SecretKeyring
+    private let keyFiles: SecretKeyFiles
+    /// One rotation at a time.
+    private let rotating = Mutex(false)
     /// Held until `close()`: see `StoreLock`.
     private let lock: Mutex<StoreLock?>
     private let feed: ChangeFeed
 
-    public init(directory: String, retainedRevisions: Int64 = 100_000) throws(StoreError) {
+    /// `lockWait`: how long to wait for another process to let go of the folder.
+    public init(directory: String, retainedRevisions: Int64 = 100_000, lockWait: Duration = .seconds(5)) throws(StoreError) {
         self.retainedRevisions = retainedRevisions
         do {
             try Self.makePrivate(directory)
-            lock = Mutex(try StoreLock(directory: directory))
-            sealer = try SecretSealer.keyFile(directory + "/secret.key")
+            lock = Mutex(try StoreLock(directory: directory, wait: lockWait))
+            keyFiles = SecretKeyFiles(directory: directory)
+            keyring = try SecretKeyring.load(keyFiles)
             var config = Configuration()
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -70,7 +75,7 @@ public final class SQLiteStore: ObjectStore {
 
     /// What the data folder holds; none of it is anyone else's business (the store has every
     /// config with its root passwords, the key opens the BMC passwords).
-    static let privateFiles = ["bootgate.sqlite", "bootgate.sqlite-wal", "bootgate.sqlite-shm", "secret.key", "bootgate.lock"]
+    static let privateFiles = ["bootgate.sqlite", "bootgate.sqlite-wal", "bootgate.sqlite-shm", "secret.key", "secret.key.next", "bootgate.lock"]
 
     /// The folder 0700 and its files 0600, whatever the umask, fixing a folder made by an
     /// earlier version (0755 and 0644). The database file is made here, 0600, before SQLite
@@ -120,7 +125,7 @@ public final class SQLiteStore: ObjectStore {
                     case .put(var object, let expected):
                         guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
                         object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
-                        let bytes = Data(JSONWriter.bytes(self.sealer.seal(object.json)))
+                        let bytes = Data(JSONWriter.bytes(self.keyring.seal(object.json)))
                         try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
                                        arguments: [key.kind.rawValue, key.namespace, key.name, revision, bytes])
                         let type: StoredChange.ChangeType = actual == nil ? .added : .modified
@@ -136,7 +141,7 @@ public final class SQLiteStore: ObjectStore {
                                        arguments: [key.kind.rawValue, key.namespace, key.name])
                         try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
                                        arguments: [revision, StoredChange.ChangeType.deleted.rawValue, key.kind.rawValue,
-                                                   Data(JSONWriter.bytes(self.sealer.seal(object.json)))])
+                                                   Data(JSONWriter.bytes(self.keyring.seal(object.json)))])
                         changes.append(StoredChange(revision: revision, type: .deleted, object: object))
                     }
                 }
@@ -188,6 +193,87 @@ public final class SQLiteStore: ObjectStore {
         }
     }
 
+    /// Whether a server has this folder's store open now.
+    public static func isInUse(directory: String) -> Bool { StoreLock.isHeld(directory: directory) }
+
+    /// Whether `secret.key.next` is waiting to be rotated to (a `bootgate key rotate` asked,
+    /// or one was stopped half-way).
+    public var keyRotationPending: Bool { keyFiles.rotationPending }
+
+    /// Re-seals every secret in the store and its change log under a new key (the one in
+    /// `secret.key.next`, made if absent), then makes it `secret.key`. The server goes on
+    /// serving: objects are re-sealed `batchSize` rows per transaction, between other writes,
+    /// and their revisions do not change (the secrets' plaintext does not). Writes seal with the
+    /// new key from the start, and both keys open everything until the end, so whenever this
+    /// stops (a crash included) the next start or the next `rotateSecretKey` finishes it.
+    /// Last, the database is vacuumed and its WAL emptied, so no page sealed under the old key
+    /// is left in the files.
+    public func rotateSecretKey(batchSize: Int = 200) async throws(StoreError) -> KeyRotationReport {
+        guard rotating.withLock({ busy in defer { busy = true }; return !busy }) else { throw .io("a key rotation is already running") }
+        defer { rotating.withLock { $0 = false } }
+        do {
+            let next = try keyFiles.beginRotation()
+            keyring.adopt(next)
+            var report = KeyRotationReport(keyID: next.keyID)
+            report.objects = try await reseal(table: "objects", batchSize: batchSize)
+            report.logEntries = try await reseal(table: "changes", batchSize: batchSize)
+            // Nothing can be sealed under the old key any more: every write since `adopt`
+            // sealed with the new one, and the passes above ran after those writes.
+            report.unopenable = try await pool.read { db in
+                try ["objects", "changes"].reduce(0) { sum, table in
+                    sum + (try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE instr(json, 'sealed:') > 0 AND instr(json, ?) = 0",
+                                            arguments: [next.sealedPrefix]) ?? 0)
+                }
+            }
+            try keyFiles.finishRotation()
+            keyring.retireOthers()
+            try await pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+            try await checkpointTruncating()
+            return report
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw .io("rotating the secret key: \(error)")
+        }
+    }
+
+    /// One pass in rowid order. A row rewritten by a commit meanwhile (INSERT OR REPLACE gives
+    /// it a new rowid) was sealed with the new key by that commit.
+    private func reseal(table: String, batchSize: Int) async throws -> Int {
+        let prefix = keyring.sealing.sealedPrefix
+        var after: Int64 = -1, count = 0
+        while true {
+            let from = after
+            let (last, changed) = try await pool.write { db -> (Int64?, Int) in
+                let rows = try Row.fetchAll(db, sql: "SELECT rowid, kind, json FROM \(table) WHERE rowid > ? AND instr(json, 'sealed:') > 0 AND instr(json, ?) = 0 ORDER BY rowid LIMIT ?",
+                                            arguments: [from, prefix, batchSize])
+                var changed = 0
+                for row in rows {
+                    let json: Data = row[2]
+                    guard let resealed = self.keyring.resealed(try JSONParser.parse(Array(json))) else { continue }
+                    try db.execute(sql: "UPDATE \(table) SET json = ? WHERE rowid = ?", arguments: [Data(JSONWriter.bytes(resealed)), row[0] as Int64])
+                    changed += 1
+                }
+                return (rows.last?[0], changed)
+            }
+            count += changed
+            guard let last else { return count }
+            after = last
+        }
+    }
+
+    /// Moves the WAL into the database and empties it; readers may hold it back a moment.
+    private func checkpointTruncating() async throws {
+        for attempt in 0..<50 {
+            let busy = try await pool.writeWithoutTransaction { db in
+                try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") ?? 1
+            }
+            if busy == 0 { return }
+            try await Task.sleep(for: .milliseconds(20 * (attempt + 1)))
+        }
+        throw StoreError.io("the WAL could not be emptied after the key rotation (readers held it); it will be on the next checkpoint")
+    }
+
     public func close() async {
         feed.close()
         try? pool.close()
@@ -197,7 +283,7 @@ public final class SQLiteStore: ObjectStore {
     private func decode(kind: String, json: Data) throws -> ResourceObject {
         guard let k = ResourceKind(rawValue: kind) else { throw StoreError.io("unknown kind \(kind) in store") }
         do {
-            return ResourceObject(kind: k, json: sealer.open(try JSONParser.parse(Array(json))))
+            return ResourceObject(kind: k, json: keyring.open(try JSONParser.parse(Array(json))))
         } catch {
             throw StoreError.io("corrupt \(kind) row: \(error)")
         }

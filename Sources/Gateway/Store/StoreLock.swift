@@ -31,6 +31,14 @@ final class StoreLock: Sendable {
         self.fd = fd
     }
 
+    /// Whether a process holds the folder's lock now (a server is running on it).
+    static func isHeld(directory: String) -> Bool {
+        let fd = open(directory + "/bootgate.lock", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK
+    }
+
     /// Closing the descriptor releases the lock.
     deinit { close(fd) }
 }
