@@ -31,6 +31,6 @@ command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain e
 if [ "$mode" = test ]; then
     $sudo "$root/Tests/e2e/install-deps.sh"
     python3 -m pip install -q --disable-pip-version-check pytest requests schemathesis openapi-spec-validator pykickstart selenium websocket-client prometheus-client \
-        pyghmi sushy-tools 2>&1 \
+        pyghmi sushy-tools cryptography 2>&1 \
         | grep -v "Running pip as the 'root' user" || true
 fi

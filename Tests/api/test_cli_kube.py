@@ -170,7 +170,7 @@ def test_unknown_kind_names_what_the_server_has(server):
     p = bg("get", "bogus", "--server", server.url)
     assert p.returncode == 1
     assert p.stderr.strip() == ('bootgate: the server has no resource type "bogus"; it has baremetalhosts (bmh), '
-                                'bootconfigs (bc), iscsi-cdroms (icd, iso)')
+                                'bootconfigs (bc), iscsi-cdroms (icd, iso), bootevents (bev), auditevents (aev)')
 
 
 def test_help_and_usage_errors_still_show_usage():

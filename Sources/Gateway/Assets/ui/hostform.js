@@ -63,7 +63,7 @@ export class HostForm {
       h("h2", {}, editing ? `Edit ${state.hostKey(host)}` : "New host"),
       h("div", { class: "form-grid" },
         input("metadata.namespace", "Namespace", { value: meta.namespace || "default", disabled: editing }),
-        input("metadata.name", "Name", { value: meta.name || "", disabled: editing, placeholder: "server1" }),
+        input("metadata.name", "Name", { value: meta.name || "", disabled: editing, placeholder: "rack1-node07" }),
         input("spec.bootMACAddress", "Boot MAC", { value: spec.bootMACAddress, placeholder: "AC:1F:6B:8A:A7:9C" }),
         input("spec.ip", "IP", { value: spec.ip, placeholder: "the installer's source address" }),
         input("spec.hostname", "Hostname", { value: spec.hostname }),
