@@ -44,7 +44,7 @@ def test_ipxe_kernel_method_boots_the_isos_kernel_over_http(boot):
     assert r.status == 200, r
     files = boot.url + "/api/v1/iscsi-cdroms/coreos-live/files?path="
     script = boot.get("/ipxe?mac=ac1f6b8aa79c", raw=True).text
-    assert script == ("#!ipxe\necho Booting coreos-live kernel over HTTP for server1 (ac:1f:6b:8a:a7:9c)\n"
+    assert script == ("#!ipxe\necho Booting coreos-live kernel over HTTP for server1 (AC:1F:6B:8A:A7:9C)\n"
                       f"kernel --name vmlinuz {files}/images/pxeboot/vmlinuz initrd=initrd0 initrd=initrd1 console=ttyS0 "
                       f"coreos.inst.insecure ignition.config.url={boot.url}/api/v1/bootconfig\n"
                       f"initrd --name initrd0 {files}/images/pxeboot/initrd.img\n"
@@ -261,7 +261,7 @@ def test_a_connection_that_got_the_final_script_is_closed_soon(boot):
     try:
         _raw_get(chain, "/boot.ipxe")
         head, body = _raw_get(final, "/boot.ipxe")
-        assert body.startswith(b"#!ipxe\ndhcp\n")
+        assert body.startswith(b"#!ipxe\nisset ${ip} || dhcp\n")
         head, body = _raw_get(final, "/ipxe?mac=ac:1f:6b:8a:a7:9c")  # as iPXE: keep-alive, same connection
         assert b"sanboot" in body and b"connection: close" not in head.lower()
         t = time.monotonic()

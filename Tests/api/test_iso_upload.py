@@ -368,6 +368,9 @@ def test_a_host_whose_firmware_cannot_boot_its_iso_gets_a_warning(srv, isos):
     from conftest import HOSTS, host
     create(srv, "legacy")
     assert raw_upload(srv, "legacy", isos["bios"])[0] == 200
+    # A target, so the only warning left is the firmware's (an ISO without one is warned about too).
+    target = {"status": {"targetIQN": "iqn.2026-01.io.bootgate:legacy", "portalIP": "127.0.0.1", "portalPort": 3260, "lun": 1}}
+    assert srv.patch(f"{ISOS}/legacy", target).status == 200
     r = srv.post(HOSTS, host("uefi1", "52:54:00:00:00:01", image="legacy", firmware="uefi"))
     assert r.status == 201, r
     warning = r.headers.get("Warning") or ""

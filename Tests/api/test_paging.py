@@ -34,7 +34,7 @@ def bc(name, i):
 
 def iso(name, i):
     return {"apiVersion": "v1", "kind": "ISCSICdrom", "metadata": {"name": name, "labels": {"odd": str(i % 2)}},
-            "spec": {"isoFile": "/isos/%s.iso" % name}}
+            "spec": {"isoFile": "%s.iso" % name}}
 
 
 MAKE = {"bmh": bmh, "bc": bc, "iso": iso}

@@ -130,6 +130,7 @@ enum ReferenceRules {
         if iso.string("status", "targetIQN").isEmpty {
             out.append("host \(object.key) boots ISO \"\(iso.name)\", which has no iSCSI target yet (status.targetIQN is empty): /ipxe will explain and exit instead of booting it")
         }
+        if let firmware = FirmwareRules.warning(object, state) { out.append(firmware) }
         return out
     }
 

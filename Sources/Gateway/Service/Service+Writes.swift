@@ -264,11 +264,10 @@ extension Service {
                                 message: "no boot method \"\(method)\"; known: \(renderers.bootMethods.names.joined(separator: ", "))"))
         }
         if !causes.isEmpty { throw .invalid(object.kind, object.name, causes) }
-        var (warnings, reads) = try index.read { state throws(APIError) in
+        let (warnings, reads) = try index.read { state throws(APIError) in
             (try ReferenceRules.check(object, previous: previous, state) + ReferenceRules.advisories(object, state),
              ReferenceRules.reads(object, previous: previous, state))
         }
-        if object.kind == .bareMetalHost, let w = index.read({ FirmwareRules.warning(object, $0) }) { warnings.append(w) }
         if options.dryRun { return (object, warnings) }
         let audit = auditRecord(verb, options.actor, object.key, before: previous, after: object)
         let changes = try await commitWrites([.put(object, expectedRevision: previous?.resourceVersion), .put(audit, expectedRevision: nil)], reads: reads)

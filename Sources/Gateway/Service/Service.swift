@@ -186,7 +186,7 @@ public final class Service: Sendable {
     public func ruleViolations(_ key: ObjectKey) -> [String] {
         index.read { s in
             guard let o = s.object(key) else { return [] }
-            return ReferenceRules.violations(o, s).map(\.cause.message) + (o.kind == .bareMetalHost ? FirmwareRules.warning(o, s).map { [$0] } ?? [] : [])
+            return ReferenceRules.violations(o, s).map(\.cause.message)
         }
     }
 
