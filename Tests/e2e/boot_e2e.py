@@ -471,6 +471,20 @@ class Suite:
     def host(self):
         return self.api.json("GET", "/api/v1/namespaces/%s/baremetalhosts/%s" % (NAMESPACE, HOST_NAME))
 
+    def wait_config_and_boot_complete(self, ser, at, deadline, qemu, fatal):
+        """From the ISO's kernel on: its network, the config it fetched (checked), and its
+        boot-complete answered 2xx. Returns the boot-complete match."""
+        m = ser.wait_for("the network inside the ISO", r"BOOTGATE-TEST-ISO net ip=[^\n]*", at, deadline, qemu, fatal)
+        start = m.end()
+        ser.wait_for("the config fetched by the ISO", r"BOOTGATE-CONFIG-END", start, deadline, qemu,
+                     [r"BOOTGATE-TEST-ISO FAILED[^\n]*"])
+        self.check_config_block(ser.text(), start)
+        m = ser.wait_for("boot-complete from the ISO", r"BOOTGATE-BOOT-COMPLETE status=(\d+)[^\n]*", start,
+                         deadline, qemu, fatal)
+        if not m.group(1).startswith("2"):
+            raise StepFailed("boot-complete answered %s" % m.group(1))
+        return m
+
     # ---- cases
     def case_kernel(self, fw):
         """The same unmodified ISO booted without iSCSI: bootgate's kernel method has iPXE fetch
@@ -493,15 +507,7 @@ class Suite:
             m = ser.wait_for("the ISO's kernel/init", r"BOOTGATE-TEST-ISO stage2 linux[^\n]*", m.end(), deadline, qemu, fatal)
             if "BOOTGATE-TEST-ISO stage1" in ser.text()[after_script:m.start()]:
                 raise StepFailed("the ISO's boot loader ran: the kernel method must start the kernel itself")
-            m = ser.wait_for("the network inside the ISO", r"BOOTGATE-TEST-ISO net ip=[^\n]*", m.end(), deadline, qemu, fatal)
-            start = m.end()
-            m = ser.wait_for("the config fetched by the ISO", r"BOOTGATE-CONFIG-END", start, deadline, qemu,
-                             [r"BOOTGATE-TEST-ISO FAILED[^\n]*"])
-            self.check_config_block(ser.text(), start)
-            m = ser.wait_for("boot-complete from the ISO", r"BOOTGATE-BOOT-COMPLETE status=(\d+)[^\n]*", m.end(),
-                             deadline, qemu, fatal)
-            if not m.group(1).startswith("2"):
-                raise StepFailed("boot-complete answered %s" % m.group(1))
+            m = self.wait_config_and_boot_complete(ser, m.end(), deadline, qemu, fatal)
             self.results.append((name, True, "kernel script after %.0fs, boot-complete after %.0fs" % (t_script, time.monotonic() - t0)))
         except StepFailed as e:
             self.results.append((name, False, str(e)))
@@ -540,15 +546,7 @@ class Suite:
             if m.group(1) != fw:
                 raise StepFailed("the ISO booted through its %s entry under %s firmware" % (m.group(1), fw))
             m = ser.wait_for("the ISO's kernel/init", r"BOOTGATE-TEST-ISO stage2 linux[^\n]*", m.end(), deadline, qemu, fatal)
-            m = ser.wait_for("the network inside the ISO", r"BOOTGATE-TEST-ISO net ip=[^\n]*", m.end(), deadline, qemu, fatal)
-            start = m.end()
-            m = ser.wait_for("the config fetched by the ISO", r"BOOTGATE-CONFIG-END", start, deadline, qemu,
-                             [r"BOOTGATE-TEST-ISO FAILED[^\n]*"])
-            self.check_config_block(ser.text(), start)
-            m = ser.wait_for("boot-complete from the ISO", r"BOOTGATE-BOOT-COMPLETE status=(\d+)[^\n]*", m.end(),
-                             deadline, qemu, fatal)
-            if not m.group(1).startswith("2"):
-                raise StepFailed("boot-complete answered %s" % m.group(1))
+            m = self.wait_config_and_boot_complete(ser, m.end(), deadline, qemu, fatal)
             m = ser.wait_for("the ISO finishing", r"BOOTGATE-TEST-ISO done[^\n]*", m.end(), deadline, qemu, fatal)
             t_done = time.monotonic() - t0
             h = self.host()
@@ -696,13 +694,17 @@ class Suite:
         print("\n".join(self.api.transcript[-12:]))
         print("===== end of API transcript =====\n", flush=True)
 
-    def run(self):
+    def prepare(self):
+        """The ISO and disk images, tgtd, bootgate and the test's objects (the ISO uploaded)."""
         os.makedirs(self.tftp)
         log("work dir %s" % self.work)
         self.build_iso()
         self.start_tgt()
         self.start_bootgate()
         self.create_objects()
+
+    def run(self):
+        self.prepare()
         for fw in self.args.firmware:
             self.case_sanboot_then_local(fw)
             self.case_unknown(fw)

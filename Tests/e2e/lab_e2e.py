@@ -293,12 +293,7 @@ class LabSuite(e2e.Suite):
             sh("ip", "-n", self.lab.sw, "link", "del", "p-pxe", check=False)
 
     def run(self):
-        os.makedirs(self.tftp)
-        log("work dir %s" % self.work)
-        self.build_iso()
-        self.start_tgt()
-        self.start_bootgate()
-        self.create_objects()
+        self.prepare()
         for mode in self.args.modes:
             self.start_dhcp(mode)
             try:
