@@ -29,7 +29,6 @@ import atexit
 import hashlib
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -43,6 +42,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "Tests", "support"))
+from tgtd import free_control_port  # noqa: E402  (one way to pick a free tgtd control port)
 
 KNOWN_MAC = "52:54:00:12:34:56"
 UNKNOWN_MAC = "52:54:00:0b:ad:01"
@@ -278,12 +279,10 @@ class Suite:
     def start_tgt(self):
         if os.geteuid() != 0:
             raise StepFailed("tgtd needs root")
-        for _ in range(20):
-            n = random.randint(100, 9999)
-            if not os.path.exists("/var/run/tgtd.ipc_abstract_namespace.%d" % n) and \
-                    not os.path.exists("/var/run/tgtd.ipc_abstract_namespace.%d.lock" % n):
-                self.tgt_ctl = n
-                break
+        try:
+            self.tgt_ctl = free_control_port()
+        except RuntimeError as e:
+            raise StepFailed(str(e))
         def stop():
             # A tgtd with targets ignores SIGTERM and refuses to stop: remove bootgate's first.
             for tid in re.findall(r"^Target (\d+):", self.tgtadm("--op", "show", "--mode", "target", check=False).stdout.decode(), re.M):
