@@ -19,20 +19,30 @@ public final class SQLiteStore: ObjectStore {
     /// Held until `close()`: see `StoreLock`.
     private let lock: Mutex<StoreLock?>
     private let feed: ChangeFeed
+    private let probe: DataFolderProbe
 
     /// `lockWait`: how long to wait for another process to let go of the folder.
     public init(directory: String, retainedRevisions: Int64 = 100_000, lockWait: Duration = .seconds(5)) throws(StoreError) {
         self.retainedRevisions = retainedRevisions
+        probe = DataFolderProbe(directory: directory)
         do {
+            // Said before anything else fails on it in less plain words.
+            if FileManager.default.fileExists(atPath: directory), probe.writeErrno() == EROFS {
+                throw StoreError.io("the data folder \(directory) is on a read-only file system; bootgate keeps its store there and must be able to write (mount it read-write or choose another --data)")
+            }
             try Self.makePrivate(directory)
             lock = Mutex(try StoreLock(directory: directory, wait: lockWait))
             keyFiles = SecretKeyFiles(directory: directory)
             keyring = try SecretKeyring.load(keyFiles)
-            var config = Configuration()
-            config.prepareDatabase { db in
+            pool = try DatabasePool(path: directory + "/bootgate.sqlite")
+            // After the pool is made: GRDB sets the writer to NORMAL when it turns WAL on, and
+            // NORMAL loses the last commits when the machine (not the process) goes down.
+            try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
+                    throw StoreError.io("SQLite would not sync each commit (PRAGMA synchronous = FULL did not hold)")
+                }
             }
-            pool = try DatabasePool(path: directory + "/bootgate.sqlite", configuration: config)
             for name in Self.privateFiles { chmod(directory + "/" + name, 0o600) }
             try pool.write { db in
                 try db.execute(sql: """
@@ -158,7 +168,7 @@ public final class SQLiteStore: ObjectStore {
         } catch let e as StoreError {
             throw e
         } catch {
-            throw .io("committing to SQLite: \(Self.describe(error))")
+            throw probe.failure(error, describing: Self.describe(error))
         }
     }
 
