@@ -95,7 +95,7 @@ enum CommandLineError {
         if let api = error as? APIError { return api.message }
         if let store = error as? StoreError {
             switch store {
-            case .io(let message), .unavailable(let message), .rejected(_, let message): return message
+            case .io(let message), .full(let message), .unavailable(let message), .rejected(_, let message): return message
             case .conflict(let key, _, _): return "\(key) changed meanwhile; try again"
             case .moved(_, let reason): return reason + "; try again"
             case .compacted: return "the store's change log was compacted; try again"

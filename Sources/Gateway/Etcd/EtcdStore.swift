@@ -113,6 +113,9 @@ public final class EtcdStore: ObjectStore {
             answer = try await client.call("/v3/kv/txn", .object(JSONObject([("compare", .array(compares)), ("success", .array(ops))])))
         } catch {
             if !error.reached { setHealth(error.message) }
+            if error.message.contains("database space exceeded") {
+                throw .full("etcd's database is over its space quota (--quota-backend-bytes): compact and defragment it, then `etcdctl alarm disarm`, or raise the quota")
+            }
             throw error.reached ? .io(error.message) : .unavailable("etcd (\(client.endpoints.joined(separator: ", "))) does not answer: \(error.message)")
         }
         setHealth(nil)

@@ -111,6 +111,8 @@ public enum StoreError: Error, Sendable, Equatable {
     /// The change log was compacted past the requested revision.
     case compacted(oldest: Int64)
     case io(String)
+    /// The disk holding the store has no room left: nothing was written; retry once there is.
+    case full(String)
     /// The store cannot be reached now (an upstream that does not answer): try again later.
     case unavailable(String)
     /// An upstream refused the write, with its status and its own message.
