@@ -233,7 +233,7 @@ extension Service {
     /// Queues a boot event for the next batch (`flushBootRecords`) and logs it, one line per
     /// step, at most `ServiceSettings.bootLogPerSecond` lines a second.
     func recordEvent(_ type: String, host: String, mac: String, ip: String, detail: String) {
-        let now = Timestamp.nowMilliseconds()
+        let now = eventClock.nowMilliseconds()
         if events.record(.init(milliseconds: now, type: type, host: host, mac: mac, ip: ip, detail: detail)), bootRecorder.wake() {
             scheduleBootFlush()
         }

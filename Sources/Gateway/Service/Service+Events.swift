@@ -10,7 +10,7 @@ extension Service {
         if index.count(.auditEvent) > settings.auditRetention.maxCount + settings.auditRetention.slack, bootRecorder.wake() {
             scheduleBootFlush()
         }
-        return AuditRecord.object(verb: verb, actor: actor, key: key, before: before, after: after, sequence: sequence, now: Timestamp.nowMilliseconds())
+        return AuditRecord.object(verb: verb, actor: actor, key: key, before: before, after: after, sequence: sequence, now: eventClock.nowMilliseconds())
     }
 
     func retention(_ kind: ResourceKind) -> EventRetention {
@@ -23,7 +23,7 @@ extension Service {
     /// caller) trims again.
     func trimEvents() async -> Bool {
         var done = true
-        let now = Timestamp.nowMilliseconds()
+        let now = eventClock.nowMilliseconds()
         for kind in [ResourceKind.bootEvent, .auditEvent] {
             let rules = retention(kind)
             let doomed: [StoreWrite] = index.read { s in

@@ -36,6 +36,8 @@ public final class Service: Sendable {
     public let metrics: GatewayMetrics
     /// Names audit events written by this process (`EventName`).
     let auditSequence = Atomic<UInt64>(0)
+    /// The time of boot and audit events (`EventClock`).
+    let eventClock: EventClock
 
     public static func open(store: any ObjectStore, settings: ServiceSettings, renderers: any RendererLookup, logger: Logger) async throws(StoreError) -> Service {
         let snapshot = try await store.load()
@@ -105,6 +107,9 @@ public final class Service: Sendable {
         self.bootLog = LogRateLimiter(perSecond: settings.bootLogPerSecond)
         self.bootRecorder = BootRecorder(minimumDelay: settings.bootBatchDelay)
         self.metrics = GatewayMetrics(formats: renderers.formatNames, backend: Self.backendName(store))
+        self.eventClock = EventClock(notBefore: index.read { s in
+            [ResourceKind.bootEvent, .auditEvent].compactMap { kind in s.objects[kind]?.keys.compactMap { EventName.milliseconds($0.name) }.max() }.max() ?? 0
+        })
     }
 
     static func backendName(_ store: any ObjectStore) -> String {
