@@ -19,7 +19,7 @@ struct Bootgate: AsyncParsableCommand {
     static func main() async {
         var command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(ProcessArguments.all.dropFirst().map { $0 })
         } catch {
             exit(withError: error)
         }
@@ -232,7 +232,7 @@ struct Serve: AsyncParsableCommand {
     /// The examples folder as given, else next to the binary's checkout (`.build/debug/..`).
     static func findExamples(_ path: String) -> String? {
         if FileManager.default.fileExists(atPath: path) { return path }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var dir = URL(fileURLWithPath: ProcessArguments.all.first ?? "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = dir.appendingPathComponent("examples").path
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
