@@ -17,7 +17,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 want=(libjansson-dev libsqlite3-dev libssl-dev pkg-config curl ipmitool)
 if [ "$mode" = test ]; then
-    want+=(chromium chromium-driver python3-pip etcd-server etcd-client)
+    # faketime, e2fsprogs: Tests/api/test_faults.py (clock jumps, an ext4 image turned read-only).
+    want+=(chromium chromium-driver python3-pip etcd-server etcd-client faketime e2fsprogs)
 fi
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -137,7 +137,7 @@ final class EmulatedBMC: @unchecked Sendable {
                                     timeout: .seconds(3), executable: "ipmitool")
         let started = ContinuousClock.now
         await #expect(throws: BMCError.self) { try await driver.powerState() }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(8))  // the 3 s deadline and the kill, with room for a loaded machine
     }
 
     /// 40 hosts on a Redfish BMC that takes 0.2 s per answer, read 4 at a time: the emulator
@@ -154,17 +154,13 @@ final class EmulatedBMC: @unchecked Sendable {
         settings.concurrency = bound
         settings.timeout = .seconds(5)
         let controller = PowerController(service: f.service, settings: settings, logger: Logger(label: "test"))
-        let started = ContinuousClock.now
         await controller.pollOnce()
-        let elapsed = ContinuousClock.now - started
         let readings = controller.allReadings()
         #expect(readings.count == hosts)
         #expect(readings.allSatisfy { $0.1.poweredOn == false && $0.1.error == nil })
         let maxInFlight = try await bmc.state()["maxInFlight"] as? Int ?? -1
         #expect(maxInFlight <= bound)
-        #expect(maxInFlight >= 2)
-        // 40 reads of 0.2 s, 4 at a time, is 2 s; serial would be 8 s. Generous: the machine is shared.
-        #expect(elapsed < .seconds(7))
+        #expect(maxInFlight >= 2)  // concurrent, counted at the BMC rather than timed
         // Every host's status says so, and a second round writes nothing new.
         let revision = f.service.index.revision
         await controller.pollOnce()

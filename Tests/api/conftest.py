@@ -15,9 +15,9 @@ from bootgate_process import BINARY, ROOT, BootgateProcess  # noqa: E402
 class Server(BootgateProcess):
     """A bootgate process with HTTP helpers returning `Response`."""
 
-    def __init__(self, examples=True, extra=(), key_from=None, power=False, wrapper=(), data=None, ssl_context=None):
+    def __init__(self, examples=True, extra=(), key_from=None, power=False, wrapper=(), data=None, ssl_context=None, log=None):
         super().__init__(examples=examples, extra=extra, prefix="bootgate-api-", key_from=key_from, power=power,
-                         wrapper=wrapper, data=data, ssl_context=ssl_context)
+                         wrapper=wrapper, data=data, ssl_context=ssl_context, log=log)
 
     # HTTP helpers -----------------------------------------------------------------------
     def request(self, method, path, body=None, content_type="application/json", headers=None, raw=False):

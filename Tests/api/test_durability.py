@@ -5,10 +5,17 @@ import time
 
 from conftest import Server
 
+HOSTS = "/api/v1/namespaces/default/baremetalhosts"
+
 
 def test_acknowledged_writes_survive_sigkill():
+    """Creates, changes (a BMC password, sealed at rest) and deletes, from several clients at
+    once, killed mid-stream: every acknowledged one is on disk after the restart, with its
+    resourceVersion, and no acknowledged delete comes back."""
     s = Server(examples=False)
     acked = []
+    updated = {}   # host name -> (password, resourceVersion) last acknowledged
+    deleted = []
     stop = threading.Event()
 
     def writer(prefix):
@@ -23,14 +30,37 @@ def test_acknowledged_writes_survive_sigkill():
                 acked.append((name, r.body["metadata"]["resourceVersion"]))
             n += 1
 
+    def changer():
+        # One host per step: its password changed, then every third one deleted.
+        n = 0
+        while not stop.is_set():
+            name = f"h{n}"
+            try:
+                r = s.post(HOSTS, {"metadata": {"name": name, "namespace": "default"},
+                                   "spec": {"bmc": {"address": f"10.99.0.{n % 250 + 1}", "username": "ADMIN", "password": f"{name}-0"},
+                                            "bootMACAddress": f"02:00:00:01:{n // 256 % 256:02x}:{n % 256:02x}", "online": False}})
+                if r.status != 201:
+                    return
+                r = s.patch(f"{HOSTS}/{name}", {"spec": {"bmc": {"password": f"{name}-1"}}})
+                if r.status == 200:
+                    updated[name] = (f"{name}-1", r.body["metadata"]["resourceVersion"])
+                if n % 3 == 0:
+                    updated.pop(name, None)  # a delete in flight when killed may or may not be done
+                    if s.delete(f"{HOSTS}/{name}").status == 200:
+                        deleted.append(name)
+            except Exception:
+                return
+            n += 1
+
     try:
-        threads = [threading.Thread(target=writer, args=(p,)) for p in ("a", "b", "c")]
+        threads = [threading.Thread(target=writer, args=(p,)) for p in ("a", "b")] + [threading.Thread(target=changer)]
         [t.start() for t in threads]
         time.sleep(1.5)
         s.kill()
         stop.set()
         [t.join() for t in threads]
         assert len(acked) > 20, f"too few writes before the kill: {len(acked)}"
+        assert len(updated) > 3 and len(deleted) > 1, (len(updated), len(deleted))
         s.start()
         items = {i["metadata"]["name"]: i for i in s.get("/api/v1/bootconfigs").body["items"]}
         missing = [n for n, _ in acked if n not in items]
@@ -38,6 +68,13 @@ def test_acknowledged_writes_survive_sigkill():
         for name, rv in acked:
             assert items[name]["spec"]["data"]["f"] == name
             assert items[name]["metadata"]["resourceVersion"] == rv
+        hosts = {h["metadata"]["name"]: h for h in s.get(HOSTS + "?includeSecrets=true").body["items"]}
+        for name, (password, rv) in updated.items():
+            assert name in hosts, f"acknowledged host {name} lost"
+            # A later unacknowledged write may have moved it on; never back.
+            assert int(hosts[name]["metadata"]["resourceVersion"]) >= int(rv)
+            assert hosts[name]["spec"]["bmc"]["password"] == password
+        assert not [n for n in deleted if n in hosts], "an acknowledged delete came back"
     finally:
         s.close()
 

@@ -22,7 +22,8 @@ class BootgateProcess:
     # Seconds a start may take (a suite loading a large store raises it).
     start_timeout = 30
 
-    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", key_from=None, power=False, wrapper=(), data=None, ssl_context=None):
+    def __init__(self, examples=True, extra=(), prefix="bootgate-test-", key_from=None, power=False, wrapper=(), data=None, ssl_context=None,
+                 log=None):
         self.data = data or tempfile.mkdtemp(prefix=prefix)
         os.makedirs(self.data, exist_ok=True)
         if key_from:  # replicas of one store seal secrets with one key
@@ -37,7 +38,9 @@ class BootgateProcess:
         # tests must never send to. Suites that test power turn it on with BMCs on loopback.
         self.extra = list(extra) + ([] if power else ["--power-control", "false"])
         self.proc = None
-        self.log = open(os.path.join(self.data, "server.log"), "ab")
+        # The log lives in the data folder unless a test needs that folder full or read-only.
+        self.log_path = log or os.path.join(self.data, "server.log")
+        self.log = open(self.log_path, "ab")
         self.start()
 
     @property
@@ -68,7 +71,7 @@ class BootgateProcess:
         raise RuntimeError("bootgate did not start: " + self.logtext())
 
     def logtext(self):
-        with open(os.path.join(self.data, "server.log"), "rb") as f:
+        with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")[-4000:]
 
     def kill(self):

@@ -21,7 +21,8 @@ def free_ports(n):
 
 
 class EtcdCluster:
-    def __init__(self, members=3):
+    def __init__(self, members=3, extra=()):
+        self.extra = list(extra)
         self.dir = tempfile.mkdtemp(prefix="bootgate-etcd-")
         ports = free_ports(2 * members)
         self.names = [f"m{i}" for i in range(members)]
@@ -50,7 +51,7 @@ class EtcdCluster:
             "--initial-cluster", self.initial, "--initial-cluster-state", "new" if new else "existing",
             "--initial-cluster-token", os.path.basename(self.dir),
             "--heartbeat-interval", "50", "--election-timeout", "500",
-        ], stdout=log, stderr=subprocess.STDOUT)
+        ] + self.extra, stdout=log, stderr=subprocess.STDOUT)
 
     def kill(self, name):
         self.procs[name].kill()
