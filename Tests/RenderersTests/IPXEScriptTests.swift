@@ -70,8 +70,8 @@ import Testing
     }
 
     @Test func chainScript() throws {
-        #expect(try IPXEScript.chain(publicURL: "http://192.168.200.2:8082") == "#!ipxe\nisset ${ip} || dhcp\nchain http://192.168.200.2:8082/ipxe?mac=${net0/mac}\n")
-        #expect(try IPXEScript.chain(publicURL: "http://boot.example/bootgate/") == "#!ipxe\nisset ${ip} || dhcp\nchain http://boot.example/bootgate/ipxe?mac=${net0/mac}\n")
+        #expect(try IPXEScript.chain(publicURL: "http://192.168.200.2:8082") == "#!ipxe\nisset ${ip} || dhcp\nchain http://192.168.200.2:8082/ipxe?mac=${netX/mac}\n")
+        #expect(try IPXEScript.chain(publicURL: "http://boot.example/bootgate/") == "#!ipxe\nisset ${ip} || dhcp\nchain http://boot.example/bootgate/ipxe?mac=${netX/mac}\n")
         for bad in ["ftp://x", "http://a b", "http://x/#y", "http://x/${y}", "", "http://x/?a=b"] {
             #expect(throws: IPXEScript.Invalid.self, "\(bad)") { try IPXEScript.chain(publicURL: bad) }
         }

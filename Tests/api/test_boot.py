@@ -111,7 +111,7 @@ def test_ipxe_echoes_the_mac_as_the_host_stores_it(boot):
 
 
 def test_chain_script_uses_the_public_url(boot):
-    assert boot.get("/boot.ipxe", raw=True).text == f"#!ipxe\nisset ${{ip}} || dhcp\nchain {boot.url}/ipxe?mac=${{net0/mac}}\n"
+    assert boot.get("/boot.ipxe", raw=True).text == f"#!ipxe\nisset ${{ip}} || dhcp\nchain {boot.url}/ipxe?mac=${{netX/mac}}\n"
 
 
 def test_boots_are_counted(boot):

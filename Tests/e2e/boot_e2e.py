@@ -378,13 +378,16 @@ class Suite:
                       ctype="application/merge-patch+json")
 
     # ---- QEMU
-    def qemu(self, fw, mac, tag, disk=False):
+    def qemu(self, fw, mac, tag, disk=False, idle_nic_first=None, bootfile="chain.ipxe"):
         """`disk`: attach the installed-system image as the VM's disk, booted after the network
-        (a copy-on-write snapshot: the image is never written)."""
+        (a copy-on-write snapshot: the image is never written). `idle_nic_first`: the MAC of a
+        NIC without a ROM or a network, put before the booting one (it becomes iPXE's net0)."""
         serial = os.path.join(self.work, "serial-%s-%s.log" % (fw, tag))
         argv = ["qemu-system-x86_64", "-machine", "pc"] + self.accel + [
             "-m", "512", "-nographic", "-monitor", "none", "-serial", "file:" + serial,
-            "-netdev", "user,id=n0,tftp=%s,bootfile=chain.ipxe" % self.tftp]
+            "-netdev", "user,id=n0,tftp=%s,bootfile=%s" % (self.tftp, bootfile)]
+        if idle_nic_first:
+            argv += ["-netdev", "hubport,id=idle,hubid=7", "-device", "e1000,netdev=idle,mac=%s,romfile=" % idle_nic_first]
         nic = "e1000,netdev=n0,mac=%s,romfile=%s,bootindex=1" % (mac, EFI_ROM if fw == "uefi" else BIOS_ROM)
         if fw == "uefi":
             ovmf = next((p for p in OVMF_CANDIDATES if os.path.exists(p)), None)
@@ -678,6 +681,28 @@ class Suite:
         finally:
             PROCS.stop(qemu)
 
+    def case_second_nic(self, fw):
+        """The machine boots from its second NIC: /boot.ipxe must send that NIC's MAC (iPXE's
+        `netX`, the booting one), not the first NIC's (`net0`), or the host is not found."""
+        t0 = time.monotonic()
+        name = "%s: booting from the second NIC -> that NIC's MAC is asked for" % fw
+        self.reset_host()
+        idle_mac = "52:54:00:0b:ad:02"
+        # iPXE has its address from the boot NIC's DHCP already: straight to /boot.ipxe.
+        with open(os.path.join(self.tftp, "second-nic.ipxe"), "w") as f:
+            f.write("#!ipxe\nchain %s/boot.ipxe\n" % self.public)
+        qemu, ser = self.qemu(fw, KNOWN_MAC, "second-nic", idle_nic_first=idle_mac, bootfile="second-nic.ipxe")
+        try:
+            ser.wait_for("bootgate's sanboot script for the second NIC's MAC", r"Booting %s for %s[^\n]*" % (ISO_NAME, HOST_NAME),
+                         0, time.monotonic() + self.args.timeout, qemu,
+                         [r"no BareMetalHost has MAC[^\n]*", r"iPXE>", r"No more network devices"])
+            self.results.append((name, True, "sanboot script after %.0fs" % (time.monotonic() - t0)))
+        except StepFailed as e:
+            self.results.append((name, False, str(e)))
+            self.dump(fw, ser)
+        finally:
+            PROCS.stop(qemu)
+
     # ---- reporting
     def dump(self, fw, ser):
         print("\n===== serial console (%s, %s) =====" % (fw, ser.path))
@@ -707,6 +732,8 @@ class Suite:
         for fw in self.args.firmware:
             self.case_sanboot_then_local(fw)
             self.case_unknown(fw)
+            if fw == "bios":  # the NIC choice is iPXE's, the same under either firmware
+                self.case_second_nic(fw)
             if not self.args.no_kernel:
                 self.case_kernel(fw)
         ok = all(r[1] for r in self.results)

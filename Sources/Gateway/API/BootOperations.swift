@@ -17,7 +17,7 @@ enum BootOperations {
             handingOff(Operation.inline(id: "boot.ipxe", method: .get, path: "/ipxe", summary: "The iPXE script for a MAC: sanboot the host's ISO, boot the local disk, or explain and exit", tag: "boot",
                       parameters: [.init("mac", "MAC address in any case, separated by ':' or '-' or not at all", required: true)], body: nil,
                       responses: [script, .init(400, "Malformed MAC", schema: "Status")], inline: { service, req throws(APIError) in
-                guard let mac = req.query["mac"], !mac.isEmpty else { throw .badRequest("query parameter mac is required, e.g. /ipxe?mac=${net0/mac}") }
+                guard let mac = req.query["mac"], !mac.isEmpty else { throw .badRequest("query parameter mac is required, e.g. /ipxe?mac=${netX/mac}") }
                 return .bytes(try service.ipxe(mac: mac, record: true, ip: clientIP(service, req)), contentType: ipxeText, status: 200, headers: [])
             })),
             Operation.inline(id: "boot.config", method: .get, path: "/api/v1/bootconfig",

@@ -43,7 +43,8 @@ public enum IPXEScript {
     }
 
     /// The script served by TFTP/DHCP that sends iPXE to this server with its MAC
-    /// (`${net0/mac}`, colon-separated; the server accepts any separator). iPXE that fetched it
+    /// (`${netX/mac}`: the NIC iPXE booted or last configured, not always the first, `net0`;
+    /// colon-separated, the server accepts any separator). iPXE that fetched it
     /// over the network has an address already: asking DHCP again costs a round, and beside a
     /// proxy-DHCP server (dnsmasq) about 15 s of waiting for the proxy.
     public static func chain(publicURL: String) throws(Invalid) -> String {
@@ -57,6 +58,6 @@ public enum IPXEScript {
         }
         if base.contains("?") { problems.append("public URL must not have a query") }
         if !problems.isEmpty { throw Invalid(problems: problems) }
-        return "#!ipxe\nisset ${ip} || dhcp\nchain \(base)/ipxe?mac=${net0/mac}\n"
+        return "#!ipxe\nisset ${ip} || dhcp\nchain \(base)/ipxe?mac=${netX/mac}\n"
     }
 }
