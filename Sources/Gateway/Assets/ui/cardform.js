@@ -1,7 +1,7 @@
 // A small form for configs and ISOs: labelled fields named by their API field path, so the
 // server's diagnostics (Status causes with a field) land at the field they name.
 import { h } from "./dom.js";
-import { describeError } from "./refusals.js";
+import { clearFieldErrors, showFieldErrors } from "./fielderrors.js";
 
 export class CardForm {
   /**
@@ -46,33 +46,14 @@ export class CardForm {
 
   focus() { [...this.fields.values()].find((f) => !f.input.disabled)?.input.focus(); }
 
-  clearErrors() {
-    for (const { error, input } of this.fields.values()) { error.textContent = ""; input.removeAttribute("aria-invalid"); }
-    this.general.replaceChildren();
-  }
+  clearErrors() { clearFieldErrors(this.fields, this.general); }
 
-  /** Each cause at the longest field path prefixing its field; the rest (or the message) above the buttons. */
+  /** "spec.data[ks.cfg]:12" at field "spec.data" says "ks.cfg line 12: …". */
   showError(err) {
-    const placed = [];
-    for (const cause of err.causes || []) {
-      const field = cause.field || "";
-      const match = [...this.fields.keys()].filter((p) => field === p || field.startsWith(`${p}.`) || field.startsWith(`${p}[`))
-        .sort((a, b) => b.length - a.length)[0];
-      if (!match) continue;
-      const { error, input } = this.fields.get(match);
-      // "spec.data[ks.cfg]:12" at field "spec.data" says "ks.cfg line 12: …".
-      const rest = field.slice(match.length);
+    showFieldErrors(this.fields, this.general, err, { context: this.errorContext(), where: (rest) => {
       const file = /^\[(.+)\](?::(\d+))?/.exec(rest);
-      const at = file ? `${file[1]}${file[2] ? ` line ${file[2]}` : ""}: ` : rest ? `${rest.replace(/^\./, "")}: ` : "";
-      error.append(h("span", { class: "cause" }, at, cause.message));
-      input.setAttribute("aria-invalid", "true");
-      placed.push(cause);
-    }
-    const rest = (err.causes || []).filter((c) => !placed.includes(c));
-    if (!placed.length) this.general.replaceChildren(describeError(err, this.errorContext()));
-    else if (rest.length) this.general.replaceChildren(h("ul", {}, rest.map((c) => h("li", {}, c.field ? `${c.field}: ` : "", c.message))));
-    const first = [...this.fields.values()].find((f) => f.input.getAttribute("aria-invalid"));
-    if (first) first.input.focus();
+      return file ? `${file[1]}${file[2] ? ` line ${file[2]}` : ""}: ` : rest ? `${rest.replace(/^\./, "")}: ` : "";
+    } });
   }
 
   async save() {

@@ -3,7 +3,7 @@
 // The BMC password is write-only: never shown, sent only when typed.
 import { api, patch, hostURL } from "./api.js";
 import { h, setOptions } from "./dom.js";
-import { describeError } from "./refusals.js";
+import { clearFieldErrors, showFieldErrors } from "./fielderrors.js";
 
 /** "a=b" lines ⇄ a map. */
 const toLines = (map) => Object.entries(map || {}).map(([k, v]) => `${k}=${v}`).join("\n");
@@ -118,33 +118,9 @@ export class HostForm {
     return spec;
   }
 
-  clearErrors() {
-    for (const { error, input } of this.fields.values()) { error.textContent = ""; input.removeAttribute("aria-invalid"); }
-    this.general.replaceChildren();
-  }
+  clearErrors() { clearFieldErrors(this.fields, this.general); }
 
-  /** Puts each cause at its field (the longest field path that prefixes it); the rest above the buttons. */
-  showError(err) {
-    const placed = [];
-    for (const cause of err.causes || []) {
-      const path = (cause.field || "").replace(/\[.*$/, "");
-      const match = [...this.fields.keys()].filter((p) => path === p || path.startsWith(`${p}.`))
-        .sort((a, b) => b.length - a.length)[0];
-      if (!match) continue;
-      const { error, input } = this.fields.get(match);
-      error.textContent = error.textContent ? `${error.textContent} ${cause.message}` : cause.message;
-      input.setAttribute("aria-invalid", "true");
-      placed.push(cause);
-    }
-    const rest = (err.causes || []).filter((c) => !placed.includes(c));
-    if (!placed.length || rest.length) {
-      this.general.replaceChildren(rest.length && placed.length
-        ? h("ul", {}, rest.map((c) => h("li", {}, c.field ? `${c.field}: ` : "", c.message)))
-        : describeError(err));
-    }
-    const first = placed.length ? this.fields.get([...this.fields.keys()].find((p) => this.fields.get(p).error.textContent)) : null;
-    if (first) first.input.focus();
-  }
+  showError(err) { showFieldErrors(this.fields, this.general, err); }
 
   async save() {
     this.clearErrors();
