@@ -336,3 +336,49 @@ def test_event_retention_on_etcd(cluster):
         b.close()
         a.close()
         clear(cluster)
+
+
+def test_one_replica_drives_the_bmcs_and_another_takes_over(cluster):
+    """Both replicas run power control; one leads (an etcd key under a lease) and does every
+    action, whichever replica was asked: each action reaches the BMC once. Killed, the leader
+    is replaced within the lease's 6 s."""
+    from bmc_peers import IPMIBmc
+    if not os.path.exists("/usr/bin/ipmitool"):
+        pytest.skip("ipmitool is not installed")
+    power = ["--store", cluster.store_url, "--power-poll-interval", "1", "--power-timeout", "10"]
+    bmc = IPMIBmc()
+    a = Server(examples=False, extra=power, power=True)
+    b = Server(examples=False, extra=power, power=True, key_from=os.path.join(a.data, "secret.key"))
+    try:
+        leads = lambda s: "power: this replica" in s.logtext() and "leads" in s.logtext()
+        assert wait_for(lambda: leads(a) or leads(b), seconds=20), "a power leader"
+        assert not (leads(a) and leads(b))
+        leader, other = (a, b) if leads(a) else (b, a)
+        body = host("h1", "52:54:00:aa:00:01")
+        body["spec"]["bmc"] = {"address": bmc.address(), "username": "admin", "password": "secret"}
+        assert a.post(HOSTS, body).status == 201
+
+        def sent(command):
+            return [c for c in bmc.state()["commands"] if c == command]
+
+        # Asked at the replica that does not lead: done once, by the leader.
+        assert other.post(f"{HOSTS}/h1/power", {"action": "on"}).status == 202
+        assert wait_for(lambda: bmc.state()["power"] == "on", seconds=30), "BMC on"
+        assert other.post(f"{HOSTS}/h1/power", {"action": "restart"}).status == 202
+        assert wait_for(lambda: sent("reset"), seconds=30), "the reset"
+        time.sleep(3)  # both replicas have long seen both changes
+        assert len(sent("on")) == 1 and len(sent("reset")) == 1, bmc.state()["commands"]
+        assert "over IPMI" in " ".join(e["detail"] for e in other.get("/api/v1/events?host=default/h1").body["items"])
+
+        # The leader dies; the other takes the lead and acts.
+        leader.kill()
+        assert wait_for(lambda: leads(other), seconds=30), "the other replica leading"
+        assert other.post(f"{HOSTS}/h1/power", {"action": "off"}).status == 202
+        assert wait_for(lambda: bmc.state()["power"] == "off", seconds=30), "BMC off"
+        time.sleep(2)
+        assert len(sent("off")) == 1, bmc.state()["commands"]
+    finally:
+        b.close()
+        a.close()
+        bmc.close()
+        clear(cluster)

@@ -54,7 +54,7 @@ enum PowerOperations {
         let host = try service.get(key)
         let online = PowerController.wantsOnline(host)
         let hasBMC = !host.string("spec", "bmc", "address").isEmpty
-        guard let controller = service.power.controller else {
+        guard service.power.controller != nil else {
             switch action {
             case .on, .off: try await setOnline(service, key, action == .on, options: options)
             case .restart:
@@ -68,26 +68,17 @@ enum PowerOperations {
             try await setOnline(service, key, action == .on, options: options)
             return "spec.online set; host \(key) has no spec.bmc.address, so no BMC is driven"
         }
+        // Through the store, so the leading replica's controller does it (PowerRequest).
         switch action {
-        case .on, .off:
-            let want = action == .on
-            if online != want {
-                try await setOnline(service, key, want, options: options)   // the controller acts on the change
-            } else {
-                controller.request(action, for: key)
-            }
-        case .restart:
-            if !online {
-                // Restart leaves the host wanted on; that change must not power it on a second time.
-                controller.absorbNextEdge(key, to: true)
-                do {
-                    try await setOnline(service, key, true, options: options)
-                } catch {
-                    controller.absorbNextEdge(key, to: nil)
-                    throw error
-                }
-            }
-            controller.request(.restart, for: key)
+        case .on, .off where online != (action == .on):
+            try await setOnline(service, key, action == .on, options: options)
+        case .on, .off, .restart:
+            var spec = JSONObject()
+            if action == .restart, !online { spec["online"] = .bool(true) }  // restart leaves it wanted on
+            let annotations: JSONValue = .object(JSONObject([(PowerRequest.annotation, .string(PowerRequest.value(action)))]))
+            var patch = JSONObject([("metadata", .object(JSONObject([("annotations", annotations)])))])
+            if !spec.isEmpty { patch["spec"] = .object(spec) }
+            _ = try await service.patch(key, patch: .object(patch), type: .merge, options: options)
         }
         return "\(action.rawValue) requested for \(key)"
     }

@@ -15,6 +15,8 @@ import Synchronization
 ///                                       using that config or ISO: what a delete compares
 ///   claims/mac/<mac>, claims/ip/<ip>    the host holding a MAC or a spec.ip, rewritten by every
 ///                                       commit of a host holding it: concurrent claims conflict
+///   leaders/<name>                      the replica doing what one replica at a time must do
+///                                       (driving BMCs), under a short lease (`EtcdLeadership`)
 public final class EtcdStore: ObjectStore {
     private let client: EtcdClient
     private let sealer: SecretSealer
@@ -56,6 +58,11 @@ public final class EtcdStore: ObjectStore {
         json = sealer.open(json)
         json.set(.string(String(EtcdClient.int(kv["mod_revision"]))), at: ["metadata", "resourceVersion"])
         return ResourceObject(kind: kind, json: json)
+    }
+
+    /// One replica at a time for `what`, through the key `leaders/<name>` (`EtcdLeadership`).
+    public func leadership(_ name: String, what: String) -> any Leadership {
+        EtcdLeadership(client: client, key: "\(prefix)leaders/\(name)", what: what, logger: logger)
     }
 
     // MARK: ObjectStore

@@ -3,10 +3,12 @@ import Logging
 import Renderers
 import Synchronization
 
-/// Drives hosts' BMCs on bootgate's own store: acts on changes of `spec.online` and on restart
-/// requests, reads every BMC's power state in rounds (`concurrency` at a time, each call within
-/// `timeout`), keeps the readings in memory, and writes `status.poweredOn` and the
-/// `BMCConnected` condition through the Service only when they change.
+/// Drives hosts' BMCs on bootgate's own store: acts on changes of `spec.online` and of the
+/// `bootgate.io/power-request` annotation (`PowerRequest`), reads every BMC's power state in
+/// rounds (`concurrency` at a time, each call within `timeout`), keeps the readings in memory,
+/// and writes `status.poweredOn` and the `BMCConnected` condition through the Service only when
+/// they change. Both come through the store, so with several replicas (etcd) whichever one
+/// leads (`Leadership`) acts, whichever replica was asked.
 ///
 /// It acts on edges, as mkube does, not on the level: a host someone powered off at its BMC
 /// stays off and shows `poweredOn: false` against `online: true`, rather than being fought. A
@@ -16,13 +18,11 @@ public final class PowerController: Sendable {
     let settings: PowerSettings
     let factory: BMCDriverFactory
     let logger: Logger
+    let leadership: any Leadership
     private let readings = Mutex<[ObjectKey: PowerReading]>([:])
     private let lanes = Mutex<[ObjectKey: Lane]>([:])
-    /// The last `spec.online` seen per host, to find edges in the change feed.
-    private let online = Mutex<[ObjectKey: Bool]>([:])
-    /// Edges of `spec.online` an operation made itself and acts on otherwise (restart of a host
-    /// that was wanted off): the feed's copy of that change is not an action.
-    private let absorbed = Mutex<[ObjectKey: Bool]>([:])
+    /// The last `spec.online` and power request seen per host, to find edges in the change feed.
+    private let seen = Mutex<[ObjectKey: Seen]>([:])
     /// Actions started per host: a read that began before an action and ends after it is stale
     /// (it would put the old state back over the action's result), and is dropped.
     private let actionCount = Mutex<[ObjectKey: Int]>([:])
@@ -34,20 +34,37 @@ public final class PowerController: Sendable {
         var waiting: PowerAction?
     }
 
-    public init(service: Service, settings: PowerSettings, logger: Logger) {
+    struct Seen: Equatable {
+        var online: Bool
+        var request: String?
+
+        init(_ host: ResourceObject) {
+            online = PowerController.wantsOnline(host)
+            request = host.annotations[PowerRequest.annotation]
+        }
+    }
+
+    public init(service: Service, settings: PowerSettings, logger: Logger, leadership: any Leadership = SoleLeadership()) {
         self.service = service
         self.settings = settings
         self.factory = BMCDriverFactory(timeout: settings.timeout, ipmitoolPath: settings.ipmitool)
         self.logger = logger
+        self.leadership = leadership
     }
 
     // MARK: running
 
-    /// Follows the change feed and polls until cancelled.
+    /// Follows the change feed and polls while this replica leads, until cancelled. Changes
+    /// made while no replica led are not acted on (the hosts are read afresh on taking the lead).
     public func run() async {
+        await leadership.whileLeading { await self.lead() }
+    }
+
+    private func lead() async {
         let (hosts, revision) = service.list(.bareMetalHost, .init())
-        online.withLock { m in
-            for h in hosts { m[h.key] = Self.wantsOnline(h) }
+        seen.withLock { m in
+            m = [:]
+            for h in hosts { m[h.key] = Seen(h) }
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.follow(after: revision) }
@@ -79,10 +96,10 @@ public final class PowerController: Sendable {
                 }
             case .tooOld:
                 let (hosts, now) = service.list(.bareMetalHost, .init())
-                logger.warning("power: host changes \(after)…\(now) were missed; their spec.online edges are not acted on")
-                online.withLock { m in
+                logger.warning("power: host changes \(after)…\(now) were missed; their spec.online edges and power requests are not acted on")
+                seen.withLock { m in
                     m = [:]
-                    for h in hosts { m[h.key] = Self.wantsOnline(h) }
+                    for h in hosts { m[h.key] = Seen(h) }
                 }
                 after = now
             }
@@ -90,11 +107,13 @@ public final class PowerController: Sendable {
         }
     }
 
-    /// An edge of `spec.online` on a host with a BMC is an action; create and delete are not.
+    /// A new power request, else an edge of `spec.online`, on a host with a BMC is an action;
+    /// create and delete are not. A request made with the edge (restart of a host wanted off)
+    /// is the one action.
     func noticed(_ change: StoredChange) {
         let key = change.object.key
-        let now = Self.wantsOnline(change.object)
-        let before: Bool? = online.withLock { m in
+        let now = Seen(change.object)
+        let before: Seen? = seen.withLock { m in
             let old = m[key]
             if change.type == .deleted { m[key] = nil } else { m[key] = now }
             return old
@@ -106,22 +125,17 @@ public final class PowerController: Sendable {
         case .added:
             break
         case .modified:
-            guard let before, before != now, !change.object.string("spec", "bmc", "address").isEmpty else { return }
-            let expected = absorbed.withLock { a in
-                if a[key] == now { a[key] = nil; return true }
-                return false
+            guard let before, !change.object.string("spec", "bmc", "address").isEmpty else { return }
+            if now.request != before.request, let action = now.request.flatMap(PowerRequest.action) {
+                request(action, for: key)
+            } else if now.online != before.online {
+                request(now.online ? .on : .off, for: key)
             }
-            if !expected { request(now ? .on : .off, for: key) }
         }
     }
 
     static func wantsOnline(_ host: ResourceObject) -> Bool {
         host.json.value(at: ["spec", "online"])?.boolValue ?? false
-    }
-
-    /// The next edge of this host's `spec.online` to `value` is the caller's own (nil forgets it).
-    public func absorbNextEdge(_ key: ObjectKey, to value: Bool?) {
-        absorbed.withLock { $0[key] = value }
     }
 
     // MARK: reading

@@ -68,7 +68,8 @@ public enum BootgateServer {
         }
         // In front of mkube, mkube's controller drives the BMCs from spec.online, as its clients expect.
         if config.power.enabled, config.upstream == nil {
-            service.power.set(PowerController(service: service, settings: config.power, logger: logger))
+            let leadership = (store as? EtcdStore)?.leadership("power", what: "power") ?? SoleLeadership()
+            service.power.set(PowerController(service: service, settings: config.power, logger: logger, leadership: leadership))
         }
         // In front of mkube, mkube exports ISOs (RouterOS); two exporters would fight over status.
         if config.export.enabled, config.upstream == nil {
