@@ -127,6 +127,27 @@ def test_disk_full_refuses_writes_clearly_and_recovers(tmpfs, tmp_path):
         s.close()
 
 
+def test_an_iso_upload_that_fills_the_disk_is_507_and_keeps_the_old_file(tmpfs, tmp_path):
+    from test_iso_upload import build_iso, curl_form
+    data = os.path.join(tmpfs, "data")
+    s = Server(examples=False, data=data, log=str(tmp_path / "server.log"))
+    try:
+        small, big = build_iso(str(tmp_path), "small"), build_iso(str(tmp_path), "big", big_mb=40)
+        assert s.post("/api/v1/iscsi-cdroms", {"metadata": {"name": "os"}, "spec": {"isoFile": "os.iso"}}).status == 201
+        assert curl_form(s, "os", small)[0] == 200
+        code, body = curl_form(s, "os", big)
+        assert code == 507, body
+        assert "disk is full" in body["message"] and "not kept" in body["message"], body
+        iso = s.get("/api/v1/iscsi-cdroms/os").body
+        assert "disk is full" in iso["status"].get("message", ""), iso["status"]
+        iso_dir = os.path.join(data, "iso")
+        assert os.listdir(iso_dir) == ["os.iso"], os.listdir(iso_dir)  # no partial file left
+        assert open(os.path.join(iso_dir, "os.iso"), "rb").read() == open(small, "rb").read()
+        assert curl_form(s, "os", small)[0] == 200  # the room came back with the partial file gone
+    finally:
+        s.close()
+
+
 def test_read_only_data_folder_at_start_is_one_line_and_exit_1(tmpfs):
     data = os.path.join(tmpfs, "data")
     os.makedirs(data)

@@ -125,7 +125,7 @@ final class ISOUploadFile {
         temporaryPath = library.path(fileName: "." + fileName + ISOLibrary.temporaryMark + UUID().uuidString.prefix(8).lowercased())
         fd = open(temporaryPath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
         self.limit = limit
-        guard fd >= 0 else { throw .internalError("cannot create \(temporaryPath): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Self.diskError("cannot create \(temporaryPath)", errno) }
         buffer.reserveCapacity(Self.bufferSize)
     }
 
@@ -147,7 +147,7 @@ final class ISOUploadFile {
         while done < buffer.count {
             let r = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + done, buffer.count - done) }
             if r < 0, errno == EINTR { continue }
-            guard r > 0 else { throw .internalError("writing \(temporaryPath): \(String(cString: strerror(errno)))") }
+            guard r > 0 else { throw Self.diskError("writing \(temporaryPath)", errno) }
             done += r
         }
         buffer.removeAll(keepingCapacity: true)
@@ -164,7 +164,7 @@ final class ISOUploadFile {
         let err: Int32 = await withCheckedContinuation { cont in
             DispatchQueue.global().async { cont.resume(returning: fsync(fd) == 0 ? 0 : errno) }
         }
-        guard err == 0 else { throw .internalError("fsync of \(path) failed: \(String(cString: strerror(err)))") }
+        guard err == 0 else { throw Self.diskError("fsync of \(path)", err) }
         return hash.finish()
     }
 
@@ -173,15 +173,29 @@ final class ISOUploadFile {
         close(fd)
         fd = -1
         guard rename(temporaryPath, finalPath) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let failure = errno
             unlink(temporaryPath)
-            throw .internalError("cannot rename \(temporaryPath) to \(finalPath): \(reason)")
+            throw Self.diskError("cannot rename \(temporaryPath) to \(finalPath)", failure)
         }
         let dir = open((finalPath as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
             fsync(dir)
             close(dir)
         }
+    }
+
+    /// A full disk is 507 and a read-only one 503, as for the store: the upload was fine, the
+    /// server had no room for it; the ISO's previous file still serves.
+    static func diskError(_ what: String, _ code: Int32) -> APIError {
+        let reason = "\(what): \(String(cString: strerror(code)))"
+        var e: APIError
+        switch code {
+        case ENOSPC, EDQUOT: e = APIError(code: 507, reason: "InsufficientStorage", message: "the ISO folder's disk is full, the upload was not kept (\(reason))")
+        case EROFS: e = APIError(code: 503, reason: "ServiceUnavailable", message: "the ISO folder is on a read-only file system (\(reason))")
+        default: return .internalError(reason)
+        }
+        e.retryAfter = 30
+        return e
     }
 
     /// Drops the temporary file (a failed or refused upload); the ISO's file is untouched.
