@@ -50,11 +50,11 @@ ui:
 bench:
 	scripts/bench.sh
 
-# libFuzzer (scripts/fuzz.sh): every target briefly, as CI does; fuzz-long is the documented run
+# libFuzzer (scripts/fuzz.sh): every target briefly, as CI does (in run-suites.sh); fuzz-long is the documented run
 # of docs/security.md (a million inputs each, about an hour on two busy cores).
 FUZZ_RUNS ?= 20000
 fuzz:
-	scripts/fuzz.sh all $(FUZZ_RUNS)
+	nice -n 10 scripts/fuzz.sh all $(FUZZ_RUNS)
 
 fuzz-long:
 	nice -n 10 scripts/fuzz.sh all 1000000
