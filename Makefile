@@ -1,5 +1,5 @@
 # The two commands of README.md, and the pieces they are made of.
-.PHONY: run test build suites unit api mkube kickstart contract e2e lab ui bench
+.PHONY: run test build suites unit api mkube kickstart contract e2e lab ui bench fuzz fuzz-long
 
 DATA ?= ./data
 # ISO export: `make run EXPORT=tgt` (a running tgtd; README, "ISOs exported by bootgate").
@@ -49,3 +49,12 @@ ui:
 
 bench:
 	scripts/bench.sh
+
+# libFuzzer (scripts/fuzz.sh): every target briefly, as CI does (in run-suites.sh); fuzz-long is the documented run
+# of docs/security.md (a million inputs each, about an hour on two busy cores).
+FUZZ_RUNS ?= 20000
+fuzz:
+	nice -n 10 scripts/fuzz.sh all $(FUZZ_RUNS)
+
+fuzz-long:
+	nice -n 10 scripts/fuzz.sh all 1000000

@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// `scripts/fuzz.sh` builds the libFuzzer harness with BOOTGATE_FUZZ=1 in its own scratch path:
+// only the modules whose parsers are fuzzed get coverage instrumentation, so the dependencies
+// build as usual (an instrumented build of all of them takes far longer on two cores).
+let fuzzing = Context.environment["BOOTGATE_FUZZ"] == "1"
+let fuzzInstrumented: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer", "-O"])] : []
+
 let package = Package(
     name: "bootgate",
     platforms: [.macOS(.v14)],
@@ -32,7 +38,8 @@ let package = Package(
         .target(
             name: "Renderers",
             dependencies: ["CJansson"],
-            resources: [.copy("Resources")]
+            resources: [.copy("Resources")],
+            swiftSettings: fuzzInstrumented
         ),
         .target(
             name: "Plugins",
@@ -63,7 +70,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            resources: [.copy("Assets")]
+            resources: [.copy("Assets")],
+            swiftSettings: fuzzInstrumented
         ),
         .executableTarget(
             name: "bootgate",
@@ -95,3 +103,14 @@ let package = Package(
         ),
     ]
 )
+
+if fuzzing {
+    // libFuzzer's driver, started from our own main (SwiftPM renames an executable's main, so
+    // libFuzzer's would never run). lld: gold fails to link the instrumented objects.
+    package.targets.append(.executableTarget(
+        name: "BootgateFuzz",
+        dependencies: ["Gateway", "Renderers", "Plugins", .product(name: "NIOCore", package: "swift-nio")],
+        swiftSettings: fuzzInstrumented,
+        linkerSettings: [.unsafeFlags(["-sanitize=fuzzer", "-use-ld=lld"])]
+    ))
+}

@@ -192,9 +192,19 @@ struct KickstartArguments {
     /// The nearest of `candidates` within a few edits, for "did you mean".
     static func closest(to word: String, in candidates: [String]) -> String? {
         let lower = word.lowercased()
-        let best = candidates.map { ($0, TemplateEngine.editDistance($0.lowercased(), lower)) }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-        guard let best, best.1 <= max(1, min(3, word.count / 3)), best.1 < word.count else { return nil }
-        return best.0
+        let limit = max(1, min(3, word.count / 3))
+        // The distance is at least the difference in length: a candidate further off than the
+        // limit cannot be suggested, so its distance (the costly part) is never computed.
+        var best: (name: String, distance: Int)?
+        for candidate in candidates {
+            let other = candidate.lowercased()
+            if abs(other.count - lower.count) > limit { continue }
+            let distance = TemplateEngine.editDistance(other, lower)
+            if let b = best, b.distance < distance || (b.distance == distance && b.name < candidate) { continue }
+            best = (candidate, distance)
+        }
+        guard let best, best.distance <= limit, best.distance < word.count else { return nil }
+        return best.name
     }
 
     private func closest(to word: String, in candidates: [String]) -> String? { Self.closest(to: word, in: candidates) }

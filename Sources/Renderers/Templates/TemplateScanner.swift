@@ -60,7 +60,7 @@ struct TemplateScanner {
             }
             guard end < bytes.count else {
                 errors.append(Failure(line: tagLine, message: "`\(triple ? "{{{" : "{{")` is never closed with `\(triple ? "}}}" : "}}")`"))
-                break
+                return (tags, errors)
             }
             let body = String(decoding: bytes[bodyStart..<end], as: UTF8.self)
             line += bodyLines
@@ -89,6 +89,11 @@ struct TemplateScanner {
             default:
                 tags.append(Tag(kind: .variable, name: trim(body), line: tagLine, offset: tagStart))
             }
+        }
+        // The compiler (like swift-mustache) takes a last `{` for the start of a tag and refuses
+        // it: said here, so a config is refused when written rather than when a machine boots.
+        if content.last == "{" {
+            errors.append(Failure(line: line, message: "a `{` as the last character cannot be read (it is taken for the start of a tag); end the file with a line break"))
         }
         return (tags, errors)
     }
