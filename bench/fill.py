@@ -167,7 +167,7 @@ def main():
 
     isos = [("POST", "/api/v1/iscsi-cdroms",
              {"apiVersion": "v1", "kind": "ISCSICdrom", "metadata": {"name": f"iso{k}"},
-              "spec": {"isoFile": f"/srv/iso/bench-{k}.iso", "bootConfigs": iso_configs(k)}}, "application/json")
+              "spec": {"isoFile": f"bench-{k}.iso", "bootConfigs": iso_configs(k)}}, "application/json")
             for k in range(1, a.isos + 1)]
     ready = [("PATCH", f"/api/v1/iscsi-cdroms/iso{k}",
               {"status": {"targetIQN": f"iqn.2026-01.lo.bench:iso{k}", "phase": "Ready", "portalPort": 3260, "lun": 1}},
