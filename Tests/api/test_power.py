@@ -183,6 +183,20 @@ def test_status_follows_the_bmc_and_writes_only_changes(power_server, ipmi):
     assert [i["host"] for i in all_readings["items"]] == ["default/h2"]
 
 
+def test_on_for_a_host_wanted_on_but_off_at_its_bmc_powers_it_on(power_server, ipmi):
+    """spec.online is already true, so "on" changes nothing there: it is a power request
+    (the bootgate.io/power-request annotation), acted on once."""
+    s = power_server
+    add_host(s, "h3", ipmi.address(), online=True)
+    wait_for(lambda: get_host(s, "h3")["status"].get("poweredOn") is False, what="first read: off")
+    ipmi.clear()
+    power(s, "h3", "on")
+    wait_for(lambda: ipmi.state()["power"] == "on", what="BMC on", explain=lambda: events(s, "h3"))
+    time.sleep(1.5)
+    assert ipmi.state()["commands"].count("on") == 1, ipmi.state()["commands"]
+    assert get_host(s, "h3")["metadata"]["annotations"]["bootgate.io/power-request"].startswith("on/")
+
+
 # --- one-shot network boot into an install image ------------------------------------------
 
 def test_one_shot_pxe_before_power_on_into_an_install_image(power_server, ipmi, redfish):

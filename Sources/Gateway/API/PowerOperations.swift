@@ -69,10 +69,9 @@ enum PowerOperations {
             return "spec.online set; host \(key) has no spec.bmc.address, so no BMC is driven"
         }
         // Through the store, so the leading replica's controller does it (PowerRequest).
-        switch action {
-        case .on, .off where online != (action == .on):
+        if action != .restart, online != (action == .on) {
             try await setOnline(service, key, action == .on, options: options)
-        case .on, .off, .restart:
+        } else {
             var spec = JSONObject()
             if action == .restart, !online { spec["online"] = .bool(true) }  // restart leaves it wanted on
             let annotations: JSONValue = .object(JSONObject([(PowerRequest.annotation, .string(PowerRequest.value(action)))]))
