@@ -27,6 +27,10 @@ class SideDoor:
     def __init__(self, app, delay):
         self.app = app
         self.lock = threading.Lock()
+        # sushy-tools keeps the fake systems in SQLite and answers 500 "database is locked" when
+        # two requests touch it at once: the emulator itself serves one at a time, while the
+        # in-flight count and the delay (the slow BMC the concurrency test measures) stay parallel.
+        self.emulator = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
         self.delay = delay
@@ -72,7 +76,8 @@ class SideDoor:
         try:
             if delay:
                 time.sleep(delay)
-            return list(self.app(env, start_response))
+            with self.emulator:
+                return list(self.app(env, start_response))
         finally:
             with self.lock:
                 self.in_flight -= 1
