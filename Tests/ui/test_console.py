@@ -273,7 +273,7 @@ def test_host_page_spec_warnings_preview_and_timeline(browser, server):
 def test_create_edit_delete_host_with_field_diagnostics(browser, server):
     browser.get(f"{server.url}/#/hosts")
     wait_for(lambda: live_state(browser) == "live")
-    browser.find_element(By.CSS_SELECTOR, 'button[name="new-host"]').click()
+    click(browser, 'button[name="new-host"]')  # drawn once the route's data has arrived
     form = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, "form.host-form"))
     form.find_element(By.NAME, "metadata.namespace").clear()
     form.find_element(By.NAME, "metadata.namespace").send_keys("lab-a")
@@ -327,7 +327,7 @@ def test_create_edit_delete_host_with_field_diagnostics(browser, server):
 def test_create_and_delete_config_and_iso_with_diagnostics(browser, server):
     browser.get(f"{server.url}/#/configs")
     wait_for(lambda: live_state(browser) == "live")
-    browser.find_element(By.CSS_SELECTOR, 'button[name="new-config"]').click()
+    click(browser, 'button[name="new-config"]')  # drawn once the route's data has arrived
     form = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, 'form[data-form="config-form"]'))
     form.find_element(By.NAME, "metadata.name").send_keys("rack-ks")
     Select(form.find_element(By.NAME, "spec.format")).select_by_value("kickstart")
@@ -346,7 +346,7 @@ def test_create_and_delete_config_and_iso_with_diagnostics(browser, server):
     wait_for(lambda: "rack-ks" in browser.find_element(By.CSS_SELECTOR, ".config-detail").text)
 
     # Edit details: the description.
-    browser.find_element(By.CSS_SELECTOR, 'button[name="edit-config"]').click()
+    click(browser, 'button[name="edit-config"]')  # drawn once the route's data has arrived
     form = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, 'form[data-form="config-form"]'))
     desc = form.find_element(By.NAME, "spec.description")
     desc.clear()
@@ -370,7 +370,7 @@ def test_create_and_delete_config_and_iso_with_diagnostics(browser, server):
     # ISOs: create, then delete.
     browser.get(f"{server.url}/#/isos")
     wait_for(lambda: live_state(browser) == "live")
-    browser.find_element(By.CSS_SELECTOR, 'button[name="new-iso"]').click()
+    click(browser, 'button[name="new-iso"]')  # drawn once the route's data has arrived
     form = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, 'form[data-form="iso-form"]'))
     form.find_element(By.NAME, "metadata.name").send_keys("Bad Name")
     form.find_element(By.CSS_SELECTOR, 'button[name="save"]').click()
