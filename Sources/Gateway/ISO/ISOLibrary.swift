@@ -188,14 +188,16 @@ final class ISOUploadFile {
     /// server had no room for it; the ISO's previous file still serves.
     static func diskError(_ what: String, _ code: Int32) -> APIError {
         let reason = "\(what): \(String(cString: strerror(code)))"
-        var e: APIError
-        switch code {
-        case ENOSPC, EDQUOT: e = APIError(code: 507, reason: "InsufficientStorage", message: "the ISO folder's disk is full, the upload was not kept (\(reason))")
-        case EROFS: e = APIError(code: 503, reason: "ServiceUnavailable", message: "the ISO folder is on a read-only file system (\(reason))")
-        default: return .internalError(reason)
+        switch DataFolderProbe.Fault(errno: code) {
+        case .full:
+            return .insufficientStorage("the ISO folder's disk is full, the upload was not kept (\(reason))")
+        case .readOnly:
+            var e = APIError(code: 503, reason: "ServiceUnavailable", message: "the ISO folder is on a read-only file system (\(reason))")
+            e.retryAfter = 30
+            return e
+        case nil:
+            return .internalError(reason)
         }
-        e.retryAfter = 30
-        return e
     }
 
     /// Drops the temporary file (a failed or refused upload); the ISO's file is untouched.

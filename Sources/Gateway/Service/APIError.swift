@@ -63,6 +63,13 @@ public struct APIError: Error, Sendable, Equatable {
     public static func methodNotAllowed(_ message: String) -> APIError {
         APIError(code: 405, reason: "MethodNotAllowed", message: message)
     }
+    /// The request was fine; the server's disk has no room to keep it (store or ISO folder).
+    static func insufficientStorage(_ message: String) -> APIError {
+        var e = APIError(code: 507, reason: "InsufficientStorage", message: message)
+        e.retryAfter = 30
+        return e
+    }
+
     public static func internalError(_ message: String) -> APIError {
         APIError(code: 500, reason: "InternalError", message: message)
     }

@@ -299,11 +299,8 @@ extension Service {
             case .rejected(let status, let message):
                 throw APIError(code: status, reason: APIError.reason(for: status), message: "mkube refused the write: \(message)")
             case .full(let reason):
-                // 507: the client's request was fine; the server has no room to keep it.
-                var e = APIError(code: 507, reason: "InsufficientStorage", message: "nothing was written: \(reason)")
-                e.retryAfter = 30
                 logger.error("store commit refused: \(reason)")
-                throw e
+                throw .insufficientStorage("nothing was written: \(reason)")
             case .compacted, .io:
                 logger.error("store commit failed", metadata: ["error": "\(error)"])
                 throw .internalError("the store could not commit the write: \(error)")

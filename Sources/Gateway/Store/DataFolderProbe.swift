@@ -14,14 +14,27 @@ struct DataFolderProbe: Sendable {
     /// `.full` (507) on a full disk or quota, `.io` (500) for anything else.
     func failure(_ error: any Error, describing text: String) -> StoreError {
         let code = (error as? DatabaseError)?.resultCode.primaryResultCode
-        let found = writeErrno()
-        if code == .SQLITE_READONLY || found == EROFS {
+        let found = Fault(errno: writeErrno())
+        if code == .SQLITE_READONLY || found == .readOnly {
             return .unavailable(readOnly)
         }
-        if code == .SQLITE_FULL || found == ENOSPC || found == EDQUOT {
+        if code == .SQLITE_FULL || found == .full {
             return .full("the disk holding the data folder \(directory) is full; writes resume once there is room")
         }
         return .io("committing to SQLite: \(text)")
+    }
+
+    /// What an errno says about the disk, for whoever writes there (the store, ISO uploads).
+    enum Fault {
+        case full, readOnly
+
+        init?(errno code: Int32) {
+            switch code {
+            case ENOSPC, EDQUOT: self = .full
+            case EROFS: self = .readOnly
+            default: return nil
+            }
+        }
     }
 
     var readOnly: String {
