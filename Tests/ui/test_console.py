@@ -366,6 +366,8 @@ def test_create_and_delete_config_and_iso_with_diagnostics(browser, server):
     click(browser, 'button[name="delete-config"]')
     wait_for(lambda: browser.switch_to.alert).accept()
     wait_for(lambda: server.request("GET", "/api/v1/bootconfigs/rack-ks")[0] == 404, message="the config delete")
+    # The page goes back to the list once its delete answers; navigating earlier would be undone.
+    wait_for(lambda: browser.execute_script("return location.hash") == "#/configs", message="the page to leave the deleted config")
 
     # ISOs: create, then delete.
     browser.get(f"{server.url}/#/isos")
