@@ -275,12 +275,27 @@ extension Service {
     }
 
     /// Commits, then waits until the store's feed has brought the commit into the index (and
-    /// to watchers): the client then reads its own write.
+    /// to watchers): the client then reads its own write. Under the write gate, the gate opens
+    /// once the store has taken the commit, unless the write depends on one still in flight:
+    /// then it waits for those and is checked again (`InFlightWrites`).
     func commitWrites(_ writes: [StoreWrite], reads: ReadSet? = nil) async throws(APIError) -> [StoredChange] {
+        let hold = WriteGate.current
+        var flight: Int?
+        if let hold {
+            let footprint = InFlightWrites.Footprint(writes, reads)
+            if inFlight.overlaps(footprint, seen: hold.seen.withLock { $0 }) {
+                await inFlight.drain()
+                var again = APIError.conflict(writes[0].key, "a write it depends on was still being committed; retry")
+                again.retryAfterRevision = applied.current
+                throw again
+            }
+            flight = inFlight.add(footprint)
+        }
+        defer { if let flight { inFlight.remove(flight) } }
         let changes: [StoredChange]
         let started = ContinuousClock.now
         do {
-            changes = try await store.commit(writes, reads: reads ?? ReadSet(asOf: index.revision))
+            changes = try await store.commit(writes, reads: reads ?? ReadSet(asOf: index.revision)) { hold?.release() }
             metrics.committed(in: ContinuousClock.now - started)
             let audited = writes.count { if case .put(let o, _) = $0 { o.kind == .auditEvent } else { false } }
             if audited > 0 { metrics.auditRecords.increment(by: audited) }

@@ -4,9 +4,9 @@ import Renderers
 import Synchronization
 
 /// The one place every operation is written. REST and JSON-RPC are thin adapters over it.
-/// Writes are serialised through `WriteGate` and validated against the index in the same
-/// critical section as the store commit; the store's change feed then brings them into the
-/// index and to watchers, and the write is acknowledged once the index has applied it.
+/// Writes are checked one at a time through `WriteGate` against the index and handed to the
+/// store in that order; the store's change feed then brings them into the index and to
+/// watchers, and the write is acknowledged once the index has applied it.
 public final class Service: Sendable {
     public let store: any ObjectStore
     public let index: ResourceIndex
@@ -15,6 +15,7 @@ public final class Service: Sendable {
     public let renderers: any RendererLookup
     public let events: BootEventLog
     let gate = WriteGate()
+    let inFlight = InFlightWrites()
     let bootRecorder: BootRecorder
     public let boot: BootResolver
     let encoded = EncodedObjects()
@@ -254,41 +255,27 @@ public final class Service: Sendable {
     }
 }
 
-/// Serialises writes without blocking a thread: validation and commit of one write finish before
-/// the next begins, so the index a write was validated against is the state it commits onto.
-actor WriteGate {
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func acquire() async {
-        if !busy {
-            busy = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
-    }
-}
-
 extension Service {
-    /// Runs a write's check and commit alone. When another replica changed what the check read
-    /// (`APIError.retryAfterRevision`), it runs once more on the index caught up to that change.
+    /// Runs a write's check alone, up to the store taking its commit (`WriteGate`). When another
+    /// replica changed what the check read (`APIError.retryAfterRevision`), or a commit still in
+    /// flight here did (`InFlightWrites`), it runs once more on the index caught up to that change.
     func serialized<T: Sendable>(_ body: () async throws(APIError) -> T) async throws(APIError) -> T {
-        await gate.acquire()
-        var result: Result<T, APIError>
-        do throws(APIError) {
-            result = .success(try await body())
-        } catch {
-            result = .failure(error)
-            if let revision = error.retryAfterRevision, await applied.reached(revision, within: .seconds(5)) {
-                do throws(APIError) { result = .success(try await body()) } catch { result = .failure(error) }
-            }
+        let hold = WriteGate.Hold(gate)
+        defer { hold.release() }
+        var result = await attempt(body, holding: hold)
+        if case .failure(let error) = result, let revision = error.retryAfterRevision, await applied.reached(revision, within: .seconds(5)) {
+            result = await attempt(body, holding: hold)
         }
-        await gate.release()
         return try result.get()
+    }
+
+    private func attempt<T>(_ body: () async throws(APIError) -> T, holding hold: WriteGate.Hold) async -> Result<T, APIError> {
+        await hold.acquire()
+        let inFlightNow = inFlight.current()
+        hold.seen.withLock { $0 = inFlightNow }
+        return await WriteGate.$current.withValue(hold) {
+            do throws(APIError) { return .success(try await body()) } catch { return .failure(error) }
+        }
     }
 }
 

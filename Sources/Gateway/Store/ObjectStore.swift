@@ -13,6 +13,10 @@ public protocol ObjectStore: Sendable {
     /// with the one revision assigned to this commit. Returns only once the commit is durable.
     func commit(_ writes: [StoreWrite], reads: ReadSet) async throws(StoreError) -> [StoredChange]
 
+    /// `commit`, calling `ordered` once the commit's place among this store's commits is fixed,
+    /// which may be before it is durable: the Service then checks its next write meanwhile.
+    func commit(_ writes: [StoreWrite], reads: ReadSet, ordered: @escaping @Sendable () -> Void) async throws(StoreError) -> [StoredChange]
+
     /// Committed changes with a revision greater than `revision`, oldest first, at most `limit`.
     /// Throws `.compacted` when the log no longer reaches back that far.
     func changes(after revision: Int64, limit: Int) async throws(StoreError) -> [StoredChange]
@@ -34,6 +38,12 @@ public protocol ObjectStore: Sendable {
 extension ObjectStore {
     public func commit(_ writes: [StoreWrite]) async throws(StoreError) -> [StoredChange] {
         try await commit(writes, reads: ReadSet(asOf: 0))
+    }
+
+    /// A store that does not group commits fixes their order when they are made.
+    public func commit(_ writes: [StoreWrite], reads: ReadSet, ordered: @escaping @Sendable () -> Void) async throws(StoreError) -> [StoredChange] {
+        defer { ordered() }
+        return try await commit(writes, reads: reads)
     }
 
     /// How many writes one commit may carry (boot counters are written in batches).

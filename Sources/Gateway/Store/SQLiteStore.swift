@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a commit is on disk
-/// before it is acknowledged. Objects live in `objects`; every commit appends to `changes`,
+/// before it is acknowledged; commits made while one syncs share the next sync. Objects live in `objects`; every commit appends to `changes`,
 /// the log watches resume from.
 public final class SQLiteStore: ObjectStore {
     private let pool: DatabasePool
@@ -20,6 +20,23 @@ public final class SQLiteStore: ObjectStore {
     private let lock: Mutex<StoreLock?>
     private let feed: ChangeFeed
     private let probe: DataFolderProbe
+    private let queue = Mutex(CommitQueue())
+    /// At most this many commits share one transaction (and one fsync).
+    static let maxGroup = 64
+    /// Transactions written: fewer than commits when commits were grouped.
+    public let commitGroups = Atomic<Int>(0)
+
+    private struct QueuedCommit {
+        let writes: [StoreWrite]
+        let done: CheckedContinuation<Result<[StoredChange], StoreError>, Never>
+    }
+
+    /// Commits waiting for the group being written; the first to find none being written
+    /// writes them all.
+    private struct CommitQueue {
+        var waiting: [QueuedCommit] = []
+        var writing = false
+    }
 
     /// `lockWait`: how long to wait for another process to let go of the folder.
     public init(directory: String, retainedRevisions: Int64 = 100_000, lockWait: Duration = .seconds(5)) throws(StoreError) {
@@ -118,58 +135,119 @@ public final class SQLiteStore: ObjectStore {
     }
 
     /// `reads` is not checked: one process owns the folder (`StoreLock`) and the Service
-    /// validates and commits one write at a time.
+    /// checks one write at a time.
     public func commit(_ writes: [StoreWrite], reads: ReadSet) async throws(StoreError) -> [StoredChange] {
-        guard !writes.isEmpty else { return [] }
+        try await commit(writes, reads: reads, ordered: {})
+    }
+
+    /// Group commit: commits that arrive while others are being written wait, then go to disk
+    /// together in one transaction and one fsync, each with its own revision, in the order they
+    /// arrived. One whose precondition fails is left out; the others still land.
+    public func commit(_ writes: [StoreWrite], reads: ReadSet, ordered: @escaping @Sendable () -> Void) async throws(StoreError) -> [StoredChange] {
+        guard !writes.isEmpty else {
+            ordered()
+            return []
+        }
+        let result = await withCheckedContinuation { (done: CheckedContinuation<Result<[StoredChange], StoreError>, Never>) in
+            let lead: Bool = queue.withLock { q in
+                q.waiting.append(QueuedCommit(writes: writes, done: done))
+                defer { q.writing = true }
+                return !q.writing
+            }
+            ordered()
+            if lead { Task { await self.writeQueued() } }
+        }
+        return try result.get()
+    }
+
+    /// Writes what is queued, a group at a time, until nothing is.
+    private func writeQueued() async {
+        while true {
+            let group: [QueuedCommit] = queue.withLock { q in
+                let n = min(q.waiting.count, Self.maxGroup)
+                if n == 0 { q.writing = false }
+                defer { q.waiting.removeFirst(n) }
+                return Array(q.waiting.prefix(n))
+            }
+            guard !group.isEmpty else { return }
+            let results = await write(group.map(\.writes))
+            commitGroups.add(1, ordering: .relaxed)
+            for (entry, result) in zip(group, results) {
+                if case .success(let changes) = result { feed.publish(changes) }
+                entry.done.resume(returning: result)
+            }
+        }
+    }
+
+    private func write(_ commits: [[StoreWrite]]) async -> [Result<[StoredChange], StoreError>] {
         let retained = retainedRevisions
         do {
-            let changes = try await pool.write { db -> [StoredChange] in
-                let revision = (try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0) + 1
-                var changes: [StoredChange] = []
-                for write in writes {
-                    let key = write.key
-                    let row = try Row.fetchOne(db, sql: "SELECT revision, json FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
-                                               arguments: [key.kind.rawValue, key.namespace, key.name])
-                    let actual: Int64? = row?[0]
-                    switch write {
-                    case .put(var object, let expected):
-                        guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
-                        object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
-                        let bytes = Data(JSONWriter.bytes(self.keyring.seal(object.json)))
-                        try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
-                                       arguments: [key.kind.rawValue, key.namespace, key.name, revision, bytes])
-                        let type: StoredChange.ChangeType = actual == nil ? .added : .modified
-                        try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
-                                       arguments: [revision, type.rawValue, key.kind.rawValue, bytes])
-                        changes.append(StoredChange(revision: revision, type: type, object: object))
-                    case .delete(_, let expected):
-                        guard let actual, let json: Data = row?[1] else { throw StoreError.conflict(key, expected: expected, actual: nil) }
-                        guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
-                        var object = try self.decode(kind: key.kind.rawValue, json: json)
-                        object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
-                        try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
-                                       arguments: [key.kind.rawValue, key.namespace, key.name])
-                        try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
-                                       arguments: [revision, StoredChange.ChangeType.deleted.rawValue, key.kind.rawValue,
-                                                   Data(JSONWriter.bytes(self.keyring.seal(object.json)))])
-                        changes.append(StoredChange(revision: revision, type: .deleted, object: object))
+            return try await pool.write { db in
+                let first = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
+                var revision = first
+                var results: [Result<[StoredChange], StoreError>] = []
+                for writes in commits {
+                    var changes: [StoredChange] = []
+                    do {
+                        try db.inSavepoint {
+                            changes = try self.apply(writes, revision: revision + 1, db)
+                            return .commit
+                        }
+                        revision += 1
+                        results.append(.success(changes))
+                    } catch let e as StoreError {
+                        results.append(.failure(e))
                     }
                 }
+                guard revision > first else { return results }
                 try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'revision'", arguments: [revision])
                 // Compact now and then, in the same transaction, so the log stays bounded.
-                if revision % max(1, min(1000, retained / 2)) == 0, revision > retained {
+                let every = max(1, min(1000, retained / 2))
+                if revision > retained, revision / every != first / every {
                     try db.execute(sql: "DELETE FROM changes WHERE revision <= ?", arguments: [revision - retained])
                     try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'compacted'", arguments: [revision - retained])
                 }
-                return changes
+                return results
             }
-            feed.publish(changes)
-            return changes
-        } catch let e as StoreError {
-            throw e
         } catch {
-            throw probe.failure(error, describing: Self.describe(error))
+            let failure = probe.failure(error, describing: Self.describe(error))
+            return commits.map { _ in .failure(failure) }
         }
+    }
+
+    /// One commit's writes at `revision`; throws `.conflict` when a precondition fails.
+    private func apply(_ writes: [StoreWrite], revision: Int64, _ db: Database) throws -> [StoredChange] {
+        var changes: [StoredChange] = []
+        for write in writes {
+            let key = write.key
+            let row = try Row.fetchOne(db, sql: "SELECT revision, json FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                                       arguments: [key.kind.rawValue, key.namespace, key.name])
+            let actual: Int64? = row?[0]
+            switch write {
+            case .put(var object, let expected):
+                guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
+                object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
+                let bytes = Data(JSONWriter.bytes(keyring.seal(object.json)))
+                try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
+                               arguments: [key.kind.rawValue, key.namespace, key.name, revision, bytes])
+                let type: StoredChange.ChangeType = actual == nil ? .added : .modified
+                try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
+                               arguments: [revision, type.rawValue, key.kind.rawValue, bytes])
+                changes.append(StoredChange(revision: revision, type: type, object: object))
+            case .delete(_, let expected):
+                guard let actual, let json: Data = row?[1] else { throw StoreError.conflict(key, expected: expected, actual: nil) }
+                guard expected == actual else { throw StoreError.conflict(key, expected: expected, actual: actual) }
+                var object = try decode(kind: key.kind.rawValue, json: json)
+                object.json.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
+                try db.execute(sql: "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                               arguments: [key.kind.rawValue, key.namespace, key.name])
+                try db.execute(sql: "INSERT INTO changes (revision, type, kind, json) VALUES (?, ?, ?, ?)",
+                               arguments: [revision, StoredChange.ChangeType.deleted.rawValue, key.kind.rawValue,
+                                           Data(JSONWriter.bytes(keyring.seal(object.json)))])
+                changes.append(StoredChange(revision: revision, type: .deleted, object: object))
+            }
+        }
+        return changes
     }
 
     public func follow(after revision: Int64) -> AsyncThrowingStream<[StoredChange], any Error> {
