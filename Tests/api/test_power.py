@@ -197,6 +197,38 @@ def test_on_for_a_host_wanted_on_but_off_at_its_bmc_powers_it_on(power_server, i
     assert get_host(s, "h3")["metadata"]["annotations"]["bootgate.io/power-request"].startswith("on/")
 
 
+def test_a_request_no_replica_answered_is_done_at_the_next_start_once(ipmi):
+    """A power request stored while nothing drove the BMCs (the leader had died, or bootgate
+    was stopped before it acted) is done when power control starts, once; one too old is
+    dropped with an event; an answered one is not done again at a restart."""
+    s = Server(examples=False, extra=POLL, power=False)
+    try:
+        add_host(s, "late", ipmi.address())
+        add_host(s, "stale", ipmi.address())
+        now_ms = int(time.time() * 1000)
+        for name, made in (("late", now_ms), ("stale", now_ms - 3_600_000)):
+            r = s.patch(f"{HOSTS}/{name}", {"metadata": {"annotations": {"bootgate.io/power-request": f"on/{made}-0badc0de"}}})
+            assert r.status == 200, r
+        s.stop()
+        ipmi.clear()
+        s.extra = [a for a in s.extra if a not in ("--power-control", "false")]
+        s.start()
+        wait_for(lambda: "on" in ipmi.state()["commands"], what="the late request done", explain=lambda: events(s, "late"))
+        done = lambda name: get_host(s, name)["metadata"]["annotations"].get("bootgate.io/power-request-done")
+        wait_for(lambda: done("late") == f"on/{now_ms}-0badc0de", what="the late request noted as answered")
+        wait_for(lambda: done("stale"), what="the stale request noted as answered")
+        assert any("dropped" in e["detail"] for e in events(s, "stale")), events(s, "stale")
+        time.sleep(1.5)
+        assert ipmi.state()["commands"].count("on") == 1, ipmi.state()["commands"]
+
+        # Answered: a restart does not do it again.
+        s.restart()
+        time.sleep(3)
+        assert ipmi.state()["commands"].count("on") == 1, ipmi.state()["commands"]
+    finally:
+        s.close()
+
+
 # --- one-shot network boot into an install image ------------------------------------------
 
 def test_one_shot_pxe_before_power_on_into_an_install_image(power_server, ipmi, redfish):

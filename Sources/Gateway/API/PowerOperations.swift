@@ -68,17 +68,16 @@ enum PowerOperations {
             try await setOnline(service, key, action == .on, options: options)
             return "spec.online set; host \(key) has no spec.bmc.address, so no BMC is driven"
         }
-        // Through the store, so the leading replica's controller does it (PowerRequest).
-        if action != .restart, online != (action == .on) {
-            try await setOnline(service, key, action == .on, options: options)
-        } else {
-            var spec = JSONObject()
-            if action == .restart, !online { spec["online"] = .bool(true) }  // restart leaves it wanted on
-            let annotations: JSONValue = .object(JSONObject([(PowerRequest.annotation, .string(PowerRequest.value(action)))]))
-            var patch = JSONObject([("metadata", .object(JSONObject([("annotations", annotations)])))])
-            if !spec.isEmpty { patch["spec"] = .object(spec) }
-            _ = try await service.patch(key, patch: .object(patch), type: .merge, options: options)
-        }
+        // Through the store, so the leading replica's controller does it (PowerRequest); the
+        // request goes with any edge of spec.online, so a replica that takes the lead later
+        // still finds it undone.
+        var spec = JSONObject()
+        if action != .restart, online != (action == .on) { spec["online"] = .bool(action == .on) }
+        if action == .restart, !online { spec["online"] = .bool(true) }  // restart leaves it wanted on
+        let annotations: JSONValue = .object(JSONObject([(PowerRequest.annotation, .string(PowerRequest.value(action)))]))
+        var patch = JSONObject([("metadata", .object(JSONObject([("annotations", annotations)])))])
+        if !spec.isEmpty { patch["spec"] = .object(spec) }
+        _ = try await service.patch(key, patch: .object(patch), type: .merge, options: options)
         return "\(action.rawValue) requested for \(key)"
     }
 

@@ -12,7 +12,8 @@ import Synchronization
 ///
 /// It acts on edges, as mkube does, not on the level: a host someone powered off at its BMC
 /// stays off and shows `poweredOn: false` against `online: true`, rather than being fought. A
-/// host is never powered at creation or when bootgate starts.
+/// host is never powered at creation, nor when bootgate starts unless a power request made
+/// shortly before was never done (`PowerRequest.doneAnnotation`).
 public final class PowerController: Sendable {
     let service: Service
     let settings: PowerSettings
@@ -30,8 +31,14 @@ public final class PowerController: Sendable {
     /// One host's actions run one after the other; a request that arrives while one runs waits,
     /// and a newer request replaces a waiting one (the operator's last word counts).
     struct Lane {
-        var running: PowerAction
-        var waiting: PowerAction?
+        var running: Queued
+        var waiting: Queued?
+    }
+
+    /// An action, and the power request it answers (nil for an edge of `spec.online`).
+    struct Queued {
+        var action: PowerAction
+        var requestValue: String?
     }
 
     struct Seen: Equatable {
@@ -54,18 +61,16 @@ public final class PowerController: Sendable {
 
     // MARK: running
 
-    /// Follows the change feed and polls while this replica leads, until cancelled. Changes
-    /// made while no replica led are not acted on (the hosts are read afresh on taking the lead).
+    /// Follows the change feed and polls while this replica leads, until cancelled. Power
+    /// requests made while no replica led are done on taking the lead; plain `spec.online`
+    /// edges made then are not (the hosts are read afresh).
     public func run() async {
         await leadership.whileLeading { await self.lead() }
     }
 
     private func lead() async {
         let (hosts, revision) = service.list(.bareMetalHost, .init())
-        seen.withLock { m in
-            m = [:]
-            for h in hosts { m[h.key] = Seen(h) }
-        }
+        startOver(hosts)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.follow(after: revision) }
             group.addTask { await self.pollForever() }
@@ -96,14 +101,32 @@ public final class PowerController: Sendable {
                 }
             case .tooOld:
                 let (hosts, now) = service.list(.bareMetalHost, .init())
-                logger.warning("power: host changes \(after)…\(now) were missed; their spec.online edges and power requests are not acted on")
-                seen.withLock { m in
-                    m = [:]
-                    for h in hosts { m[h.key] = Seen(h) }
-                }
+                logger.warning("power: host changes \(after)…\(now) were missed; their spec.online edges are not acted on, their power requests are")
+                startOver(hosts)
                 after = now
             }
             try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Sees the hosts afresh, and does the power requests no replica did that are recent enough.
+    private func startOver(_ hosts: [ResourceObject]) {
+        seen.withLock { m in
+            m = [:]
+            for h in hosts { m[h.key] = Seen(h) }
+        }
+        let now = Timestamp.nowMilliseconds()
+        let lifetime = settings.requestLifetime.components.seconds * 1000
+        for host in hosts where !host.string("spec", "bmc", "address").isEmpty {
+            guard let value = host.annotations[PowerRequest.annotation], value != host.annotations[PowerRequest.doneAnnotation],
+                  let action = PowerRequest.action(value) else { continue }
+            if let made = PowerRequest.madeAt(value), now - made <= lifetime {
+                logger.info("power \(host.key): \(action.rawValue) was asked for while no replica led; doing it now")
+                request(action, for: host.key, requestValue: value)
+            } else {
+                recordEvent(host.key, type: "power-failed", detail: "\(action.rawValue) dropped: asked for more than \(lifetime / 1000) s ago while no replica drove the BMCs")
+                Task { await self.markDone(host.key, value) }
+            }
         }
     }
 
@@ -126,8 +149,8 @@ public final class PowerController: Sendable {
             break
         case .modified:
             guard let before, !change.object.string("spec", "bmc", "address").isEmpty else { return }
-            if now.request != before.request, let action = now.request.flatMap(PowerRequest.action) {
-                request(action, for: key)
+            if now.request != before.request, let value = now.request, let action = PowerRequest.action(value) {
+                request(action, for: key, requestValue: value)
             } else if now.online != before.online {
                 request(now.online ? .on : .off, for: key)
             }
@@ -201,29 +224,32 @@ public final class PowerController: Sendable {
     // MARK: acting
 
     /// Queues an action on a host; it runs at once unless one is running there.
-    public func request(_ action: PowerAction, for key: ObjectKey) {
-        let (start, replaced): (Bool, PowerAction?) = lanes.withLock { l in
+    public func request(_ action: PowerAction, for key: ObjectKey, requestValue: String? = nil) {
+        let queued = Queued(action: action, requestValue: requestValue)
+        let (start, replaced): (Bool, Queued?) = lanes.withLock { l in
             if var lane = l[key] {
                 let old = lane.waiting
-                lane.waiting = action
+                lane.waiting = queued
                 l[key] = lane
                 return (false, old)
             }
-            l[key] = Lane(running: action, waiting: nil)
+            l[key] = Lane(running: queued, waiting: nil)
             return (true, nil)
         }
         if let replaced {
-            recordEvent(key, type: "power", detail: "\(replaced.rawValue) dropped: \(action.rawValue) was asked for before it started")
+            recordEvent(key, type: "power", detail: "\(replaced.action.rawValue) dropped: \(action.rawValue) was asked for before it started")
+            if let value = replaced.requestValue { Task { await markDone(key, value) } }
         }
-        if start { Task { await drain(key, first: action) } }
+        if start { Task { await drain(key, first: queued) } }
     }
 
-    private func drain(_ key: ObjectKey, first: PowerAction) async {
-        var next: PowerAction? = first
-        while let action = next {
+    private func drain(_ key: ObjectKey, first: Queued) async {
+        var next: Queued? = first
+        while let queued = next {
             actionCount.withLock { $0[key, default: 0] += 1 }
-            readings.withLock { $0[key]?.action = action }
-            await perform(action, on: key)
+            readings.withLock { $0[key]?.action = queued.action }
+            await perform(queued.action, on: key)
+            if let value = queued.requestValue { await markDone(key, value) }
             next = lanes.withLock { l in
                 if let waiting = l[key]?.waiting {
                     l[key] = Lane(running: waiting, waiting: nil)
@@ -232,7 +258,28 @@ public final class PowerController: Sendable {
                 l[key] = nil
                 return nil
             }
-            readings.withLock { $0[key]?.action = next }
+            readings.withLock { $0[key]?.action = next?.action }
+        }
+    }
+
+    /// Notes on the host that its power request was answered (done, failed or dropped), so no
+    /// later leader does it again; not once a newer request has replaced it on the host (that
+    /// one is noted when it is answered).
+    private func markDone(_ key: ObjectKey, _ value: String) async {
+        for _ in 0..<3 {
+            guard let host = service.index.object(key), host.annotations[PowerRequest.annotation] == value,
+                  host.annotations[PowerRequest.doneAnnotation] != value else { return }
+            let metadata = JSONObject([("resourceVersion", .string(String(host.resourceVersion))),
+                                       ("annotations", .object(JSONObject([(PowerRequest.doneAnnotation, .string(value))])))])
+            do throws(APIError) {
+                _ = try await service.patch(key, patch: .object(JSONObject([("metadata", .object(metadata))])), type: .merge,
+                                            options: Service.writeOptions(Actor(name: "bootgate", transport: "power")))
+                return
+            } catch {
+                if error.code == 409 { continue }
+                if error.code != 404 { logger.warning("power \(key): could not note its request as answered: \(error.message)") }
+                return
+            }
         }
     }
 

@@ -10,6 +10,9 @@ public struct PowerSettings: Sendable {
     public var concurrency = 16
     /// Deadline of one BMC call; a BMC that does not answer holds one slot this long, no more.
     public var timeout: Duration = .seconds(10)
+    /// A power request no replica acted on (none led, or the leader died first) is still done
+    /// by the next leader within this time of being made; an older one is dropped, with an event.
+    public var requestLifetime: Duration = .seconds(300)
     /// The ipmitool executable (a name is looked up in the usual bin folders).
     public var ipmitool = "ipmitool"
     public init() {}
