@@ -53,6 +53,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "ISO folder: the file of ISO NAME is <iso-dir>/<spec.isoFile>; uploads land there. Default <data>/iso.") var isoDir: String?
     @Option(help: "Largest ISO an upload may send, in MiB.") var maxIsoSize = 65536
     @Option(help: "Front an mkube at this URL (http://HOST:8082) instead of using the embedded store.") var upstream: String?
+    @Option(help: "File holding the bearer token bootgate sends to --upstream (an mkube behind an auth proxy, or a bootgate with a token file: an admin token). A file, so the token is not in the process list.") var upstreamTokenFile: String?
     @Option(help: "Keep objects in etcd instead of the embedded store: etcd://HOST:PORT,HOST:PORT,… (several replicas may share it).") var store: String?
     @Option(help: "CA certificate (PEM) of the etcd cluster; switches to TLS.") var etcdCa: String?
     @Option(help: "Client certificate (PEM) for etcd.") var etcdCert: String?
@@ -155,6 +156,9 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--upstream must be an http:// URL such as http://mkube:8082, got \(upstream)")
             }
             config.upstream = upstream
+            if let upstreamTokenFile { config.upstreamOptions.token = try Self.readToken(upstreamTokenFile) }
+        } else if upstreamTokenFile != nil {
+            throw ValidationError("--upstream-token-file goes with --upstream")
         }
         if let examples, examples != "none" {
             guard let dir = Self.findExamples(examples) else { throw ValidationError("--examples \(examples): no such folder") }
@@ -230,6 +234,19 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// The examples folder as given, else next to the binary's checkout (`.build/debug/..`).
+    /// The token in a file: its first line, trimmed. Says what is wrong without quoting it.
+    static func readToken(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("--upstream-token-file \(path): cannot be read")
+        }
+        let first = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard !first.isEmpty else { throw ValidationError("--upstream-token-file \(path): the file is empty; it holds the token on its first line") }
+        guard first.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+            throw ValidationError("--upstream-token-file \(path): the token has spaces or characters a header cannot carry")
+        }
+        return first
+    }
+
     static func findExamples(_ path: String) -> String? {
         if FileManager.default.fileExists(atPath: path) { return path }
         var dir = URL(fileURLWithPath: ProcessArguments.all.first ?? "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()

@@ -104,3 +104,34 @@ def test_upstream_gone_then_back(pair):
     assert wait_for(lambda: gateway.get(HOSTS + "/after-restart").status == 200)
     assert gateway.patch(HOSTS + "/server1", {"metadata": {"labels": {"down": "no"}}}).status == 200
     assert names(gateway) == names(upstream)
+
+
+def test_an_upstream_that_wants_a_token_gets_it_from_a_file(tmp_path):
+    """An upstream bootgate with a token file: without --upstream-token-file the gateway is
+    refused and says so in /healthz; with it, reads, watch and writes go through. The token never
+    shows in the gateway's log or answers."""
+    from test_security import token
+    tokens = tmp_path / "tokens"
+    admin = token(tokens, "admin", "gateway")
+    upstream = Server(examples=True, extra=["--token-file", str(tokens)])
+    refused = Server(examples=False, extra=["--upstream", upstream.url])
+    token_file = tmp_path / "upstream-token"
+    token_file.write_text(admin + "\n")
+    gateway = Server(examples=False, extra=["--upstream", upstream.url, "--upstream-token-file", str(token_file)])
+    try:
+        health = lambda s: s.get("/healthz", raw=True).payload.decode()
+        assert wait_for(lambda: "HTTP 401 (it wants a token: --upstream-token-file)" in health(refused), 20), health(refused)
+        assert refused.post(HOSTS, host("refused", "52:54:00:77:00:09")).status == 503
+
+        assert wait_for(lambda: "server1" in names(gateway), 20)
+        r = gateway.patch(HOSTS + "/server1", {"metadata": {"labels": {"via": "token"}}})
+        assert r.status == 200, r
+        seen = upstream.get(HOSTS + "/server1", headers={"Authorization": f"Bearer {admin}"}).body
+        assert seen["metadata"]["labels"]["via"] == "token"
+        for s in (gateway, refused):
+            assert admin not in s.logtext()
+        assert admin not in health(gateway) and "unreachable" not in health(gateway)
+    finally:
+        gateway.close()
+        refused.close()
+        upstream.close()

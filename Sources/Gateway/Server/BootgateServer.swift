@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     /// mkube to front (`http://HOST:8082`): its objects are the store, kept in a cache by list
     /// and watch. Nil for the embedded store in `dataDirectory`.
     public var upstream: String?
+    /// How bootgate reaches the upstream (its token, timeouts).
+    public var upstreamOptions = MkubeUpstream.Options()
     /// etcd members (`http://HOST:PORT`, or https with `etcdTLS`): objects live there, and
     /// several bootgate replicas can share them. Nil for the embedded store.
     public var etcdEndpoints: [String]?
@@ -46,7 +48,7 @@ public enum BootgateServer {
     public static func makeApplication(_ config: ServerConfiguration, renderers: any RendererLookup, logger: Logger) async throws -> (some ApplicationProtocol, Service) {
         let store: any ObjectStore
         if let upstream = config.upstream {
-            store = MkubeUpstream(url: upstream, logger: logger)
+            store = MkubeUpstream(url: upstream, options: config.upstreamOptions, logger: logger)
         } else if let endpoints = config.etcdEndpoints {
             // Replicas share the key that seals BMC passwords: copy <data>/secret.key to each.
             try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)

@@ -9,6 +9,8 @@ import NIOHTTP1
 struct MkubeClient: Sendable {
     let base: String
     let http: HTTPClient
+    /// The `Authorization` header of every request, if the upstream wants one; never logged.
+    let authorization: String?
     /// A plain request (list, write) that takes longer than this counts as a failure.
     let requestTimeout: TimeAmount
 
@@ -40,7 +42,7 @@ struct MkubeClient: Sendable {
     /// Every object of a kind (all namespaces), in whatever order mkube has them.
     func list(_ kind: ResourceKind) async throws(Failure) -> [JSONValue] {
         let (status, body) = try await send(.GET, collectionPath(kind, namespace: nil) + Self.credentials)
-        guard status == 200 else { throw Failure(status: status, message: Self.text(body)) }
+        guard status == 200 else { throw Failure(status: status, message: "listing \(kind.plural): " + refusal(status, body)) }
         guard let doc = try? JSONParser.parse(body), let items = doc["items"] else {
             throw Failure(status: nil, message: "the \(kind.plural) list is not JSON with items: \(Self.text(body.prefix(200)))")
         }
@@ -59,6 +61,7 @@ struct MkubeClient: Sendable {
     private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) async throws(Failure) -> (Int, [UInt8]) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        authorize(&request)
         if let body {
             // As pxemanager sends it; mkube never looks at the Content-Type.
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -78,6 +81,7 @@ struct MkubeClient: Sendable {
     func watch(_ kind: ResourceKind, connected: @Sendable () -> Void) async throws(Failure) -> AsyncThrowingStream<(type: String, object: JSONValue), any Error> {
         var request = HTTPClientRequest(url: base + collectionPath(kind, namespace: nil) + Self.credentials + "&watch=true")
         request.method = .GET
+        authorize(&request)
         let response: HTTPClientResponse
         do {
             // No deadline: an idle mkube stream is silent for as long as nothing changes. A dead
@@ -88,7 +92,7 @@ struct MkubeClient: Sendable {
         }
         guard response.status.code == 200 else {
             let body = (try? await response.body.collect(upTo: 4096)).map { Array($0.readableBytesView) } ?? []
-            throw Failure(status: Int(response.status.code), message: "watching \(kind.plural): \(Self.text(body))")
+            throw Failure(status: Int(response.status.code), message: "watching \(kind.plural): " + refusal(Int(response.status.code), body))
         }
         connected()
         let documents = JSONLines.documents(of: response.body, maxLine: Self.maxLine)
@@ -110,6 +114,20 @@ struct MkubeClient: Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
+    }
+
+    private func authorize(_ request: inout HTTPClientRequest) {
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+    }
+
+    /// A refusal in words: the status, a hint when it is about the token, the upstream's text.
+    func refusal(_ status: Int, _ body: [UInt8]) -> String {
+        let hint = switch status {
+        case 401: authorization == nil ? " (it wants a token: --upstream-token-file)" : " (it does not take the token of --upstream-token-file)"
+        case 403: " (the token of --upstream-token-file lacks a role: it needs admin)"
+        default: ""
+        }
+        return "HTTP \(status)\(hint): \(Self.text(body))"
     }
 
     /// mkube's errors are text/plain; anything else is shown as text too, cut short.

@@ -19,6 +19,10 @@ public final class MkubeUpstream: ObjectStore {
         public var probeInterval: Duration = .seconds(2)
         public var backoffStart: Duration = .milliseconds(250)
         public var backoffMax: Duration = .seconds(5)
+        /// Sent as `Authorization: Bearer …` with every request: an mkube behind an auth proxy,
+        /// or an upstream bootgate with a token file (the token needs the admin role: the
+        /// cache reads BMC credentials).
+        public var token: String?
         public init() {}
     }
 
@@ -257,6 +261,7 @@ public final class MkubeUpstream: ObjectStore {
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
         let timeout = options.requestTimeout.components
         return MkubeClient(base: url, http: HTTPClient(eventLoopGroupProvider: .singleton, configuration: config),
+                           authorization: options.token.map { "Bearer \($0)" },
                            requestTimeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000))
     }
 
