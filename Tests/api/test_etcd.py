@@ -369,6 +369,11 @@ def test_one_replica_drives_the_bmcs_and_another_takes_over(cluster):
         time.sleep(3)  # both replicas have long seen both changes
         assert len(sent("on")) == 1 and len(sent("reset")) == 1, bmc.state()["commands"]
         assert "over IPMI" in " ".join(e["detail"] for e in other.get("/api/v1/events?host=default/h1").body["items"])
+        # The replica that does not lead shows what the leader stored; the leader, its reads.
+        reading = lambda s: s.get("/api/v1/baremetalhosts/power").body["items"]
+        assert wait_for(lambda: [(r["host"], r["poweredOn"], r["source"], r["protocol"]) for r in reading(other)] == [("default/h1", True, "store", "IPMI")], seconds=10), reading(other)
+        assert [(r["source"], r["poweredOn"]) for r in reading(leader)] == [("bmc", True)], reading(leader)
+        assert reading(leader)[0]["readAt"] and reading(other)[0]["readAt"] is None
 
         # The leader dies; asked before anyone leads again, the other replica does it once it
         # has taken the lead (the request is in the store, not yet noted as answered).

@@ -231,6 +231,8 @@ public enum OpenAPIDocument {
                 ("checkedAt", ["type": ["string", "null"], "description": "RFC 3339 time of the last attempt"]),
                 ("error", ["type": ["object", "null"], "properties": ["reason": ["type": "string"], "message": ["type": "string"]]]),
                 ("action", ["type": ["string", "null"], "description": "The power action running now"]),
+                ("source", ["type": "string", "enum": ["bmc", "store"],
+                            "description": "bmc: read from the BMC by this replica; store: another replica drives the BMCs, and this is status.poweredOn and the BMCConnected condition as it stored them (no read times)"]),
             ]))),
             ("required", ["host"]),
         ]))

@@ -21,6 +21,8 @@ public final class PowerController: Sendable {
     let logger: Logger
     let leadership: any Leadership
     private let readings = Mutex<[ObjectKey: PowerReading]>([:])
+    /// Whether this replica drives the BMCs now; when it does not, readings come from the store.
+    private let leading = Atomic<Bool>(false)
     private let lanes = Mutex<[ObjectKey: Lane]>([:])
     /// The last `spec.online` and power request seen per host, to find edges in the change feed.
     private let seen = Mutex<[ObjectKey: Seen]>([:])
@@ -69,6 +71,11 @@ public final class PowerController: Sendable {
     }
 
     private func lead() async {
+        leading.store(true, ordering: .relaxed)
+        defer {
+            leading.store(false, ordering: .relaxed)
+            readings.withLock { $0 = [:] }
+        }
         let (hosts, revision) = service.list(.bareMetalHost, .init())
         startOver(hosts)
         await withTaskGroup(of: Void.self) { group in
@@ -333,10 +340,17 @@ public final class PowerController: Sendable {
 
     // MARK: results
 
-    public func reading(_ key: ObjectKey) -> PowerReading? { readings.withLock { $0[key] } }
+    /// The reading of the BMC if this replica drives it, else what the store says of it.
+    public func reading(_ key: ObjectKey) -> PowerReading? {
+        guard leading.load(ordering: .relaxed) else { return service.index.object(key).flatMap(PowerReading.stored) }
+        return readings.withLock { $0[key] }
+    }
 
     public func allReadings() -> [(ObjectKey, PowerReading)] {
-        readings.withLock { m in m.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        guard leading.load(ordering: .relaxed) else {
+            return service.list(.bareMetalHost, .init()).items.compactMap { h in PowerReading.stored(h).map { (h.key, $0) } }.sorted { $0.0 < $1.0 }
+        }
+        return readings.withLock { m in m.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
     }
 
     /// Keeps the reading, then writes what changed of the status.

@@ -14,6 +14,22 @@ public struct PowerReading: Sendable, Equatable {
     public var error: BMCError?
     /// The action running on this host now, if any.
     public var action: PowerAction?
+    /// False when another replica drives the BMCs: then this is what the store holds
+    /// (`status.poweredOn`, the `BMCConnected` condition), without read times.
+    public var fromBMC = true
+
+    /// A host's power as the leading replica last wrote it in its status; nil without a BMC.
+    static func stored(_ host: ResourceObject) -> PowerReading? {
+        let address = host.string("spec", "bmc", "address")
+        guard !address.isEmpty else { return nil }
+        let status = host.json["status"]
+        let kind = (try? BMCAddress(parsing: address))?.kind
+        var r = PowerReading(address: address, protocolName: kind == .redfish ? "Redfish" : kind == .ipmi ? "IPMI" : "")
+        r.poweredOn = status?["poweredOn"]?.boolValue
+        r.error = BMCCondition.error(in: status?["conditions"]?.arrayValue ?? [])
+        r.fromBMC = false
+        return r
+    }
 
     public var json: JSONValue {
         var o = JSONObject([("address", .string(address)), ("protocol", .string(protocolName))])
@@ -22,6 +38,7 @@ public struct PowerReading: Sendable, Equatable {
         o["checkedAt"] = checkedAt.map { .string(Timestamp.milliseconds(at: $0)) } ?? .null
         o["error"] = error.map { .object(JSONObject([("reason", .string($0.reason)), ("message", .string($0.message))])) } ?? .null
         o["action"] = action.map { .string($0.rawValue) } ?? .null
+        o["source"] = fromBMC ? "bmc" : "store"
         return .object(o)
     }
 }
@@ -44,6 +61,19 @@ struct BMCCondition: Equatable {
             ok = true
             reason = "Connected"
             message = "\(protocolName) \(endpoint) answered"
+        }
+    }
+
+    /// The failure a stored condition records; nil when it says connected (or is absent).
+    static func error(in conditions: [JSONValue]) -> BMCError? {
+        guard let c = conditions.first(where: { $0["type"]?.stringValue == type }), c["status"]?.stringValue == "False" else { return nil }
+        let message = c["message"]?.stringValue ?? ""
+        switch c["reason"]?.stringValue {
+        case "AuthenticationFailed": return .authenticationFailed(message)
+        case "CommandFailed": return .commandFailed(message)
+        case "InvalidAddress": return .invalidAddress(message)
+        case "ToolMissing": return .toolMissing(message)
+        default: return .unreachable(message)
         }
     }
 

@@ -400,8 +400,11 @@ export class HostsView {
     if (driven && reading && reading.action) row.powerNote.textContent = `${reading.action} in progress`;
     else if (driven) row.powerNote.textContent = online === true && !powered ? "wanted on" : online === false && powered ? "wanted off" : "";
     else row.powerNote.textContent = online === true && !powered ? "turning on" : online === false && powered ? "turning off" : "";
-    row.powerRead.textContent = driven && reading && reading.readAt ? `read ${clock(reading.readAt)}` : "";
-    row.powerRead.title = reading && reading.readAt ? `Power state read from ${reading.protocol} ${reading.address} at ${reading.readAt}` : "";
+    // Another replica drives the BMCs: this one knows the state as stored, not when it was read.
+    const fromStore = driven && reading && reading.source === "store";
+    row.powerRead.textContent = driven && reading && reading.readAt ? `read ${clock(reading.readAt)}` : fromStore ? "as stored" : "";
+    row.powerRead.title = reading && reading.readAt ? `Power state read from ${reading.protocol} ${reading.address} at ${reading.readAt}`
+      : fromStore ? "Another bootgate replica drives the BMCs; this is the state it stored" : "";
     // The condition arrives with the watch; the reading may be a few seconds fresher.
     const cond = ((host.status && host.status.conditions) || []).find((c) => c.type === "BMCConnected");
     const failure = driven && reading && reading.error ? reading.error : cond && cond.status === "False" ? cond : null;
