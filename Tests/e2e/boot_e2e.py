@@ -523,6 +523,11 @@ class Suite:
         """Whether case 3 (the firmware boots the installed disk) runs after case 2."""
         return True
 
+    def disk_boot(self, fw, qemu, ser, since):
+        """The VM that boots its disk in case 3, and where its console starts: here the same VM
+        after iPXE exited to the firmware."""
+        return qemu, ser, since
+
     def case_sanboot_then_local(self, fw, reboot=True):
         """Case 1, then (if `reboot`) case 2 on the same VM."""
         t0 = time.monotonic()
@@ -607,9 +612,10 @@ class Suite:
         t2 = time.monotonic()
         name = "%s: firmware boots the disk -> installed system gets the next config" % fw
         try:
+            qemu, ser, since = self.disk_boot(fw, qemu, ser, m2.end())
             deadline = time.monotonic() + self.args.timeout
             fatal = [DISK_TAG + r" FAILED[^\n]*", r"iPXE>", r"Kernel panic[^\n]*", r"Booting %s for[^\n]*" % ISO_NAME]
-            m = ser.wait_for("the disk's own boot loader", DISK_TAG + r" stage1 (bios|uefi)[^\n]*", m2.end(), deadline, qemu, fatal)
+            m = ser.wait_for("the disk's own boot loader", DISK_TAG + r" stage1 (bios|uefi)[^\n]*", since, deadline, qemu, fatal)
             m = ser.wait_for("the installed system's network", DISK_TAG + r" net ip=[^\n]*", m.end(), deadline, qemu, fatal)
             start = m.end()
             ser.wait_for("the installed system's config", r"BOOTGATE-INSTALLED-CONFIG-END", start, deadline, qemu, fatal)
