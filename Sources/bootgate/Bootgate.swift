@@ -52,6 +52,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Data folder (SQLite store).") var data = "./data"
     @Option(help: "ISO folder: the file of ISO NAME is <iso-dir>/<spec.isoFile>; uploads land there. Default <data>/iso.") var isoDir: String?
     @Option(help: "Largest ISO an upload may send, in MiB.") var maxIsoSize = 65536
+    @Option(help: "Every this many seconds, give each *.iso in the ISO folder that no ISCSICdrom names one of its own, named after the file (mkube's scanner). 0: never.") var isoScanInterval = 0
     @Option(help: "Front an mkube at this URL (http://HOST:8082) instead of using the embedded store.") var upstream: String?
     @Option(help: "File holding the bearer token bootgate sends to --upstream (an mkube behind an auth proxy, or a bootgate with a token file: an admin token). A file, so the token is not in the process list.") var upstreamTokenFile: String?
     @Option(help: "Keep objects in etcd instead of the embedded store: etcd://HOST:PORT,HOST:PORT,… (several replicas may share it).") var store: String?
@@ -145,6 +146,11 @@ struct Serve: AsyncParsableCommand {
         config.dataDirectory = data
         config.settings.isoDirectory = isoDir ?? (data.hasSuffix("/") ? data + "iso" : data + "/iso")
         config.settings.maxISOSize = UInt64(max(1, maxIsoSize)) << 20
+        guard isoScanInterval >= 0 else { throw ValidationError("--iso-scan-interval must be 0 (never) or a number of seconds") }
+        if isoScanInterval > 0 {
+            guard upstream == nil else { throw ValidationError("--iso-scan-interval cannot be used with --upstream: mkube scans its own folder") }
+            config.settings.isoScanInterval = .seconds(isoScanInterval)
+        }
         if let store {
             guard upstream == nil else { throw ValidationError("--store and --upstream exclude each other: bootgate either keeps objects or fronts mkube") }
             let tls = etcdCa != nil || etcdCert != nil

@@ -456,3 +456,32 @@ def test_json_rpc_reads_small_files_and_points_uploads_to_rest(srv, isos):
     resp = conn.getresponse()
     assert resp.status == 200 and resp.getheader("Content-Length") == "1024000" and resp.read() == b""
     conn.close()
+
+
+def test_the_folder_scan_gives_each_untracked_iso_file_an_iscsicdrom(isos):
+    """--iso-scan-interval, as mkube's scanner: a file copied into the folder gets an ISO named
+    after it, Ready with its size and hash; a tracked file, a hidden or non-ISO file, and a file
+    whose name is taken by another ISO get none (the last is logged)."""
+    s = Server(examples=False, extra=["--iso-scan-interval", "1"])
+    try:
+        folder = iso_dir(s)
+        os.makedirs(folder, exist_ok=True)
+        create(s, "kept", isoFile="Kept.iso")
+        create(s, "taken", isoFile="other.iso")
+        for name in ("Fedora_41 (x86).iso", "Kept.iso", ".hidden.iso", "notes.txt", "Taken.iso"):
+            with open(isos["a"], "rb") as src, open(os.path.join(folder, name), "wb") as dst:
+                dst.write(src.read())
+        def ready():
+            r = s.get(ISOS + "/fedora-41-x86")
+            return r.status == 200 and r.body.get("status", {}).get("phase") == "Ready"
+        assert wait_for(ready, 20), s.get(ISOS + "/fedora-41-x86").body
+        iso = s.get(ISOS + "/fedora-41-x86").body
+        assert iso["spec"]["isoFile"] == "Fedora_41 (x86).iso" and not iso["spec"].get("bootConfigs")
+        assert iso["status"]["sha256"] == sha256(isos["a"]) and iso["status"]["isoSize"] == os.path.getsize(isos["a"])
+        time.sleep(2.5)  # two more passes
+        assert sorted(i["metadata"]["name"] for i in s.get(ISOS).body["items"]) == ["fedora-41-x86", "kept", "taken"]
+        assert s.logtext().count("Taken.iso has no ISCSICdrom") == 1, s.logtext()
+        audit = s.get("/api/v1/auditevents").body["items"]
+        assert any(a["object"]["name"] == "fedora-41-x86" and a["user"]["transport"] == "iso-scan" for a in audit)
+    finally:
+        s.close()

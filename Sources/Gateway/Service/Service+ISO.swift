@@ -270,6 +270,51 @@ extension Service {
         }
     }
 
+    /// mkube's scanner: every `every`, an ISCSICdrom for each `*.iso` in the folder that none
+    /// names, named from the file (`ISOFolderScan`), without boot configs. Its file is adopted
+    /// at once (size, hash, boot entries) and, with `--export tgt`, exported.
+    func startISOScan(every: Duration) {
+        guard managesISOFiles else { return }
+        Task { [weak self] in
+            var warned: Set<String> = []
+            while true {
+                guard let self else { return }
+                await self.scanISOFolder(warned: &warned)
+                try? await Task.sleep(for: every)
+            }
+        }
+    }
+
+    /// One pass; returns the ISOs it created. `warned`: files already logged as left alone.
+    @discardableResult
+    func scanISOFolder(warned: inout Set<String>) async -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: isoFiles.directory)) ?? []
+        let (tracked, names) = index.read { s in
+            let isos = s.all(.iscsiCdrom)
+            return (Set(isos.map(ISOLibrary.fileName(of:))), Set(isos.map(\.name)))
+        }
+        var created: [String] = []
+        for file in files.sorted() where ISOFolderScan.isCandidate(file) && !tracked.contains(file) {
+            let name = ISOFolderScan.objectName(for: file)
+            guard !name.isEmpty, !names.contains(name) else {
+                if warned.insert(file).inserted {
+                    logger.warning("ISO folder scan: \(file) has no ISCSICdrom and none can be named after it (\(name.isEmpty ? "no usable name" : "\(name) is taken")); create one with spec.isoFile \(file)")
+                }
+                continue
+            }
+            let body: JSONValue = .object(JSONObject([("metadata", .object(JSONObject([("name", .string(name))]))),
+                                                      ("spec", .object(JSONObject([("isoFile", .string(file))])))]))
+            do throws(APIError) {
+                _ = try await create(.iscsiCdrom, namespace: nil, body: body, options: Self.writeOptions(Actor(name: "bootgate", transport: "iso-scan")))
+                logger.notice("ISO folder scan: created ISCSICdrom \(name) for \(file)")
+                created.append(name)
+            } catch {
+                if warned.insert(file).inserted { logger.warning("ISO folder scan: \(file): \(error.message)") }
+            }
+        }
+        return created
+    }
+
     /// Sets the status from the file in the folder (size, hash, boot entries), or `Pending`/`Error`
     /// when there is none. For ISOs created over a file that is already there, as mkube does.
     func adoptFile(_ key: ObjectKey, note: String?) async {

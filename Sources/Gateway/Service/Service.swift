@@ -50,6 +50,7 @@ public final class Service: Sendable {
         let service = Service(store: store, index: index, hub: hub, settings: settings, renderers: renderers, logger: logger)
         service.follow(after: snapshot.revision)
         if settings.recoverISOUploads { await service.recoverISOUploads() }
+        if let every = settings.isoScanInterval { service.startISOScan(every: every) }
         service.startEventRetention()
         service.precheck(index.read { s in Set(s.bootHosts.keys) })
         return service
@@ -352,6 +353,9 @@ public struct ServiceSettings: Sendable {
     /// 5 minutes by default). Each holds a sorted copy of one kind's keys (10,000 hosts: ~1 MB).
     public var listSnapshots = 16
     public var listSnapshotLifetime: Duration = .seconds(300)
+    /// How often the ISO folder is scanned for `*.iso` files no ISCSICdrom names, each of which
+    /// then gets one (as mkube's scanner does); nil: never (`--iso-scan-interval`).
+    public var isoScanInterval: Duration?
     /// Clean up after interrupted uploads at start (`Service.recoverISOUploads`). Off for the
     /// offline tools, which only read a stopped server's store.
     public var recoverISOUploads = true
