@@ -93,6 +93,9 @@ def test_export_status_restart_stray_reupload_delete(lab):
     health = server.get("/healthz", raw=True).text
     assert "iqn.2020-01.org.example:stray" in health and "belongs to no ISO" in health
     assert "ISO beta not exported" in health and "beta.iso does not exist" in health
+    metrics = server.get("/metrics", raw=True).text.splitlines()
+    assert "bootgate_export_stray_targets 1.0" in metrics or "bootgate_export_stray_targets 1" in metrics, [l for l in metrics if "export" in l]
+    assert any(l.startswith("bootgate_export_isos_not_exported 1") for l in metrics), [l for l in metrics if "export" in l]
 
     # The file arrives: exported on the next round.
     write_iso(isos / "beta.iso", 2)

@@ -241,6 +241,11 @@ public final class ISOExportController: Sendable {
         }
     }
 
+    /// Targets of no ISO and ISOs not exported, as of the last round (`/metrics`).
+    public var counts: (strays: Int, notExported: Int) {
+        state.withLock { ($0.strays.count, $0.problems.count) }
+    }
+
     /// Rounds done so far (tests wait on it).
     public var rounds: Int { state.withLock { $0.rounds } }
 }

@@ -36,6 +36,8 @@ public final class GatewayMetrics: Sendable {
     private let storeObjects: [ResourceKind: Prometheus.Gauge]
     private let storeReachable: Prometheus.Gauge
     private let storeUnreachableSeconds: Prometheus.Gauge
+    private let exportStrays: Prometheus.Gauge
+    private let exportFailures: Prometheus.Gauge
 
     static let latencyBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
@@ -69,6 +71,8 @@ public final class GatewayMetrics: Sendable {
             (kind, registry.makeGauge(name: "bootgate_store_objects", labels: [("kind", kind.rawValue)], help: "Objects in the store, by kind"))
         })
         storeReachable = registry.makeGauge(name: "bootgate_store_reachable", labels: [("backend", backend)], help: "1 when the store (SQLite, etcd, or the mkube upstream) answers")
+        exportStrays = registry.makeGauge(name: "bootgate_export_stray_targets", help: "iSCSI targets of the exporter (--export) that belong to no ISO in the store; left as they are")
+        exportFailures = registry.makeGauge(name: "bootgate_export_isos_not_exported", help: "ISOs the exporter (--export) could not export in its last round")
         storeUnreachableSeconds = registry.makeGauge(name: "bootgate_store_unreachable_seconds", labels: [("backend", backend)], help: "How long the store has not answered (0 when it does)")
     }
 
@@ -104,6 +108,9 @@ public final class GatewayMetrics: Sendable {
         let health = service.store.health
         storeReachable.set(to: health.reachable ? 1 : 0)
         storeUnreachableSeconds.set(to: health.reachable ? 0 : max(0, -health.since.timeIntervalSinceNow))
+        let export = service.exports.controller?.counts ?? (strays: 0, notExported: 0)
+        exportStrays.set(to: Double(export.strays))
+        exportFailures.set(to: Double(export.notExported))
         var out: [UInt8] = []
         out.reserveCapacity(16 * 1024)
         registry.emit(into: &out)
