@@ -1,8 +1,8 @@
 /// Which files of the ISO folder the scan takes up, and the ISCSICdrom name each gets.
 enum ISOFolderScan {
-    /// `*.iso`, not hidden (an upload's temporary files start with '.').
+    /// `*.iso` that `spec.isoFile` may name (not hidden: an upload's temporary files start with '.').
     static func isCandidate(_ file: String) -> Bool {
-        !file.hasPrefix(".") && file.lowercased().hasSuffix(".iso") && ISOLibrary.fileNameProblem(file) == nil
+        file.lowercased().hasSuffix(".iso") && ISOLibrary.fileNameProblem(file) == nil
     }
 
     /// The file name without `.iso`, as a DNS label: lower case, runs of other characters as one

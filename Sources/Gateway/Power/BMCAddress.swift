@@ -9,6 +9,9 @@ public struct BMCAddress: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case ipmi
         case redfish
+
+        /// As events, readings and conditions name it.
+        public var protocolName: String { self == .ipmi ? "IPMI" : "Redfish" }
     }
 
     public var kind: Kind

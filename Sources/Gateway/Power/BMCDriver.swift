@@ -62,6 +62,13 @@ public enum BMCError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The error a stored condition's `reason` and `message` record (`Unreachable` when the
+    /// reason is not one of ours).
+    init(reason: String, message: String) {
+        let all: [BMCError] = [.unreachable(message), .authenticationFailed(message), .commandFailed(message), .invalidAddress(message), .toolMissing(message)]
+        self = all.first { $0.reason == reason } ?? .unreachable(message)
+    }
+
     public var message: String {
         switch self {
         case .unreachable(let m), .authenticationFailed(let m), .commandFailed(let m), .invalidAddress(let m), .toolMissing(let m): return m

@@ -13,7 +13,7 @@ struct IPMIToolDriver: BMCDriver {
     let timeout: Duration
     let executable: String
 
-    var protocolName: String { "IPMI" }
+    var protocolName: String { BMCAddress.Kind.ipmi.protocolName }
 
     func powerState() async throws(BMCError) -> Bool {
         let out = try await run(["power", "status"])

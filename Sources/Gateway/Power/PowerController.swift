@@ -273,20 +273,9 @@ public final class PowerController: Sendable {
     /// later leader does it again; not once a newer request has replaced it on the host (that
     /// one is noted when it is answered).
     private func markDone(_ key: ObjectKey, _ value: String) async {
-        for _ in 0..<3 {
-            guard let host = service.index.object(key), host.annotations[PowerRequest.annotation] == value,
-                  host.annotations[PowerRequest.doneAnnotation] != value else { return }
-            let metadata = JSONObject([("resourceVersion", .string(String(host.resourceVersion))),
-                                       ("annotations", .object(JSONObject([(PowerRequest.doneAnnotation, .string(value))])))])
-            do throws(APIError) {
-                _ = try await service.patch(key, patch: .object(JSONObject([("metadata", .object(metadata))])), type: .merge,
-                                            options: Service.writeOptions(Actor(name: "bootgate", transport: "power")))
-                return
-            } catch {
-                if error.code == 409 { continue }
-                if error.code != 404 { logger.warning("power \(key): could not note its request as answered: \(error.message)") }
-                return
-            }
+        await patchHost(key, failure: "could not note its request as answered") { host in
+            guard host.annotations[PowerRequest.annotation] == value, host.annotations[PowerRequest.doneAnnotation] != value else { return nil }
+            return JSONObject([("metadata", .object(JSONObject([("annotations", .object(JSONObject([(PowerRequest.doneAnnotation, .string(value))])))])))])
         }
     }
 
@@ -348,7 +337,8 @@ public final class PowerController: Sendable {
 
     public func allReadings() -> [(ObjectKey, PowerReading)] {
         guard leading.load(ordering: .relaxed) else {
-            return service.list(.bareMetalHost, .init()).items.compactMap { h in PowerReading.stored(h).map { (h.key, $0) } }.sorted { $0.0 < $1.0 }
+            let hosts = service.index.read { $0.all(.bareMetalHost) }
+            return hosts.compactMap { h in PowerReading.stored(h).map { (h.key, $0) } }.sorted { $0.0 < $1.0 }
         }
         return readings.withLock { m in m.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
     }
@@ -371,26 +361,35 @@ public final class PowerController: Sendable {
         await writeStatus(key, poweredOn: poweredOn, condition: BMCCondition(error: error, protocolName: protocolName, endpoint: endpoint))
     }
 
-    /// Writes `status.poweredOn` and the condition when they differ from the stored host, with
-    /// the host's resourceVersion; a conflict (someone wrote in between) reads again.
+    /// Writes `status.poweredOn` and the condition when they differ from the stored host.
     func writeStatus(_ key: ObjectKey, poweredOn: Bool?, condition: BMCCondition) async {
-        for _ in 0..<3 {
-            guard let host = service.index.object(key), !host.string("spec", "bmc", "address").isEmpty else { return }
+        await patchHost(key, failure: "status not written") { host in
+            guard !host.string("spec", "bmc", "address").isEmpty else { return nil }
             let status = host.json["status"]
             var patch = JSONObject()
             if let poweredOn, status?["poweredOn"]?.boolValue != poweredOn { patch["poweredOn"] = .bool(poweredOn) }
             if let conditions = condition.merged(into: status?["conditions"]?.arrayValue ?? [], now: Timestamp.seconds()) {
                 patch["conditions"] = .array(conditions)
             }
-            if patch.isEmpty { return }
-            let body: JSONValue = .object(JSONObject([("metadata", .object(JSONObject([("resourceVersion", .string(String(host.resourceVersion)))]))),
-                                                      ("status", .object(patch))]))
-            do {
-                _ = try await service.patch(key, patch: body, type: .merge, options: Service.writeOptions(Actor(name: "bootgate", transport: "power")))
+            return patch.isEmpty ? nil : JSONObject([("status", .object(patch))])
+        }
+    }
+
+    /// A merge patch of a host, made from its current state and sent with its resourceVersion;
+    /// a conflict (someone wrote in between) reads again, up to three times. `change` returns nil
+    /// when there is nothing to write.
+    private func patchHost(_ key: ObjectKey, failure: String, _ change: (ResourceObject) -> JSONObject?) async {
+        for _ in 0..<3 {
+            guard let host = service.index.object(key), var patch = change(host) else { return }
+            var metadata = patch["metadata"]?.objectValue ?? JSONObject()
+            metadata["resourceVersion"] = .string(String(host.resourceVersion))
+            patch["metadata"] = .object(metadata)
+            do throws(APIError) {
+                _ = try await service.patch(key, patch: .object(patch), type: .merge, options: Service.writeOptions(Actor(name: "bootgate", transport: "power")))
                 return
             } catch {
                 if error.code == 409 { continue }
-                if error.code != 404 { logger.warning("power \(key): status not written: \(error.message)") }
+                if error.code != 404 { logger.warning("power \(key): \(failure): \(error.message)") }
                 return
             }
         }

@@ -23,8 +23,7 @@ public struct PowerReading: Sendable, Equatable {
         let address = host.string("spec", "bmc", "address")
         guard !address.isEmpty else { return nil }
         let status = host.json["status"]
-        let kind = (try? BMCAddress(parsing: address))?.kind
-        var r = PowerReading(address: address, protocolName: kind == .redfish ? "Redfish" : kind == .ipmi ? "IPMI" : "")
+        var r = PowerReading(address: address, protocolName: (try? BMCAddress(parsing: address))?.kind.protocolName ?? "")
         r.poweredOn = status?["poweredOn"]?.boolValue
         r.error = BMCCondition.error(in: status?["conditions"]?.arrayValue ?? [])
         r.fromBMC = false
@@ -67,14 +66,7 @@ struct BMCCondition: Equatable {
     /// The failure a stored condition records; nil when it says connected (or is absent).
     static func error(in conditions: [JSONValue]) -> BMCError? {
         guard let c = conditions.first(where: { $0["type"]?.stringValue == type }), c["status"]?.stringValue == "False" else { return nil }
-        let message = c["message"]?.stringValue ?? ""
-        switch c["reason"]?.stringValue {
-        case "AuthenticationFailed": return .authenticationFailed(message)
-        case "CommandFailed": return .commandFailed(message)
-        case "InvalidAddress": return .invalidAddress(message)
-        case "ToolMissing": return .toolMissing(message)
-        default: return .unreachable(message)
-        }
+        return BMCError(reason: c["reason"]?.stringValue ?? "", message: c["message"]?.stringValue ?? "")
     }
 
     /// The host's conditions with this one in place; nil when nothing would change.

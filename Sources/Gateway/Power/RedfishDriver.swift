@@ -15,7 +15,7 @@ struct RedfishDriver: BMCDriver {
     let timeout: Duration
     let verifyCertificate: Bool
 
-    var protocolName: String { "Redfish" }
+    var protocolName: String { BMCAddress.Kind.redfish.protocolName }
 
     /// Two clients for the life of the process: one that checks certificates, one that does not.
     static let verifying = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration(verify: true))

@@ -285,15 +285,13 @@ extension Service {
         }
     }
 
-    /// One pass; returns the ISOs it created. `warned`: files already logged as left alone.
-    @discardableResult
-    func scanISOFolder(warned: inout Set<String>) async -> [String] {
+    /// One pass. `warned`: files already logged as left alone.
+    func scanISOFolder(warned: inout Set<String>) async {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: isoFiles.directory)) ?? []
         let (tracked, names) = index.read { s in
             let isos = s.all(.iscsiCdrom)
             return (Set(isos.map(ISOLibrary.fileName(of:))), Set(isos.map(\.name)))
         }
-        var created: [String] = []
         for file in files.sorted() where ISOFolderScan.isCandidate(file) && !tracked.contains(file) {
             let name = ISOFolderScan.objectName(for: file)
             guard !name.isEmpty, !names.contains(name) else {
@@ -307,12 +305,10 @@ extension Service {
             do throws(APIError) {
                 _ = try await create(.iscsiCdrom, namespace: nil, body: body, options: Self.writeOptions(Actor(name: "bootgate", transport: "iso-scan")))
                 logger.notice("ISO folder scan: created ISCSICdrom \(name) for \(file)")
-                created.append(name)
             } catch {
                 if warned.insert(file).inserted { logger.warning("ISO folder scan: \(file): \(error.message)") }
             }
         }
-        return created
     }
 
     /// Sets the status from the file in the folder (size, hash, boot entries), or `Pending`/`Error`
